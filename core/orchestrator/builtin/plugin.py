@@ -1,0 +1,124 @@
+"""Registration of the built-in steps and executor.
+
+This module is what the ``builtin`` entry point names. It only registers names, schemas and
+``"module:function"`` references, so it imports nothing heavy; each step's module is imported when
+the step first runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.hookspecs import hookimpl
+from orchestrator.registry import Register
+
+_HERE = "orchestrator.builtin"
+
+
+def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
+
+
+def _prop(kind: str | list[str], description: str, example: Any, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "description": description, "examples": [example], **extra}
+
+
+PATH = _prop("string", "File path, relative to the pipeline file.", "data/customers.csv", minLength=1)
+BATCH_SIZE = _prop("integer", "Rows per batch while streaming.", 5000, minimum=1)
+ENCODING = _prop("string", "Text encoding of the file.", "utf-8")
+DELIMITER = _prop("string", "Field separator.", ",", minLength=1, maxLength=1)
+DATABASE = _prop("string", "SQLite database file, relative to the pipeline file, or ':memory:'.", "out/warehouse.db", minLength=1)
+
+CSV_READ = _object(
+    {
+        "path": PATH,
+        "batch_size": BATCH_SIZE,
+        "delimiter": DELIMITER,
+        "encoding": ENCODING,
+        "types": _prop(
+            "object",
+            "Column types to convert to; other columns stay strings.",
+            {"amount": "float", "quantity": "int"},
+            additionalProperties={"enum": ["str", "int", "float", "bool"]},
+        ),
+    },
+    ["path"],
+)
+CSV_WRITE = _object({"path": PATH, "delimiter": DELIMITER, "encoding": ENCODING}, ["path"])
+JSONL_READ = _object({"path": PATH, "batch_size": BATCH_SIZE, "encoding": ENCODING}, ["path"])
+JSONL_WRITE = _object({"path": PATH, "encoding": ENCODING}, ["path"])
+SQLITE_READ = _object(
+    {
+        "database": DATABASE,
+        "query": _prop("string", "The SELECT to run.", "SELECT * FROM customers", minLength=1),
+        "parameters": _prop(["array", "object"], "Values for the query's ? or :name placeholders.", ["EU"]),
+        "batch_size": BATCH_SIZE,
+    },
+    ["database", "query"],
+)
+SQLITE_WRITE = _object(
+    {
+        "database": DATABASE,
+        "table": _prop("string", "Target table.", "customers", minLength=1),
+        "mode": {
+            "description": "create: the table must not exist; append: add rows (creating the table when missing); replace: swap in a new table when every row was written.",
+            "enum": ["create", "append", "replace"],
+            "default": "append",
+            "examples": ["replace"],
+        },
+    },
+    ["database", "table"],
+)
+SQLITE_EXECUTE = _object(
+    {"database": DATABASE, "sql": _prop("string", "SQL statements, run in one transaction.", "CREATE TABLE t AS SELECT 1", minLength=1)},
+    ["database", "sql"],
+)
+PYTHON_CALL = _object(
+    {
+        "callable": _prop(
+            "string",
+            "The function to call, as 'module:function', importable from the pipeline file's directory.",
+            "my_transforms:clean",
+            pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+        ),
+        "kwargs": _prop("object", "Keyword arguments passed to the function.", {"threshold": 10}),
+    },
+    ["callable"],
+)
+LOCAL_EXECUTOR = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"threads": _prop("integer", "Worker threads for sync steps (anyio's default is 40).", 8, minimum=1)},
+}
+
+
+@hookimpl
+def register_extractors(register: Register) -> None:
+    register("csv.read", f"{_HERE}.csv_files:read", schema=CSV_READ, description="Read a CSV file as row dicts, in batches.")
+    register("jsonl.read", f"{_HERE}.jsonl_files:read", schema=JSONL_READ, description="Read a JSON Lines file, in batches.")
+    register("sqlite.read", f"{_HERE}.sqlite_steps:read", schema=SQLITE_READ, description="Run a query against a SQLite database.")
+    register("python.call", f"{_HERE}.python_call:extract", schema=PYTHON_CALL, description="Call a function of your project.")
+
+
+@hookimpl
+def register_transformers(register: Register) -> None:
+    register("python.call", f"{_HERE}.python_call:transform", schema=PYTHON_CALL, description="Call a function of your project on each batch.")
+
+
+@hookimpl
+def register_loaders(register: Register) -> None:
+    register("csv.write", f"{_HERE}.csv_files:write", schema=CSV_WRITE, description="Write rows to a CSV file.")
+    register("jsonl.write", f"{_HERE}.jsonl_files:write", schema=JSONL_WRITE, description="Write values to a JSON Lines file.")
+    register("sqlite.write", f"{_HERE}.sqlite_steps:write", schema=SQLITE_WRITE, description="Insert rows into a SQLite table, one transaction per batch.")
+    register("python.call", f"{_HERE}.python_call:load", schema=PYTHON_CALL, description="Call a function of your project with each batch.")
+
+
+@hookimpl
+def register_load_transformers(register: Register) -> None:
+    register("sqlite.execute", f"{_HERE}.sqlite_steps:execute", schema=SQLITE_EXECUTE, description="Run SQL inside a SQLite database.")
+    register("python.call", f"{_HERE}.python_call:transform_at_load", schema=PYTHON_CALL, description="Call a function of your project.")
+
+
+@hookimpl
+def register_executors(register: Register) -> None:
+    register("local", "orchestrator.executors.local:LocalExecutor", schema=LOCAL_EXECUTOR, description="anyio in this process (the default).")

@@ -1,0 +1,186 @@
+"""The ``orchestrator`` command.
+
+Exit codes: 0 success, 1 a pipeline failed, 2 the input (config, arguments, plugins) was wrong.
+Imports beyond click happen inside the commands, so ``--version`` and ``--help`` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from orchestrator import __version__
+
+if TYPE_CHECKING:
+    from orchestrator.model import Plan
+    from orchestrator.plugins import Plugins
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _load_plugins() -> Plugins:
+    from orchestrator.errors import PluginError
+    from orchestrator.plugins import load_plugins
+
+    try:
+        plugins = load_plugins()
+    except PluginError as exc:
+        _fail(f"error: {exc}")
+    for problem in plugins.registry.problems:
+        click.echo(f"warning: {problem} (skipped)", err=True)
+    return plugins
+
+
+def _parse_params(values: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for value in values:
+        name, sep, raw = value.partition("=")
+        if not sep or not name.strip():
+            _fail(f"error: --param {value!r}: expected NAME=VALUE")
+        params[name.strip()] = raw
+    return params
+
+
+def _load_plan(config: str, params: Sequence[str], plugins: Plugins) -> Plan:
+    from orchestrator.config import load_plan
+    from orchestrator.errors import ConfigError
+
+    try:
+        return load_plan(config, plugins.registry, params=_parse_params(params))
+    except ConfigError as exc:
+        _fail(str(exc) + f"\n{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found.")
+
+
+def redactor(secrets: frozenset[str]) -> Callable[[str], str]:
+    """Replace every secret value (longest first) with ``***``."""
+    ordered = sorted(secrets, key=len, reverse=True)
+
+    def redact(text: str) -> str:
+        for secret in ordered:
+            text = text.replace(secret, "***")
+        return text
+
+    return redact
+
+
+CONFIG = click.argument("config", type=click.Path(dir_okay=True, path_type=str))
+PARAM = click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a parameter declared under params:.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="orchestrator", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Run ETL / ELT / ETLT pipelines described in YAML."""
+
+
+@cli.command()
+@CONFIG
+@PARAM
+def validate(config: str, params: Sequence[str]) -> None:
+    """Check a config: every problem at once as FILE:LINE: PATH: MESSAGE (exit 2)."""
+    plan = _load_plan(config, params, _load_plugins())
+    steps = sum(len(s) for p in plan.pipelines.values() for s in p.phases.values())
+    click.echo(f"{config}: ok ({len(plan.pipelines)} pipelines, {steps} steps)")
+
+
+@cli.command()
+@CONFIG
+@PARAM
+@click.option("--pipeline", "selected", multiple=True, metavar="NAME", help="Run this pipeline and what it depends on (repeatable).")
+@click.option("--executor", "executor", metavar="NAME", help="Run every pipeline on this executor.")
+@click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
+def run(config: str, params: Sequence[str], selected: Sequence[str], executor: str | None, as_json: bool) -> None:
+    """Validate a config, then run its pipelines (exit 1 if one failed)."""
+    import difflib
+
+    plugins = _load_plugins()
+    plan = _load_plan(config, params, plugins)
+    for name in selected:
+        if name not in plan.pipelines:
+            close = difflib.get_close_matches(name, list(plan.pipelines), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            _fail(f"error: --pipeline {name!r}: no such pipeline in {config}{hint}")
+    if executor:
+        plan = _with_executor(plan, executor, plugins)
+    from orchestrator.engine import Engine
+    from orchestrator.reporting import make_reporter
+
+    kind = "json" if as_json else ("live" if sys.stdout.isatty() else "plain")
+    reporter = make_reporter(kind, sys.stdout, redactor(plan.secrets))
+    try:
+        result = Engine(plan, plugins, reporter).run_sync(selected or None)
+    finally:
+        reporter.close()
+    reporter.summary(result)
+    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+def _with_executor(plan: Plan, name: str, plugins: Plugins) -> Plan:
+    from dataclasses import replace
+
+    from orchestrator.model import ExecutorSpec
+    from orchestrator.registry import EXECUTOR
+
+    if plugins.registry.get(EXECUTOR, name) is None:
+        known = ", ".join(plugins.registry.names(EXECUTOR))
+        _fail(f"error: --executor {name!r}: unknown executor (installed: {known})")
+    spec = ExecutorSpec(name)
+    pipelines = {key: replace(p, executor=spec) for key, p in plan.pipelines.items()}
+    return replace(plan, pipelines=pipelines, executor=spec)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def plugins(as_json: bool) -> None:
+    """List installed plugins: distribution, version, steps per phase, executors, hooks."""
+    from orchestrator.plugin_listing import listing, render_listing
+
+    loaded = _load_plugins()
+    if as_json:
+        import json
+
+        click.echo(json.dumps(listing(loaded.registry), indent=2))
+    else:
+        click.echo(render_listing(loaded.registry), nl=False)
+
+
+@cli.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file instead of stdout.")
+def schema(output: str | None) -> None:
+    """Print the config's JSON Schema, composed with every installed plugin's args schema."""
+    import json
+
+    from orchestrator.schema import composed_schema
+
+    text = json.dumps(composed_schema(_load_plugins().registry), indent=2) + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@CONFIG
+@PARAM
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot"]), default="text", show_default=True)
+def graph(config: str, params: Sequence[str], fmt: str) -> None:
+    """Draw the pipelines' dependency graph."""
+    from orchestrator.graph import render
+
+    plan = _load_plan(config, params, _load_plugins())
+    deps = {name: spec.depends_on for name, spec in plan.pipelines.items()}
+    click.echo(render(deps, fmt, {name: spec.type for name, spec in plan.pipelines.items()}), nl=False)
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return cli.main(args=argv, prog_name="orchestrator")

@@ -1,0 +1,63 @@
+"""What a step (and a lifecycle hook) is told about where it runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class PipelineContext:
+    """The run and pipeline a hook or step belongs to."""
+
+    __slots__ = ("run_id", "pipeline", "params", "base_dir")
+
+    def __init__(self, run_id: str, pipeline: str, params: Mapping[str, Any], base_dir: Path) -> None:
+        self.run_id = run_id
+        self.pipeline = pipeline
+        self.params = params
+        self.base_dir = base_dir
+
+    @property
+    def logger(self) -> logging.Logger:
+        """``orchestrator.run.<pipeline>``; created on first use, as most steps never log."""
+        return logging.getLogger(f"orchestrator.run.{self.pipeline}")
+
+    def path(self, value: str | Path) -> Path:
+        """A path from the config, resolved against the pipeline file's directory (not the
+        current directory), so a pipeline runs the same from wherever it is started."""
+        candidate = Path(value).expanduser()
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} run={self.run_id} pipeline={self.pipeline}>"
+
+
+class StepContext(PipelineContext):
+    """A :class:`PipelineContext` plus the step: its phase, id and plugin name."""
+
+    __slots__ = ("phase", "step_id", "plugin")
+
+    def __init__(
+        self,
+        run_id: str,
+        pipeline: str,
+        params: Mapping[str, Any],
+        base_dir: Path,
+        phase: str,
+        step_id: str,
+        plugin: str,
+    ) -> None:
+        super().__init__(run_id, pipeline, params, base_dir)
+        self.phase = phase
+        self.step_id = step_id
+        self.plugin = plugin
+
+    @property
+    def logger(self) -> logging.Logger:
+        """``orchestrator.run.<pipeline>.<step id>``."""
+        return logging.getLogger(f"orchestrator.run.{self.pipeline}.{self.step_id}")
+
+    def __repr__(self) -> str:
+        return f"<StepContext run={self.run_id} pipeline={self.pipeline} step={self.step_id}>"

@@ -1,0 +1,558 @@
+"""The engine: schedules the pipeline DAG and keeps the phase contract.
+
+- Pipelines start as soon as their own dependencies succeeded (a true DAG, not waves); a failed
+  pipeline skips its dependents and never cancels unrelated ones.
+- Extract and load steps run concurrently, bounded by ``concurrency``; transform and
+  transform_at_load steps run in order. Sync steps run in worker threads, async ones on the loop.
+- A single extract step that returns an iterator streams: batches flow through the transforms into
+  every load through bounded buffers (back-pressure), sharing each batch rather than copying it.
+
+Which executor runs a pipeline is looked up by name in the plugin registry.
+"""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AsyncExitStack
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio.abc import ObjectReceiveStream
+
+from orchestrator.context import PipelineContext, StepContext
+from orchestrator.errors import OrchestratorError, StepError
+from orchestrator.events import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    Event,
+    EventSink,
+    PipelineOutcome,
+    RunResult,
+    StepOutcome,
+    discard,
+)
+from orchestrator.executors import Executor, PipelineJob
+from orchestrator.graph import topological_order, with_dependencies
+from orchestrator.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
+from orchestrator.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
+from orchestrator.plugins import Plugins
+from orchestrator.registry import EXECUTOR
+
+#: Batches buffered per load step while streaming; the producer waits when a buffer is full.
+STREAM_BUFFER = 4
+
+_END = object()
+
+
+class StepFailure(Exception):
+    """A step raised; carries which step, so the message can name it."""
+
+    def __init__(self, step: StepSpec, cause: BaseException) -> None:
+        self.step = step
+        self.cause = cause
+        super().__init__(f"step {step.id!r} ({step.plugin}) failed: {describe(cause)}")
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception: our own errors by message, others with their type."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, OrchestratorError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def new_run_id() -> str:
+    """Sortable and unique enough: ``20261121T110203-3fa9c1``."""
+    return f"{datetime.now():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+class Engine:
+    """Runs a plan's pipelines (or a selection and what it depends on) and returns the result."""
+
+    def __init__(self, plan: Plan, plugins: Plugins, events: EventSink = discard) -> None:
+        self.plan = plan
+        self.plugins = plugins
+        self.emit = events
+
+    def run_sync(self, selected: Iterable[str] | None = None, *, run_id: str | None = None) -> RunResult:
+        """Run on a fresh event loop (the CLI's and most tests' entry)."""
+        return anyio.run(partial(self.run, selected, run_id=run_id))
+
+    async def run(self, selected: Iterable[str] | None = None, *, run_id: str | None = None) -> RunResult:
+        run_id = run_id or new_run_id()
+        graph = {name: spec.depends_on for name, spec in self.plan.pipelines.items()}
+        names = graph if selected is None else with_dependencies(graph, selected)
+        order = [name for name in topological_order(graph) if name in names]
+        started = time.perf_counter()
+        self.emit(Event("run_started", run_id))
+        outcomes: dict[str, PipelineOutcome] = {}
+        finished = {name: anyio.Event() for name in order}
+        async with AsyncExitStack() as stack:
+            executors: dict[str, Executor] = {}
+            for name in order:
+                spec = self.plan.pipelines[name].executor
+                if spec.key not in executors:
+                    executors[spec.key] = await stack.enter_async_context(self._executor(spec))
+            async with anyio.create_task_group() as tasks:
+                for name in order:
+                    spec = self.plan.pipelines[name]
+                    job = PipelineJob(self.plan, spec, run_id, PipelineRunner(self, spec, run_id).run)
+                    tasks.start_soon(
+                        self._schedule, job, executors[spec.executor.key], finished, outcomes, name=name
+                    )
+        result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
+        self.emit(Event("run_finished", run_id, status=SUCCEEDED if result.ok else FAILED, elapsed=result.elapsed))
+        return result
+
+    async def _schedule(
+        self,
+        job: PipelineJob,
+        executor: Executor,
+        finished: dict[str, anyio.Event],
+        outcomes: dict[str, PipelineOutcome],
+    ) -> None:
+        name = job.pipeline.name
+        try:
+            for dep in job.pipeline.depends_on:
+                await finished[dep].wait()
+            failed = [dep for dep in job.pipeline.depends_on if outcomes[dep].status != SUCCEEDED]
+            if failed:
+                reason = f"skipped: depends on {', '.join(repr(d) for d in failed)}, which did not succeed"
+                outcomes[name] = PipelineOutcome(name, SKIPPED, error=reason)
+                self.emit(Event("pipeline_skipped", job.run_id, name, status=SKIPPED, error=reason))
+                return
+            try:
+                outcomes[name] = await executor.submit(job)
+            except Exception as exc:  # the executor itself broke: fail this pipeline only
+                error = f"executor {job.pipeline.executor.name!r} failed: {describe(exc)}"
+                outcomes[name] = PipelineOutcome(name, FAILED, error=error)
+                self.emit(Event("pipeline_finished", job.run_id, name, status=FAILED, error=error))
+        finally:
+            finished[name].set()
+
+    def _executor(self, spec: ExecutorSpec) -> Executor:
+        entry = self.plugins.registry.get(EXECUTOR, spec.name)
+        if entry is None:  # validation reports this; reaching here means a plan built by hand
+            raise OrchestratorError(f"unknown executor {spec.name!r}")
+        return entry.resolve()(**spec.options)
+
+
+class PipelineRunner:
+    """Runs one pipeline's phases in this process."""
+
+    def __init__(self, engine: Engine, spec: PipelineSpec, run_id: str) -> None:
+        self.spec = spec
+        self.run_id = run_id
+        self.plan = engine.plan
+        self.registry = engine.plugins.registry
+        self.hook = engine.plugins.hook
+        self.emit = engine.emit
+        self.context = PipelineContext(run_id, spec.name, self.plan.params, self.plan.base_dir)
+        self.steps: list[StepOutcome] = []
+
+    async def run(self) -> PipelineOutcome:
+        name = self.spec.name
+        started = time.perf_counter()
+        self.emit(Event("pipeline_started", self.run_id, name))
+        status, error = SUCCEEDED, None
+        try:
+            self.hook.before_pipeline_run(context=self.context)
+            await self._phases()
+        except Exception as exc:
+            status = FAILED
+            failure = _first_failure(exc)
+            error = str(failure) if isinstance(failure, StepFailure) else describe(failure)
+            self.hook.on_pipeline_error(context=self.context, error=failure)
+        elapsed = time.perf_counter() - started
+        self.hook.after_pipeline_run(context=self.context, status=status, elapsed=elapsed)
+        self.emit(Event("pipeline_finished", self.run_id, name, status=status, elapsed=elapsed, error=error))
+        return PipelineOutcome(name, status, elapsed, error, self.steps)
+
+    async def _phases(self) -> None:
+        phases = self.spec.phases
+        source = await self._extract(phases[EXTRACT])
+        await self._transform_and_load(source, phases.get(TRANSFORM, ()), phases[LOAD])
+        if TRANSFORM_AT_LOAD in phases:
+            await self._in_order(TRANSFORM_AT_LOAD, phases[TRANSFORM_AT_LOAD])
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _start(self, step: StepSpec) -> tuple[StepContext, Callable[..., Any], float]:
+        context = StepContext(
+            self.run_id, self.spec.name, self.plan.params, self.plan.base_dir, step.phase, step.id, step.plugin
+        )
+        self.emit(Event("step_started", self.run_id, self.spec.name, step.phase, step.id, step.plugin))
+        started = time.perf_counter()
+        try:
+            function = self.registry.get(step.phase, step.plugin).resolve()  # type: ignore[union-attr]
+            self.hook.before_step_run(context=context, args=step.args)
+        except Exception as exc:
+            raise self._fail(step, context, started, exc) from exc
+        return context, function, started
+
+    def _finish(self, step: StepSpec, context: StepContext, started: float, rows: int | None) -> None:
+        elapsed = time.perf_counter() - started
+        self.hook.after_step_run(context=context, rows=rows, elapsed=elapsed)
+        self.steps.append(StepOutcome(step.phase, step.id, step.plugin, SUCCEEDED, rows, elapsed))
+        self.emit(
+            Event("step_finished", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
+                  status=SUCCEEDED, rows=rows, elapsed=elapsed)
+        )
+
+    def _fail(self, step: StepSpec, context: StepContext | None, started: float, exc: BaseException) -> StepFailure:
+        if isinstance(exc, StepFailure):  # already recorded where it happened
+            return exc
+        failure = StepFailure(step, exc)
+        cause = exc
+        elapsed = time.perf_counter() - started
+        if context is not None:
+            self.hook.on_step_error(context=context, error=cause)
+        self.steps.append(StepOutcome(step.phase, step.id, step.plugin, FAILED, None, elapsed, describe(cause)))
+        self.emit(
+            Event("step_failed", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
+                  status=FAILED, elapsed=elapsed, error=describe(cause))
+        )
+        return failure
+
+    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a step: async ones on the loop, sync ones in a worker thread."""
+        if inspect.iscoroutinefunction(function):
+            return await function(*args, **kwargs)
+        if inspect.isasyncgenfunction(function):
+            return function(*args, **kwargs)
+        return await anyio.to_thread.run_sync(partial(function, *args, **kwargs))
+
+    # -- phases --------------------------------------------------------------------------------
+
+    def _phase(self, phase: str, kind: str, started: float | None = None) -> float:
+        now = time.perf_counter()
+        if kind == "phase_started":
+            self.hook.before_phase_run(context=self.context, phase=phase)
+            self.emit(Event(kind, self.run_id, self.spec.name, phase))
+        else:
+            elapsed = now - (started or now)
+            self.hook.after_phase_run(context=self.context, phase=phase, elapsed=elapsed)
+            self.emit(Event(kind, self.run_id, self.spec.name, phase, elapsed=elapsed))
+        return now
+
+    async def _extract(self, steps: tuple[StepSpec, ...]) -> BatchSource:
+        phase_started = self._phase(EXTRACT, "phase_started")
+        if len(steps) == 1:
+            step = steps[0]
+            context, function, started = self._start(step)
+            try:
+                result = await self._call(function, context, **step.args)
+            except Exception as exc:
+                raise self._fail(step, context, started, exc) from exc
+            if _is_stream(result):
+                return BatchSource(self, step, context, started, result, phase_started)
+            self._finish(step, context, started, _rows(result))
+            self._phase(EXTRACT, "phase_finished", phase_started)
+            return BatchSource.single(result)
+        outputs: dict[str, Any] = {}
+        limiter = anyio.CapacityLimiter(self.spec.concurrency_of(EXTRACT))
+
+        async def one(step: StepSpec) -> None:
+            async with limiter:
+                context, function, started = self._start(step)
+                try:
+                    result = await self._call(function, context, **step.args)
+                    if _is_stream(result):
+                        result = await _collect(result)
+                except Exception as exc:
+                    raise self._fail(step, context, started, exc) from exc
+                outputs[step.id] = result
+                self._finish(step, context, started, _rows(result))
+
+        async with anyio.create_task_group() as tasks:
+            for step in steps:
+                tasks.start_soon(one, step)
+        self._phase(EXTRACT, "phase_finished", phase_started)
+        return BatchSource.single({step.id: outputs[step.id] for step in steps})
+
+    async def _transform_and_load(
+        self, source: BatchSource, transforms: tuple[StepSpec, ...], loads: tuple[StepSpec, ...]
+    ) -> None:
+        chain = TransformChain(self, transforms)
+        if source.batch is not _END:
+            data = await chain.apply(source.batch)
+            chain.finish()
+            await self._load_all(loads, [] if data is None else [data])
+            return
+        load_started = self._phase(LOAD, "phase_started")
+        async with anyio.create_task_group() as tasks:
+            streams = []
+            for step in loads:
+                send, receive = anyio.create_memory_object_stream[Any](STREAM_BUFFER)
+                streams.append(send)
+                tasks.start_soon(self._load, step, receive)
+            async with AsyncExitStack() as closing:
+                for send in streams:
+                    closing.enter_context(send)
+                while (batch := await source.next()) is not _END:
+                    batch = await chain.apply(batch)
+                    if batch is not None:
+                        for send in streams:
+                            await send.send(batch)
+                chain.finish()
+        self._phase(LOAD, "phase_finished", load_started)
+
+    async def _load_all(self, loads: tuple[StepSpec, ...], batches: list[Any]) -> None:
+        load_started = self._phase(LOAD, "phase_started")
+        limiter = anyio.CapacityLimiter(self.spec.concurrency_of(LOAD))
+
+        async def bounded(step: StepSpec) -> None:
+            async with limiter:
+                await self._load(step, batches)
+
+        async with anyio.create_task_group() as tasks:
+            for step in loads:
+                tasks.start_soon(bounded, step)
+        self._phase(LOAD, "phase_finished", load_started)
+
+    async def _load(self, step: StepSpec, batches: list[Any] | ObjectReceiveStream[Any]) -> None:
+        context, function, started = self._start(step)
+        is_async = inspect.iscoroutinefunction(function)
+        if isinstance(batches, list):
+            feed: Any = _AsyncList(batches) if is_async else batches
+        else:
+            feed = batches if is_async else _ThreadBatches(batches)
+        try:
+            report = await self._call(function, context, feed, **step.args)
+            rows = _report_rows(report, step)
+        except Exception as exc:
+            raise self._fail(step, context, started, exc) from exc
+        finally:
+            if not isinstance(batches, list):
+                batches.close()
+        self._finish(step, context, started, rows)
+
+    async def _in_order(self, phase: str, steps: tuple[StepSpec, ...]) -> None:
+        phase_started = self._phase(phase, "phase_started")
+        for step in steps:
+            context, function, started = self._start(step)
+            try:
+                report = await self._call(function, context, **step.args)
+                rows = _report_rows(report, step)
+            except Exception as exc:
+                raise self._fail(step, context, started, exc) from exc
+            self._finish(step, context, started, rows)
+        self._phase(phase, "phase_finished", phase_started)
+
+
+class BatchSource:
+    """The extract phase's output: one in-memory batch, or a stream pulled batch by batch."""
+
+    def __init__(
+        self,
+        runner: PipelineRunner | None,
+        step: StepSpec | None,
+        context: StepContext | None,
+        started: float,
+        stream: Any,
+        phase_started: float,
+    ) -> None:
+        self.runner, self.step, self.context = runner, step, context
+        self.started, self.phase_started = started, phase_started
+        self.stream = stream
+        self.batch: Any = _END
+        self.rows: int | None = 0
+
+    @classmethod
+    def single(cls, batch: Any) -> BatchSource:
+        source = cls(None, None, None, 0.0, None, 0.0)
+        source.batch = batch
+        return source
+
+    async def next(self) -> Any:
+        """The next batch, or ``_END`` once the stream is exhausted (which finishes the step)."""
+        runner, step = self.runner, self.step
+        assert runner is not None and step is not None and self.stream is not None
+        try:
+            if hasattr(self.stream, "__anext__"):
+                batch = await anext(self.stream, _END)
+            else:
+                batch = await anyio.to_thread.run_sync(next, self.stream, _END)
+        except Exception as exc:
+            raise runner._fail(step, self.context, self.started, exc) from exc
+        if batch is _END:
+            self.stream = None
+            runner._finish(step, self.context, self.started, self.rows)  # type: ignore[arg-type]
+            runner._phase(EXTRACT, "phase_finished", self.phase_started)
+            return _END
+        counted = _rows(batch)
+        self.rows = None if counted is None or self.rows is None else self.rows + counted
+        return batch
+
+
+class TransformChain:
+    """The transform phase, applied batch by batch. Consecutive sync transforms share one trip to
+    a worker thread per batch, which keeps per-step overhead to a function call."""
+
+    def __init__(self, runner: PipelineRunner, steps: tuple[StepSpec, ...]) -> None:
+        self.runner = runner
+        self.steps = steps
+        self.started_phase: float | None = None
+        self.state: list[tuple[StepContext, Callable[..., Any], float]] = []
+        self.rows: list[int | None] = [0] * len(steps)
+        self.groups: list[tuple[bool, list[int]]] = []
+
+    def _begin(self) -> None:
+        self.started_phase = self.runner._phase(TRANSFORM, "phase_started")
+        for index, step in enumerate(self.steps):
+            self.state.append(self.runner._start(step))
+            is_async = inspect.iscoroutinefunction(self.state[-1][1])
+            if self.groups and self.groups[-1][0] == is_async:
+                self.groups[-1][1].append(index)
+            else:
+                self.groups.append((is_async, [index]))
+
+    async def apply(self, batch: Any) -> Any:
+        if not self.steps:
+            return batch
+        if self.started_phase is None:
+            self._begin()
+        for is_async, indexes in self.groups:
+            if is_async:
+                for index in indexes:
+                    batch = await self._one_async(index, batch)
+                    if batch is None:
+                        return None
+            else:
+                try:
+                    batch = await anyio.to_thread.run_sync(self._sync_group, indexes, batch)
+                except _InGroup as failed:
+                    context, _, started = self.state[failed.index]
+                    step = self.steps[failed.index]
+                    raise self.runner._fail(step, context, started, failed.cause) from failed.cause
+                if batch is None:
+                    return None
+        return batch
+
+    async def _one_async(self, index: int, batch: Any) -> Any:
+        context, function, started = self.state[index]
+        step = self.steps[index]
+        try:
+            batch = await function(context, batch, **step.args)
+        except Exception as exc:
+            raise self.runner._fail(step, context, started, exc) from exc
+        self._count(index, batch)
+        return batch
+
+    def _sync_group(self, indexes: list[int], batch: Any) -> Any:
+        for index in indexes:
+            context, function, _ = self.state[index]
+            try:
+                batch = function(context, batch, **self.steps[index].args)
+            except Exception as exc:
+                raise _InGroup(index, exc) from exc
+            self._count(index, batch)
+            if batch is None:
+                return None
+        return batch
+
+    def _count(self, index: int, batch: Any) -> None:
+        counted = _rows(batch) if batch is not None else 0
+        previous = self.rows[index]
+        self.rows[index] = None if counted is None or previous is None else previous + counted
+
+    def finish(self) -> None:
+        if not self.steps:
+            return
+        if self.started_phase is None:  # no batch at all: the steps still ran, on nothing
+            self._begin()
+        for index, step in enumerate(self.steps):
+            context, _, started = self.state[index]
+            self.runner._finish(step, context, started, self.rows[index])
+        self.runner._phase(TRANSFORM, "phase_finished", self.started_phase)
+
+
+class _InGroup(Exception):
+    def __init__(self, index: int, cause: BaseException) -> None:
+        self.index, self.cause = index, cause
+
+
+class _ThreadBatches(Iterator[Any]):
+    """A sync iterator over a stream, for a sync load running in a worker thread."""
+
+    def __init__(self, stream: ObjectReceiveStream[Any]) -> None:
+        self.stream = stream
+
+    def __next__(self) -> Any:
+        try:
+            return anyio.from_thread.run(self.stream.receive)
+        except anyio.EndOfStream:
+            raise StopIteration from None
+
+
+class _AsyncList:
+    """An async iterator over an in-memory list of batches, for async loads."""
+
+    def __init__(self, batches: list[Any]) -> None:
+        self._items = iter(batches)
+
+    def __aiter__(self) -> _AsyncList:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return next(self._items)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+def _is_stream(value: Any) -> bool:
+    return hasattr(value, "__anext__") or (hasattr(value, "__next__") and not isinstance(value, (str, bytes)))
+
+
+async def _collect(stream: Any) -> Any:
+    """Everything a stream yields: one list when every batch is a list, else the list of batches."""
+    batches: list[Any] = []
+    if hasattr(stream, "__anext__"):
+        async for batch in stream:
+            batches.append(batch)
+    else:
+        batches = await anyio.to_thread.run_sync(list, stream)
+    if all(isinstance(b, list) for b in batches):
+        return [row for batch in batches for row in batch]
+    return batches
+
+
+def _rows(data: Any) -> int | None:
+    """Rows in a batch: its length for a list or tuple, ``num_rows`` for columnar tables."""
+    if data is None:
+        return 0
+    if isinstance(data, (list, tuple)):
+        return len(data)
+    rows = getattr(data, "num_rows", None)
+    return rows if isinstance(rows, int) else None
+
+
+def _report_rows(report: Any, step: StepSpec) -> int | None:
+    if report is None:
+        return None
+    if isinstance(report, bool) or not isinstance(report, (int, dict)):
+        raise StepError(
+            f"returned {type(report).__name__}; a {step.phase} step returns the number of rows, "
+            "a mapping with a 'rows' key, or None"
+        )
+    if isinstance(report, dict):
+        rows = report.get("rows")
+        return rows if isinstance(rows, int) else None
+    return report
+
+
+def _first_failure(exc: BaseException) -> BaseException:
+    """The error to report for a pipeline: the first step failure inside any exception group."""
+    if isinstance(exc, BaseExceptionGroup):
+        found = [_first_failure(e) for e in exc.exceptions]
+        steps = [e for e in found if isinstance(e, StepFailure)]
+        return steps[0] if steps else found[0]
+    return exc

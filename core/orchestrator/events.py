@@ -1,0 +1,82 @@
+"""What a run reports as it goes (events) and what it ends with (outcomes).
+
+The engine only emits; reporters (terminal, plain lines, JSON) decide how to show it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+
+@dataclass(slots=True)
+class Event:
+    """One thing that happened. ``kind`` is one of ``run_started``, ``pipeline_started``,
+    ``phase_started``, ``step_started``, ``step_finished``, ``step_failed``, ``phase_finished``,
+    ``pipeline_finished``, ``pipeline_skipped``, ``run_finished``."""
+
+    kind: str
+    run_id: str
+    pipeline: str | None = None
+    phase: str | None = None
+    step: str | None = None
+    plugin: str | None = None
+    status: str | None = None
+    rows: int | None = None
+    elapsed: float | None = None
+    error: str | None = None
+    time: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+EventSink = Callable[[Event], None]
+
+
+def discard(event: Event) -> None:
+    """An event sink that ignores everything (library use, benchmarks)."""
+
+
+@dataclass(slots=True)
+class StepOutcome:
+    phase: str
+    step: str
+    plugin: str
+    status: str
+    rows: int | None = None
+    elapsed: float = 0.0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class PipelineOutcome:
+    """How one pipeline ended. ``error`` is a one-line message naming the failed step."""
+
+    name: str
+    status: str
+    elapsed: float = 0.0
+    error: str | None = None
+    steps: list[StepOutcome] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int | None:
+        counts = [s.rows for s in self.steps if s.phase == "load" and s.rows is not None]
+        return sum(counts) if counts else None
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: str
+    pipelines: dict[str, PipelineOutcome]
+    elapsed: float
+
+    @property
+    def ok(self) -> bool:
+        return all(p.status == SUCCEEDED for p in self.pipelines.values())

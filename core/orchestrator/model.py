@@ -1,0 +1,63 @@
+"""The plan: a validated config as typed, immutable objects the engine and executors work from.
+
+Everything here is plain data (no plugin objects), so a plan, or one pipeline of it, can be pickled
+and shipped to another process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSpec:
+    """An executor by registered name, with the options it is created with."""
+
+    name: str = "local"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Identity of the executor instance: one per distinct name and options within a run."""
+        return self.name + json.dumps(self.options, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    """One step of a phase: which plugin runs, with what arguments."""
+
+    id: str
+    plugin: str
+    phase: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSpec:
+    """One pipeline: its phases in execution order, and what it waits for."""
+
+    name: str
+    type: str
+    depends_on: tuple[str, ...]
+    phases: dict[str, tuple[StepSpec, ...]]
+    concurrency: int
+    executor: ExecutorSpec
+    phase_concurrency: dict[str, int] = field(default_factory=dict)
+
+    def concurrency_of(self, phase: str) -> int:
+        return self.phase_concurrency.get(phase, self.concurrency)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every pipeline of one config file, ready to run."""
+
+    source: Path
+    base_dir: Path
+    pipelines: dict[str, PipelineSpec]
+    params: dict[str, Any]
+    executor: ExecutorSpec
+    secrets: frozenset[str] = frozenset()

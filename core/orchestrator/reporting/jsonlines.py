@@ -1,0 +1,29 @@
+"""``--json``: one JSON object per event on stdout, then a ``summary`` object."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from orchestrator.events import Event, RunResult
+from orchestrator.reporting import Reporter
+
+
+class JsonReporter(Reporter):
+    def __call__(self, event: Event) -> None:
+        self._write(event.to_dict())
+
+    def summary(self, result: RunResult) -> None:
+        self._write(
+            {
+                "kind": "summary",
+                "run_id": result.run_id,
+                "status": "succeeded" if result.ok else "failed",
+                "elapsed": result.elapsed,
+                "pipelines": [asdict(outcome) for outcome in result.pipelines.values()],
+            }
+        )
+        self.stream.flush()
+
+    def _write(self, payload: dict[str, object]) -> None:
+        self.stream.write(self.redact(json.dumps(payload, default=str)) + "\n")

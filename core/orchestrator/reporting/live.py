@@ -1,0 +1,82 @@
+"""The terminal view: a live table of pipelines (phase, step, rows, elapsed) and a final summary."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import IO
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.events import Event, RunResult
+from orchestrator.reporting import Redact, Reporter, summary_rows
+
+_STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "running": "cyan", "waiting": "dim"}
+
+
+@dataclass
+class _Row:
+    status: str = "waiting"
+    phase: str = ""
+    step: str = ""
+    rows: int = 0
+    started: float | None = None
+    elapsed: float | None = None
+
+
+class LiveReporter(Reporter):
+    def __init__(self, stream: IO[str], redact: Redact) -> None:
+        super().__init__(stream, redact)
+        self.console = Console(file=stream)
+        self.rows: dict[str, _Row] = {}
+        self.live = Live(console=self.console, refresh_per_second=8, get_renderable=self._table, transient=True)
+        self.live.start()
+
+    def __call__(self, event: Event) -> None:
+        if event.pipeline is None:
+            return
+        row = self.rows.setdefault(event.pipeline, _Row())
+        kind = event.kind
+        if kind == "pipeline_started":
+            row.status, row.started = "running", time.perf_counter()
+        elif kind in ("phase_started", "step_started"):
+            row.phase = event.phase or row.phase
+            row.step = event.step or row.step
+        elif kind == "step_finished" and event.phase == "load" and event.rows:
+            row.rows += event.rows
+        elif kind in ("pipeline_finished", "pipeline_skipped"):
+            row.status, row.elapsed, row.step = event.status or "finished", event.elapsed, ""
+
+    def _table(self) -> Table:
+        table = Table(box=None, pad_edge=False)
+        for header in ("pipeline", "status", "phase", "step", "rows loaded", "elapsed"):
+            table.add_column(header, justify="right" if header in ("rows loaded", "elapsed") else "left")
+        now = time.perf_counter()
+        for name, row in self.rows.items():
+            elapsed = row.elapsed if row.elapsed is not None else (now - row.started if row.started else 0.0)
+            table.add_row(
+                name,
+                Text(row.status, style=_STYLES.get(row.status, "")),
+                row.phase,
+                self.redact(row.step),
+                f"{row.rows:,}",
+                f"{elapsed:.1f}s",
+            )
+        return table
+
+    def close(self) -> None:
+        self.live.stop()
+
+    def summary(self, result: RunResult) -> None:
+        self.close()
+        table = Table(title=f"run {result.run_id}", title_justify="left")
+        for header in ("pipeline", "status", "rows loaded", "elapsed", "error"):
+            table.add_column(header, overflow="fold")
+        for name, status, rows, elapsed, error in summary_rows(result):
+            table.add_row(name, Text(status, style=_STYLES.get(status, "")), rows, elapsed, self.redact(error))
+        self.console.print(table)
+        verdict = "[green]succeeded[/]" if result.ok else "[bold red]failed[/]"
+        self.console.print(f"run {verdict} in {result.elapsed:.2f}s")

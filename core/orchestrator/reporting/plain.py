@@ -1,0 +1,46 @@
+"""Plain log lines, for logs and pipes: one line per pipeline, phase and step event."""
+
+from __future__ import annotations
+
+import time
+
+from orchestrator.events import Event, RunResult
+from orchestrator.reporting import Reporter, summary_rows
+
+HEADERS = ("pipeline", "status", "rows", "elapsed", "error")
+
+
+class PlainReporter(Reporter):
+    def __call__(self, event: Event) -> None:
+        line = self._line(event)
+        if line:
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
+            self.stream.write(self.redact(f"{stamp} {line}") + "\n")
+
+    def _line(self, event: Event) -> str | None:
+        kind = event.kind
+        where = " ".join(filter(None, [event.pipeline, event.phase, event.step]))
+        if kind == "run_started":
+            return f"run {event.run_id} started"
+        if kind in ("pipeline_started", "phase_started", "step_started"):
+            return f"{where} started" + (f" ({event.plugin})" if event.plugin else "")
+        if kind in ("step_finished", "phase_finished", "pipeline_finished"):
+            rows = f" rows={event.rows}" if event.rows is not None else ""
+            error = f": {event.error}" if event.error else ""
+            return f"{where} {event.status or 'finished'}{rows} in {event.elapsed or 0:.3f}s{error}"
+        if kind == "step_failed":
+            return f"{where} failed after {event.elapsed or 0:.3f}s: {event.error}"
+        if kind == "pipeline_skipped":
+            return f"{where} {event.error}"
+        return None
+
+    def summary(self, result: RunResult) -> None:
+        rows = [HEADERS, *summary_rows(result)]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS) - 1)]
+        self.stream.write("\n")
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
+            self.stream.write(self.redact("  ".join(cells).rstrip()) + "\n")
+        state = "succeeded" if result.ok else "failed"
+        self.stream.write(f"\nrun {result.run_id} {state} in {result.elapsed:.2f}s\n")
+        self.stream.flush()

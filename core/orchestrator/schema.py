@@ -1,0 +1,84 @@
+"""The config's JSON Schema: loading it offline, and composing it with every plugin's args schema.
+
+The schema files ship inside the wheel (``orchestrator/schemas``) and are read with
+``importlib.resources``; ``$ref`` resolution uses a pre-loaded ``referencing.Registry``, so nothing is
+ever fetched from the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.phases import PHASES
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+    from orchestrator.registry import Registry
+
+SCHEMA_FILE = "pipeline.schema.json"
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    """The config schema as shipped (cached; callers must not change it)."""
+    text = resources.files("orchestrator").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def config_validator() -> Validator:
+    """A draft 2020-12 validator for the config schema, resolving ``$ref`` offline."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry as RefRegistry
+    from referencing.jsonschema import DRAFT202012
+
+    schema = config_schema()
+    resource = DRAFT202012.create_resource(schema)
+    refs = RefRegistry().with_resource(schema["$id"], resource)
+    return Draft202012Validator(schema, registry=refs)
+
+
+def args_validator(schema: dict[str, Any]) -> Validator:
+    """A validator for one plugin's args schema (draft 2020-12 unless it says otherwise)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import validator_for
+
+    return validator_for(schema, default=Draft202012Validator)(schema)
+
+
+def composed_schema(registry: Registry) -> dict[str, Any]:
+    """The config schema with each step's ``args`` constrained by its plugin's own schema.
+
+    Composition uses ``if plugin == X then args: <schema>`` per phase, which editors understand; the
+    core itself validates args by looking the plugin up, which stays fast for large configs.
+    """
+    schema = copy.deepcopy(config_schema())
+    defs = schema["$defs"]
+    phase_props = defs["pipeline"]["properties"]["phases"]["properties"]
+    for phase in PHASES:
+        names = registry.names(phase)
+        step = copy.deepcopy(defs["step"])
+        step["properties"]["plugin"] = {
+            **step["properties"]["plugin"],
+            "enum": names,
+            "examples": names[:3] or step["properties"]["plugin"]["examples"],
+        }
+        step["allOf"] = [
+            {
+                "if": {"properties": {"plugin": {"const": name}}, "required": ["plugin"]},
+                "then": {"properties": {"args": entry.schema}},
+            }
+            for name in names
+            if (entry := registry.get(phase, name)) is not None and entry.schema
+        ]
+        defs[f"{phase}_step"] = step
+        phase_def = copy.deepcopy(defs["phase"])
+        phase_def["properties"]["steps"]["items"] = {"$ref": f"#/$defs/{phase}_step"}
+        defs[f"{phase}_phase"] = phase_def
+        phase_props[phase] = {"$ref": f"#/$defs/{phase}_phase"}
+    return schema
