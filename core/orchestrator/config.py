@@ -52,8 +52,7 @@ def load_plan(
         if key != "params":
             data[key] = interpolator.apply(data[key], checker.report, [key])
     checker.check_schema(data)
-    if not checker.problems:
-        checker.check_rules(data)
+    checker.check_rules(data)
     if checker.problems:
         raise ConfigError(checker.problems)
     return _build(file, data, values, frozenset(interpolator.secrets))
