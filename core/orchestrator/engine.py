@@ -57,7 +57,8 @@ class StepFailure(Exception):
     def __init__(self, step: StepSpec, cause: BaseException) -> None:
         self.step = step
         self.cause = cause
-        super().__init__(f"step {step.id!r} ({step.plugin}) failed: {describe(cause)}")
+        name = f"{step.id!r}" if step.id == step.plugin else f"{step.id!r} ({step.plugin})"
+        super().__init__(f"step {name} failed: {describe(cause)}")
 
 
 def describe(exc: BaseException) -> str:
@@ -287,20 +288,25 @@ class PipelineRunner:
             await self._load_all(loads, [] if data is None else [data])
             return
         load_started = self._phase(LOAD, "phase_started")
+        upstream = _Upstream()
         async with anyio.create_task_group() as tasks:
             streams = []
             for step in loads:
                 send, receive = anyio.create_memory_object_stream[Any](STREAM_BUFFER)
                 streams.append(send)
-                tasks.start_soon(self._load, step, receive)
+                tasks.start_soon(self._load, step, _StreamFeed(receive, upstream))
             async with AsyncExitStack() as closing:
                 for send in streams:
                     closing.enter_context(send)
-                while (batch := await source.next()) is not _END:
-                    batch = await chain.apply(batch)
-                    if batch is not None:
-                        for send in streams:
-                            await send.send(batch)
+                try:
+                    while (batch := await source.next()) is not _END:
+                        batch = await chain.apply(batch)
+                        if batch is not None:
+                            for send in streams:
+                                await send.send(batch)
+                except BaseException as exc:
+                    upstream.error = exc  # loads must fail, not commit a partial stream as complete
+                    raise
                 chain.finish()
         self._phase(LOAD, "phase_finished", load_started)
 
@@ -317,21 +323,18 @@ class PipelineRunner:
                 tasks.start_soon(bounded, step)
         self._phase(LOAD, "phase_finished", load_started)
 
-    async def _load(self, step: StepSpec, batches: list[Any] | ObjectReceiveStream[Any]) -> None:
+    async def _load(self, step: StepSpec, batches: list[Any] | _StreamFeed) -> None:
         context, function, started = self._start(step)
-        is_async = inspect.iscoroutinefunction(function)
-        if isinstance(batches, list):
-            feed: Any = _AsyncList(batches) if is_async else batches
-        else:
-            feed = batches if is_async else _ThreadBatches(batches)
+        feed = _AsyncList(batches) if isinstance(batches, list) and inspect.iscoroutinefunction(function) else batches
         try:
             report = await self._call(function, context, feed, **step.args)
             rows = _report_rows(report, step)
-        except Exception as exc:
-            raise self._fail(step, context, started, exc) from exc
-        finally:
-            if not isinstance(batches, list):
+        except BaseException as exc:
+            if isinstance(batches, _StreamFeed):
                 batches.close()
+            if not isinstance(exc, Exception):
+                raise
+            raise self._fail(step, context, started, exc) from exc
         self._finish(step, context, started, rows)
 
     async def _in_order(self, phase: str, steps: tuple[StepSpec, ...]) -> None:
@@ -479,17 +482,56 @@ class _InGroup(Exception):
         self.index, self.cause = index, cause
 
 
-class _ThreadBatches(Iterator[Any]):
-    """A sync iterator over a stream, for a sync load running in a worker thread."""
+class UpstreamFailed(OrchestratorError):
+    """Raised into a load step whose input stream stopped because an earlier step failed."""
 
-    def __init__(self, stream: ObjectReceiveStream[Any]) -> None:
+
+class _Upstream:
+    """Shared between the producer of a stream and its loads: the error that stopped it, if any."""
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+
+class _StreamFeed:
+    """A load step's view of the stream: iterable from a worker thread (sync loads) or on the
+    loop (async loads). When the producer failed, the end of the stream raises
+    :class:`UpstreamFailed` instead, so the load rolls back rather than finishing a partial input."""
+
+    def __init__(self, stream: ObjectReceiveStream[Any], upstream: _Upstream) -> None:
         self.stream = stream
+        self.upstream = upstream
+
+    async def _next(self) -> Any:
+        try:
+            return await self.stream.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            if self.upstream.error is not None:
+                raise UpstreamFailed("stopped: an earlier step of the pipeline failed") from None
+            return _END
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
 
     def __next__(self) -> Any:
-        try:
-            return anyio.from_thread.run(self.stream.receive)
-        except anyio.EndOfStream:
-            raise StopIteration from None
+        batch = anyio.from_thread.run(self._next)
+        if batch is _END:
+            raise StopIteration
+        return batch
+
+    def __aiter__(self) -> _StreamFeed:
+        return self
+
+    async def __anext__(self) -> Any:
+        batch = await self._next()
+        if batch is _END:
+            raise StopAsyncIteration
+        return batch
 
 
 class _AsyncList:
@@ -554,5 +596,6 @@ def _first_failure(exc: BaseException) -> BaseException:
     if isinstance(exc, BaseExceptionGroup):
         found = [_first_failure(e) for e in exc.exceptions]
         steps = [e for e in found if isinstance(e, StepFailure)]
-        return steps[0] if steps else found[0]
+        causes = [e for e in steps if not isinstance(e.cause, UpstreamFailed)]
+        return (causes or steps or found)[0]
     return exc

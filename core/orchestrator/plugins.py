@@ -36,6 +36,7 @@ from orchestrator.registry import (
 )
 
 ENTRY_POINT_GROUP = "orchestrator.plugins"
+CORE_DISTRIBUTION = "pipeline-orchestrator"
 
 _KIND_BY_HOOK = {hook: phase for phase, hook in REGISTRATION_HOOKS.items()} | {
     EXECUTOR_HOOK: EXECUTOR
@@ -63,8 +64,10 @@ class Plugins:
         """Discover and register every allowed entry point of the group."""
         allow = _names(self.env.get("ORCHESTRATOR_LOAD_PLUGINS"))
         deny = _names(self.env.get("ORCHESTRATOR_DISABLE_PLUGINS")) or set()
-        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-            origin = _origin(entry_point)
+        found = [(_origin(entry_point), entry_point) for entry_point in entry_points(group=ENTRY_POINT_GROUP)]
+        # Deterministic order, the core's own built-ins first: a clash always rejects the newcomer.
+        found.sort(key=lambda item: (item[0].distribution != CORE_DISTRIBUTION, item[0].distribution, item[0].plugin))
+        for origin, entry_point in found:
             names = {origin.plugin, origin.distribution}
             if (allow is not None and not names & allow) or names & deny:
                 continue

@@ -79,4 +79,4 @@ class LiveReporter(Reporter):
             table.add_row(name, Text(status, style=_STYLES.get(status, "")), rows, elapsed, self.redact(error))
         self.console.print(table)
         verdict = "[green]succeeded[/]" if result.ok else "[bold red]failed[/]"
-        self.console.print(f"run {verdict} in {result.elapsed:.2f}s")
+        self.console.print(f"run {verdict} in {result.elapsed:.2f}s", highlight=False)

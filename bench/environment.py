@@ -1,0 +1,73 @@
+"""The environment figures run in: the interpreter, the ``orchestrator`` script, the plugin
+allow-list, and the benchmark step plugin.
+
+The no-op and sleeping steps come from a real plugin distribution installed into the running
+virtualenv, because steps reach the engine only through entry points; a plugin registered by hand
+would skip the discovery cost every user pays.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+PLUGIN_PROJECT = BENCH_DIR / "plugins" / "orchestrator-bench-steps"
+PLUGIN_DISTRIBUTION = "orchestrator-bench-steps"
+PLUGIN_MODULE = "orchestrator_bench_steps"
+CONFIG_SCHEMA = REPO / "schemas" / "pipeline.schema.json"
+
+#: Only these plugins load in measured processes, so other installed plugins cannot skew a figure.
+PLUGIN_ENV = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,bench"}
+#: Set on the re-executed harness, so a broken install fails instead of looping.
+_REEXEC_MARK = "ORCHESTRATOR_BENCH_REEXEC"
+
+
+class SetupError(RuntimeError):
+    """The benchmarks cannot run here (missing package or script)."""
+
+
+def plugin_installed() -> bool:
+    try:
+        importlib.metadata.distribution(PLUGIN_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return importlib.util.find_spec(PLUGIN_MODULE) is not None
+
+
+def ensure_plugin(argv: Sequence[str]) -> None:
+    """Install the step plugin (editable) into this interpreter's environment when it is missing,
+    then restart the harness: an editable install's path entry is only read at interpreter start."""
+    if plugin_installed():
+        return
+    if os.environ.get(_REEXEC_MARK):
+        raise SetupError(f"{PLUGIN_DISTRIBUTION} was installed but cannot be imported by {sys.executable}")
+    print(f"installing {PLUGIN_DISTRIBUTION} (editable) into {sys.prefix} ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "-e", str(PLUGIN_PROJECT)],
+        check=True,
+    )
+    os.environ[_REEXEC_MARK] = "1"
+    os.execv(sys.executable, [sys.executable, "-m", "bench", *argv])
+
+
+def orchestrator_script() -> str:
+    """The ``orchestrator`` console script next to this interpreter (the virtualenv's)."""
+    if importlib.util.find_spec("orchestrator") is None:
+        raise SetupError(f"the orchestrator package is not installed for {sys.executable}; run `make install`")
+    script = Path(sys.executable).parent / "orchestrator"
+    if not script.exists():
+        raise SetupError(f"{script} not found; run the benchmarks with the virtualenv's python")
+    return str(script)
+
+
+def subprocess_env() -> dict[str, str]:
+    """This process's environment with the plugin allow-list (and without plugin tracing)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ORCHESTRATOR_TRACE_PLUGINS", _REEXEC_MARK)}
+    return env | PLUGIN_ENV

@@ -1,0 +1,133 @@
+"""The results: one row per measured figure, printed as a table and saved as JSON.
+
+A row states its own target, so the verdict is computed in one place and the JSON carries
+everything needed to re-check it (medians, raw samples, the commands' meaning in ``note``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+UNIT_FORMATS = {"s": "{:.3f} s", "MiB": "{:.1f} MiB", "us": "{:.2f} µs"}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a row must reach: ``ours <= limit`` (in the row's unit) or ``ours / baseline <= limit``."""
+
+    limit: float
+    of: Literal["ours", "ratio"] = "ours"
+
+    def text(self, unit: str) -> str:
+        if self.of == "ratio":
+            return f"≤ {self.limit:.2f}× base"
+        return "≤ " + UNIT_FORMATS[unit].format(self.limit).replace(".000 s", " s")
+
+    def met(self, ours: float, ratio: float | None) -> bool:
+        value = ratio if self.of == "ratio" else ours
+        return value is not None and value <= self.limit
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of the table. ``baseline`` is measured in the same run as ``ours``."""
+
+    figure: str
+    label: str
+    unit: str
+    ours: float
+    baseline: float | None
+    baseline_label: str
+    target: Target | None = None
+    note: str = ""
+    samples: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline is None or self.baseline <= 0:
+            return None
+        return self.ours / self.baseline
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return "-"
+        return "ok" if self.target.met(self.ours, self.ratio) else "MISS"
+
+    def cells(self) -> list[str]:
+        fmt = UNIT_FORMATS[self.unit]
+        baseline = "-" if self.baseline is None else f"{fmt.format(self.baseline)} ({self.baseline_label})"
+        ratio = "-" if self.ratio is None else f"{self.ratio:.2f}×"
+        target = "-" if self.target is None else self.target.text(self.unit)
+        return [self.label, fmt.format(self.ours), baseline, ratio, target, self.verdict]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["target"] = None if self.target is None else {**asdict(self.target), "text": self.target.text(self.unit)}
+        data["ratio"] = self.ratio
+        data["verdict"] = self.verdict
+        return data
+
+
+HEADERS = ["figure", "ours", "baseline (same run)", "ratio", "target", "verdict"]
+
+
+def render_table(rows: Sequence[Row]) -> str:
+    """A plain-text table, then the notes saying what each figure measures."""
+    body = [row.cells() for row in rows]
+    widths = [max(len(line[i]) for line in [HEADERS, *body]) for i in range(len(HEADERS))]
+
+    def line(cells: Sequence[str]) -> str:
+        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    out = [line(HEADERS), "-+-".join("-" * w for w in widths)]
+    previous = None
+    for row, cells in zip(rows, body):
+        if previous is not None and row.figure != previous:
+            out.append("")
+        previous = row.figure
+        out.append(line(cells))
+    out.append("")
+    out.append("notes:")
+    seen: set[str] = set()
+    for row in rows:
+        if row.note and row.note not in seen:
+            seen.add(row.note)
+            out.append(f"  [{row.figure}] {row.note}")
+    return "\n".join(out)
+
+
+def machine() -> dict[str, Any]:
+    """Enough about the machine to compare runs: figures only mean something on similar hardware."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def write_json(path: Path, rows: Sequence[Row], *, quick: bool, elapsed: float, skipped: Sequence[str]) -> None:
+    """Save the run (atomically, so a reader never sees half a file)."""
+    document = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "quick": quick,
+        "elapsed_seconds": round(elapsed, 1),
+        "missed": [row.label for row in rows if row.verdict == "MISS"],
+        "skipped": list(skipped),
+        "rows": [row.to_json() for row in rows],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.stem + ".partial.json")  # git-ignored like the result
+    partial.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.replace(path)

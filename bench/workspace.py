@@ -1,0 +1,140 @@
+"""Generated inputs: pipeline configs, the step modules they call, and the 1M-row CSV.
+
+Everything lives in a work directory outside the repository (a fixed folder under the system temp
+dir by default), so nothing generated is ever committed. Configs are rewritten on every run (they
+take milliseconds); the CSV takes a few seconds and is reused once complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+STEP_MODULES = Path(__file__).parent / "steps"
+DEFAULT_ROOT = Path(tempfile.gettempdir()) / "orchestrator-bench"
+CSV_COLUMNS = ("id", "name", "city", "quantity", "price")
+
+
+class Workspace:
+    """The work directory and the inputs figures need, created on demand."""
+
+    def __init__(self, root: Path = DEFAULT_ROOT) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "out").mkdir(exist_ok=True)
+        for module in STEP_MODULES.glob("*.py"):
+            shutil.copyfile(module, self.root / module.name)
+
+    def _write(self, name: str, lines: Iterable[str]) -> Path:
+        path = self.root / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    # -- configs -------------------------------------------------------------------------------
+
+    def cold_start_config(self) -> Path:
+        """The smallest real config: one pipeline, a python.call extract and a python.call load."""
+        return self._write("cold_start.yaml", _pipeline("hello", "trivial_steps"))
+
+    def transforms_config(self, steps: int) -> Path:
+        """One pipeline: a no-op extract, ``steps`` no-op sync transforms (explicit ids), a no-op load."""
+        lines = [
+            "pipelines:",
+            "  chain:",
+            "    type: ETL",
+            "    phases:",
+            "      extract:",
+            "        steps:",
+            "          - {id: source, plugin: bench.noop}",
+            "      transform:",
+            "        steps:",
+            *(f"          - {{id: t{i}, plugin: bench.noop}}" for i in range(steps)),
+            "      load:",
+            "        steps:",
+            "          - {id: sink, plugin: bench.noop}",
+        ]
+        return self._write(f"transforms_{steps}.yaml", lines)
+
+    def extracts_config(self, steps: int, plugin: str, args: str = "{}") -> Path:
+        """One pipeline: ``steps`` extract steps of ``plugin``, all allowed to run at once
+        (``concurrency`` = steps), and a no-op load."""
+        lines = [
+            "pipelines:",
+            "  fan_in:",
+            "    type: ETL",
+            f"    concurrency: {steps}",
+            "    phases:",
+            "      extract:",
+            "        steps:",
+            *(f"          - {{id: e{i}, plugin: {plugin}, args: {args}}}" for i in range(steps)),
+            "      load:",
+            "        steps:",
+            "          - {id: sink, plugin: bench.noop}",
+        ]
+        return self._write(f"extracts_{plugin.replace('.', '_')}_{steps}.yaml", lines)
+
+    def many_pipelines_config(self, pipelines: int) -> Path:
+        """``pipelines`` independent pipelines, each a python.call extract and a python.call load."""
+        lines = ["pipelines:"]
+        for i in range(pipelines):
+            lines.extend(_pipeline(f"p{i}", "trivial_steps")[1:])
+        return self._write(f"pipelines_{pipelines}.yaml", lines)
+
+    def csv_config(self, source: Path, output: Path) -> Path:
+        """csv.read -> python.call (add a column) -> csv.write."""
+        lines = [
+            "pipelines:",
+            "  rows:",
+            "    type: ETL",
+            "    phases:",
+            "      extract:",
+            "        steps:",
+            f"          - {{id: read, plugin: csv.read, args: {{path: '{source}'}}}}",
+            "      transform:",
+            "        steps:",
+            "          - {id: add_column, plugin: python.call, args: {callable: 'csv_steps:add_column'}}",
+            "      load:",
+            "        steps:",
+            f"          - {{id: write, plugin: csv.write, args: {{path: '{output}'}}}}",
+        ]
+        return self._write("csv_rows.yaml", lines)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def csv_input(self, rows: int) -> Path:
+        """A deterministic CSV of ``rows`` rows and five columns, written once and then reused.
+        It is written under a temporary name and renamed, so a half-written file is never reused."""
+        path = self.root / f"rows_{rows}.csv"
+        if path.exists():
+            return path
+        partial = path.with_suffix(".partial")
+        names = ("ada", "grace", "alan", "edsger", "barbara", "donald", "margaret", "ken")
+        cities = ("Paris", "Lagos", "Lima", "Osaka", "Oslo", "Quito", "Perth", "Pune")
+        pick = random.Random(42)
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(CSV_COLUMNS)
+            writer.writerows(
+                (i, pick.choice(names), pick.choice(cities), pick.randint(1, 99), f"{pick.uniform(1, 500):.2f}")
+                for i in range(rows)
+            )
+        partial.replace(path)
+        return path
+
+
+def _pipeline(name: str, module: str) -> list[str]:
+    """A config with one trivial extract -> load pipeline (the first line is ``pipelines:``)."""
+    return [
+        "pipelines:",
+        f"  {name}:",
+        "    type: ETL",
+        "    phases:",
+        "      extract:",
+        f"        steps: [{{id: extract, plugin: python.call, args: {{callable: '{module}:extract'}}}}]",
+        "      load:",
+        f"        steps: [{{id: load, plugin: python.call, args: {{callable: '{module}:load'}}}}]",
+    ]

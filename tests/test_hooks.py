@@ -1,0 +1,297 @@
+"""One test per hookspec (``test_hook_<name>``): each hook fires when documented, with the documented
+arguments. tests/test_docs.py checks that every hookspec has such a test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orchestrator import hookimpl
+from orchestrator.config import load_plan
+from orchestrator.context import PipelineContext, StepContext
+from orchestrator.engine import Engine
+from orchestrator.events import RunResult
+from orchestrator.plugins import Plugins
+from orchestrator.registry import Origin
+
+PIPELINE = """
+pipelines:
+  p:
+    type: ETLT
+    phases:
+      extract: {steps: [{id: src, plugin: python.call, args: {callable: "hk:rows"}}]}
+      transform: {steps: [{id: tx, plugin: python.call, args: {callable: "hk:same"}}]}
+      load: {steps: [{id: out, plugin: sqlite.write, args: {database: out.db, table: t}}]}
+      transform_at_load: {steps: [{id: sql, plugin: sqlite.execute, args: {database: out.db, sql: "DELETE FROM t WHERE n = 0"}}]}
+"""
+HK = "def rows():\n    return [{'n': 0}, {'n': 1}]\n\ndef same(rows):\n    return rows\n\ndef fail(rows):\n    raise KeyError('missing')\n"
+
+
+class Recorder:
+    """Records every lifecycle hook call as (hook, details)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    @hookimpl
+    def before_pipeline_run(self, context: PipelineContext) -> None:
+        self.calls.append(("before_pipeline_run", (type(context).__name__, context.pipeline, context.run_id)))
+
+    @hookimpl
+    def after_pipeline_run(self, context: PipelineContext, status: str, elapsed: float) -> None:
+        self.calls.append(("after_pipeline_run", (context.pipeline, status, elapsed >= 0)))
+
+    @hookimpl
+    def on_pipeline_error(self, context: PipelineContext, error: BaseException) -> None:
+        self.calls.append(("on_pipeline_error", (context.pipeline, str(error))))
+
+    @hookimpl
+    def before_phase_run(self, context: PipelineContext, phase: str) -> None:
+        self.calls.append(("before_phase_run", phase))
+
+    @hookimpl
+    def after_phase_run(self, context: PipelineContext, phase: str, elapsed: float) -> None:
+        self.calls.append(("after_phase_run", phase))
+
+    @hookimpl
+    def before_step_run(self, context: StepContext, args: dict[str, Any]) -> None:
+        self.calls.append(("before_step_run", (context.phase, context.step_id, context.plugin, sorted(args))))
+
+    @hookimpl
+    def after_step_run(self, context: StepContext, rows: int | None, elapsed: float) -> None:
+        self.calls.append(("after_step_run", (context.step_id, rows)))
+
+    @hookimpl
+    def on_step_error(self, context: StepContext, error: BaseException) -> None:
+        self.calls.append(("on_step_error", (context.step_id, type(error).__name__)))
+
+    def of(self, hook: str) -> list[Any]:
+        return [details for name, details in self.calls if name == hook]
+
+
+def _run(plugins: Plugins, write_config, text: str = PIPELINE) -> tuple[Recorder, RunResult]:
+    recorder = Recorder()
+    assert plugins.add(recorder, Origin("recorder", "tests", "0"))
+    config = write_config(text, **{"hk.py": HK})
+    plan = load_plan(config, plugins.registry)
+    return recorder, Engine(plan, plugins).run_sync()
+
+
+FAILING = PIPELINE.replace('"hk:same"', '"hk:fail"')
+
+
+# -- lifecycle ------------------------------------------------------------------------------------
+
+
+def test_hook_before_pipeline_run(plugins, write_config) -> None:
+    recorder, result = _run(plugins, write_config)
+    assert recorder.of("before_pipeline_run") == [("PipelineContext", "p", result.run_id)]
+    assert recorder.calls[0][0] == "before_pipeline_run"
+
+
+def test_hook_after_pipeline_run(plugins, write_config) -> None:
+    recorder, _ = _run(plugins, write_config)
+    assert recorder.of("after_pipeline_run") == [("p", "succeeded", True)]
+    assert recorder.calls[-1][0] == "after_pipeline_run"
+    failing, _ = _run(plugins_fresh(), write_config, FAILING)
+    assert failing.of("after_pipeline_run") == [("p", "failed", True)]
+
+
+def test_hook_on_pipeline_error(plugins, write_config) -> None:
+    recorder, _ = _run(plugins, write_config)
+    assert recorder.of("on_pipeline_error") == []
+    failing, _ = _run(plugins_fresh(), write_config, FAILING)
+    assert failing.of("on_pipeline_error") == [("p", "step 'tx' (python.call) failed: KeyError: 'missing'")]
+
+
+def test_hook_before_phase_run(plugins, write_config) -> None:
+    recorder, _ = _run(plugins, write_config)
+    assert recorder.of("before_phase_run") == ["extract", "transform", "load", "transform_at_load"]
+
+
+def test_hook_after_phase_run(plugins, write_config) -> None:
+    recorder, _ = _run(plugins, write_config)
+    assert recorder.of("after_phase_run") == ["extract", "transform", "load", "transform_at_load"]
+
+
+def test_hook_before_step_run(plugins, write_config) -> None:
+    recorder, _ = _run(plugins, write_config)
+    assert recorder.of("before_step_run") == [
+        ("extract", "src", "python.call", ["callable"]),
+        ("transform", "tx", "python.call", ["callable"]),
+        ("load", "out", "sqlite.write", ["database", "table"]),
+        ("transform_at_load", "sql", "sqlite.execute", ["database", "sql"]),
+    ]
+
+
+def test_hook_after_step_run(plugins, write_config) -> None:
+    recorder, _ = _run(plugins, write_config)
+    assert recorder.of("after_step_run") == [("src", 2), ("tx", 2), ("out", 2), ("sql", 1)]
+
+
+def test_hook_on_step_error(plugins, write_config) -> None:
+    recorder, result = _run(plugins, write_config, FAILING)
+    assert recorder.of("on_step_error") == [("tx", "KeyError")]
+    assert result.pipelines["p"].status == "failed"
+    assert ("out", 2) not in recorder.of("after_step_run")
+
+
+def test_hook_failing_before_step_run_fails_the_step(plugins, write_config) -> None:
+    class Veto:
+        @hookimpl
+        def before_step_run(self, context: StepContext, args: dict[str, Any]) -> None:
+            if context.phase == "load":
+                raise PermissionError("loads are frozen today")
+
+    plugins.add(Veto(), Origin("veto", "tests", "0"))
+    _, result = _run(plugins, write_config)
+    assert result.pipelines["p"].error == "step 'out' (sqlite.write) failed: PermissionError: loads are frozen today"
+
+
+# -- registration ---------------------------------------------------------------------------------
+
+
+class Registrations:
+    """Registers one step per phase and an executor, each doing something observable."""
+
+    @hookimpl
+    def register_extractors(self, register) -> None:
+        register("reg.numbers", lambda ctx, count: [{"n": i} for i in range(count)],
+                 schema={"type": "object", "required": ["count"], "properties": {"count": {"type": "integer"}}})
+
+    @hookimpl
+    def register_transformers(self, register) -> None:
+        register("reg.square", lambda ctx, rows: [{"n": r["n"] ** 2} for r in rows])
+
+    @hookimpl
+    def register_loaders(self, register) -> None:
+        def collect(ctx, batches):
+            SINK.extend(row for batch in batches for row in batch)
+            return sum(1 for _ in SINK)
+
+        register("reg.collect", collect)
+
+    @hookimpl
+    def register_load_transformers(self, register) -> None:
+        def total(ctx):
+            SINK.append({"total": sum(r["n"] for r in SINK)})
+
+        register("reg.total", total)
+
+    @hookimpl
+    def register_executors(self, register) -> None:
+        register("reg.counting", CountingExecutor)
+
+
+SINK: list[dict[str, int]] = []
+
+
+class CountingExecutor:
+    submitted: list[str] = []
+
+    def __init__(self) -> None:
+        from orchestrator.executors.local import LocalExecutor
+
+        self.inner = LocalExecutor()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def submit(self, job):
+        CountingExecutor.submitted.append(job.pipeline.name)
+        return await self.inner.submit(job)
+
+
+REGISTERED = """
+executor: reg.counting
+pipelines:
+  p:
+    type: ETLT
+    phases:
+      extract: {steps: [{plugin: reg.numbers, args: {count: 4}}]}
+      transform: {steps: [{plugin: reg.square}]}
+      load: {steps: [{plugin: reg.collect}]}
+      transform_at_load: {steps: [{plugin: reg.total}]}
+"""
+
+
+@pytest.fixture
+def registered(plugins: Plugins, write_config):
+    SINK.clear()
+    CountingExecutor.submitted.clear()
+    assert plugins.add(Registrations(), Origin("reg", "tests", "0"))
+    plan = load_plan(write_config(REGISTERED), plugins.registry)
+    return plugins, Engine(plan, plugins).run_sync()
+
+
+def test_hook_register_extractors(registered) -> None:
+    plugins, result = registered
+    assert plugins.registry.get("extract", "reg.numbers").origin.distribution == "tests"
+    assert result.pipelines["p"].steps[0].rows == 4
+
+
+def test_hook_register_extractors_args_schema_is_enforced(plugins: Plugins, write_config) -> None:
+    from orchestrator.errors import ConfigError
+
+    plugins.add(Registrations(), Origin("reg", "tests", "0"))
+    with pytest.raises(ConfigError, match=r"args\.count: expected an integer"):
+        load_plan(write_config(REGISTERED.replace("count: 4", "count: four")), plugins.registry)
+
+
+def test_hook_register_transformers(registered) -> None:
+    _, result = registered
+    assert result.ok
+    assert [r["n"] for r in SINK[:4]] == [0, 1, 4, 9]
+
+
+def test_hook_register_loaders(registered) -> None:
+    _, result = registered
+    load = next(s for s in result.pipelines["p"].steps if s.phase == "load")
+    assert (load.step, load.rows) == ("reg.collect", 4)
+
+
+def test_hook_register_load_transformers(registered) -> None:
+    assert SINK[-1] == {"total": 14}
+
+
+def test_hook_register_executors(registered) -> None:
+    plugins, result = registered
+    assert result.ok
+    assert CountingExecutor.submitted == ["p"]
+    assert plugins.registry.names("executor") == ["local", "reg.counting"]
+
+
+def plugins_fresh() -> Plugins:
+    from orchestrator.plugins import load_plugins
+
+    return load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin"})
+
+
+def test_registration_with_a_bad_target_is_reported(plugins: Plugins) -> None:
+    class Bad:
+        @hookimpl
+        def register_loaders(self, register) -> None:
+            register("bad.load", 42)
+
+    assert not plugins.add(Bad(), Origin("bad", "tests-bad", "1.0"))
+    (problem,) = plugins.registry.problems
+    assert (problem.plugin, problem.distribution, problem.version) == ("bad", "tests-bad", "1.0")
+    assert "must be a callable or a 'module:attr' string" in problem.error
+    assert plugins.registry.get("load", "bad.load") is None
+
+
+def test_lazy_target_that_cannot_be_imported_fails_the_step(plugins: Plugins, write_config) -> None:
+    class Lazy:
+        @hookimpl
+        def register_extractors(self, register) -> None:
+            register("lazy.missing", "no_such_module_here:read")
+
+    plugins.add(Lazy(), Origin("lazy", "tests", "0"))
+    config = write_config(PIPELINE.replace('{id: src, plugin: python.call, args: {callable: "hk:rows"}}', "{id: src, plugin: lazy.missing}"), **{"hk.py": HK})
+    result = Engine(load_plan(config, plugins.registry), plugins).run_sync()
+    assert result.pipelines["p"].error.startswith("step 'src' (lazy.missing) failed: extract 'lazy.missing': cannot import 'no_such_module_here:read'")
+
