@@ -13,9 +13,17 @@ from helpers import ONLY_BUILTIN
 from orchestrator.plugins import Plugins, load_plugins
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The start-up cache of the whole test session, kept away from the user's own."""
+    return tmp_path_factory.mktemp("orchestrator-cache")
+
+
 @pytest.fixture(autouse=True)
-def _only_builtin_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+def _only_builtin_plugins(monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -> None:
     monkeypatch.setenv("ORCHESTRATOR_LOAD_PLUGINS", "builtin")
+    monkeypatch.setenv("ORCHESTRATOR_CACHE_DIR", str(cache_dir))
+    monkeypatch.delenv("ORCHESTRATOR_NO_CACHE", raising=False)
     for name in ("ORCHESTRATOR_DISABLE_PLUGINS", "ORCHESTRATOR_STRICT_PLUGINS", "ORCHESTRATOR_TRACE_PLUGINS"):
         monkeypatch.delenv(name, raising=False)
 

@@ -6,18 +6,20 @@ Every problem found on the way is collected and raised together as one
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from orchestrator import __version__, cache
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.interpolate import Interpolator
 from orchestrator.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
 from orchestrator.phases import PHASES_BY_TYPE
 from orchestrator.registry import Registry
 from orchestrator.validation import Checker
-from orchestrator.yamlsource import YamlSource
+from orchestrator.yamlsource import NESTED_TOO_DEEPLY, YamlSource
 
 DEFAULT_CONCURRENCY = 32
 COMMAND_LINE = "<command line>"
@@ -35,26 +37,54 @@ def load_plan(
     source = YamlSource.read(file)
     data = source.load()
     if data is None:
-        raise ConfigError([Problem(source.name, 1, "", "the file is empty; a config needs a 'pipelines:' mapping")])
+        raise ConfigError([Problem(source.name, 1, "", EMPTY_FILE)])
     if not isinstance(data, dict):
-        raise ConfigError(
-            [Problem(source.name, 1, "$", "the top level must be a mapping with a 'pipelines:' key, not a " + type(data).__name__)]
-        )
+        raise ConfigError([Problem(source.name, 1, "$", _not_a_mapping(data))])
     checker = Checker(source, registry)
-    values = _parameters(data.get("params"), params or {}, checker)
-    interpolator = Interpolator(os.environ if env is None else env, values)
+    try:
+        return _check_and_build(file, data, registry, params or {}, os.environ if env is None else env, checker)
+    except RecursionError:
+        raise ConfigError([Problem(source.name, 0, "", NESTED_TOO_DEEPLY)]) from None
+
+
+EMPTY_FILE = "the file is empty (or only comments); a config needs a 'pipelines:' mapping with at least one pipeline"
+
+
+def _not_a_mapping(data: Any) -> str:
+    kind = {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__}")
+    return f"the top level must be a mapping with a 'pipelines:' key, got {kind}; start the file with 'pipelines:'"
+
+
+def _check_and_build(
+    file: Path,
+    data: dict[str, Any],
+    registry: Registry,
+    params: Mapping[str, str],
+    env: Mapping[str, str],
+    checker: Checker,
+) -> Plan:
+    """Substitute references, check the schema and the rules, and build the plan if nothing is wrong."""
+    values = _parameters(data.get("params"), params, checker)
+    interpolator = Interpolator(env, values)
+    checker.secrets = interpolator.secrets
     if isinstance(data.get("params"), dict):
         # defaults may use ${ENV}; command-line values were taken as given
         for name, value in interpolator.apply(dict(data["params"]), checker.report, ["params"]).items():
-            if name not in (params or {}):
+            if name not in params:
                 values[name] = value
     for key in list(data):
         if key != "params":
             data[key] = interpolator.apply(data[key], checker.report, [key])
-    checker.check_schema(data)
-    checker.check_rules(data)
-    if checker.problems:
-        raise ConfigError(checker.problems)
+    # A config that validated before, against the very same plugins and schemas, is not checked
+    # again: that keeps jsonschema out of a warm start entirely.
+    key = cache.digest(__version__, registry.fingerprint(), sorted(registry.clashes), data) if cache.enabled() and not checker.problems else None
+    if key is None or not cache.is_known_valid(key):
+        checker.check_schema(data)
+        checker.check_rules(data)
+        if checker.problems:
+            raise ConfigError(checker.problems)
+        if key is not None:
+            cache.remember_valid(key)
     return _build(file, data, values, frozenset(interpolator.secrets))
 
 
@@ -63,9 +93,10 @@ def _parameters(declared: Any, given: Mapping[str, str], checker: Checker) -> di
     for name, raw in given.items():
         if name not in values:
             known = ", ".join(sorted(values)) or "none"
-            checker.problems.append(
-                Problem(COMMAND_LINE, 0, f"--param {name}", f"unknown parameter {name!r} (declared: {known}); declare it under 'params:' in the config")
-            )
+            close = difflib.get_close_matches(name, list(values), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            message = f"unknown parameter {name!r}{hint} (declared: {known}); parameters must be declared under 'params:' in the config"
+            checker.problems.append(Problem(COMMAND_LINE, 0, f"--param {name}", message))
             continue
         try:
             values[name] = _coerce(raw, values[name])

@@ -17,13 +17,13 @@ import difflib
 import os
 import sys
 from collections.abc import Mapping
-from importlib.metadata import EntryPoint, entry_points
+import importlib
 from types import ModuleType
 from typing import Any
 
 import pluggy
 
-from orchestrator import hookspecs
+from orchestrator import cache, hookspecs
 from orchestrator.errors import PluginError
 from orchestrator.phases import EXECUTOR_HOOK, REGISTRATION_HOOKS
 from orchestrator.registry import (
@@ -64,17 +64,14 @@ class Plugins:
         """Discover and register every allowed entry point of the group."""
         allow = _names(self.env.get("ORCHESTRATOR_LOAD_PLUGINS"))
         deny = _names(self.env.get("ORCHESTRATOR_DISABLE_PLUGINS")) or set()
-        found = [(_origin(entry_point), entry_point) for entry_point in entry_points(group=ENTRY_POINT_GROUP)]
-        # Deterministic order, the core's own built-ins first: a clash always rejects the newcomer.
-        found.sort(key=lambda item: (item[0].distribution != CORE_DISTRIBUTION, item[0].distribution, item[0].plugin))
-        for origin, entry_point in found:
+        for origin, reference in installed_entry_points():
             names = {origin.plugin, origin.distribution}
             if (allow is not None and not names & allow) or names & deny:
                 continue
             try:
-                module = entry_point.load()
+                module = _load_reference(reference)
             except Exception as exc:  # a plugin's import can raise anything
-                self._problem(origin, f"failed to import {entry_point.value!r}: {_describe(exc)}")
+                self._problem(origin, f"failed to import {reference!r}: {_describe(exc)}")
                 continue
             self.add(module, origin)
         return self
@@ -140,11 +137,35 @@ def load_plugins(env: Mapping[str, str] | None = None) -> Plugins:
     return Plugins(env).load_entry_points()
 
 
-def _origin(entry_point: EntryPoint) -> Origin:
-    dist = entry_point.dist
-    if dist is None:
-        return Origin(entry_point.name, "<unknown distribution>", "?")
-    return Origin(entry_point.name, dist.name, dist.version)
+def installed_entry_points() -> list[tuple[Origin, str]]:
+    """Every ``orchestrator.plugins`` entry point as (origin, ``module[:attr]``), the core's own
+    first and the rest in a deterministic order, so a name clash always rejects the same plugin.
+
+    The scan is cached (see :mod:`orchestrator.cache`) until a ``sys.path`` directory changes."""
+    name = f"entry-points-{cache.digest(sys.executable, sys.path)[:16]}.json"
+    key = cache.path_fingerprint()
+    cached = cache.read_json(name)
+    if isinstance(cached, dict) and cached.get("key") == key:
+        return [(Origin(*origin), reference) for origin, reference in cached["entries"]]
+    from importlib.metadata import entry_points
+
+    found = []
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        dist = entry_point.dist
+        origin = Origin(entry_point.name, dist.name, dist.version) if dist else Origin(entry_point.name, "<unknown>", "?")
+        found.append((origin, entry_point.value))
+    found.sort(key=lambda item: (item[0].distribution != CORE_DISTRIBUTION, item[0].distribution, item[0].plugin))
+    cache.write_json(name, {"key": key, "entries": [[[o.plugin, o.distribution, o.version], ref] for o, ref in found]})
+    return found
+
+
+def _load_reference(reference: str) -> Any:
+    """Import an entry point's object (``module`` or ``module:attr.path``; extras are ignored)."""
+    module_name, _, attr_path = reference.split("[")[0].strip().partition(":")
+    obj: Any = importlib.import_module(module_name.strip())
+    for part in filter(None, attr_path.strip().split(".")):
+        obj = getattr(obj, part)
+    return obj
 
 
 def _names(value: str | None) -> set[str] | None:

@@ -163,6 +163,13 @@ class Registry:
             if plugin is None or entry.origin.plugin == plugin
         )
 
+    def fingerprint(self) -> list[tuple[str, str, str, str, Any]]:
+        """Everything validation depends on: each registration, where it came from, its schema."""
+        return sorted(
+            ((kind, name, e.origin.distribution, e.origin.version, e.schema) for kind, table in self.tables.items() for name, e in table.items()),
+            key=lambda item: item[:2],
+        )
+
     def suggest(self, name: str, kind: str) -> str | None:
         """The closest registered name of that kind, for "did you mean" messages."""
         matches = difflib.get_close_matches(name, self.names(kind), n=1, cutoff=0.5)
