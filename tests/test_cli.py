@@ -171,10 +171,28 @@ def test_live_progress_on_a_terminal(quickstart: Path) -> None:
         if not chunk:
             break
         output += chunk
-    assert process.wait(timeout=60) == 0
     raw = output.decode(errors="replace")
+    assert process.wait(timeout=60) == 0, raw
     assert "\x1b[" in raw  # drawn with terminal control sequences, not plain lines
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
-    assert "rows loaded" in text and "revenue_by_country" in text
+    assert "rows" in text and "revenue_by_country" in text
     assert "run succeeded in" in text
     assert "started" not in text  # no plain log lines on a terminal
+
+
+def test_a_closed_output_pipe_does_not_stop_the_run(quickstart: Path) -> None:
+    """``orchestrator run ... | head -1``: the reader goes away, the loads still finish."""
+    process = subprocess.Popen(
+        [str(BIN / "orchestrator"), "run", str(quickstart), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **ONLY_BUILTIN},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = json.loads(process.stdout.readline())
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    assert first["kind"] == "run_started"
+    assert b"Traceback" not in process.stderr.read()
+    db = sqlite3.connect(quickstart.parent / "out" / "warehouse.db")
+    assert db.execute("SELECT COUNT(*) FROM daily_revenue").fetchone() == (5,)

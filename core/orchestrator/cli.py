@@ -56,7 +56,11 @@ def _load_plan(config: str, params: Sequence[str], plugins: Plugins) -> Plan:
     try:
         return load_plan(config, plugins.registry, params=_parse_params(params))
     except ConfigError as exc:
-        _fail(str(exc) + f"\n{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found.")
+        _fail(f"{exc}\n{_count(len(exc.problems), 'problem')} found.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def redactor(secrets: frozenset[str]) -> Callable[[str], str]:
@@ -88,7 +92,8 @@ def validate(config: str, params: Sequence[str]) -> None:
     """Check a config: every problem at once as FILE:LINE: PATH: MESSAGE (exit 2)."""
     plan = _load_plan(config, params, _load_plugins())
     steps = sum(len(s) for p in plan.pipelines.values() for s in p.phases.values())
-    click.echo(f"{config}: ok ({len(plan.pipelines)} pipelines, {steps} steps)")
+    pipelines = len(plan.pipelines)
+    click.echo(f"{config}: ok ({_count(pipelines, 'pipeline')}, {_count(steps, 'step')})")
 
 
 @cli.command()

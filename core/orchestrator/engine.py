@@ -105,9 +105,7 @@ class Engine:
                 for name in order:
                     spec = self.plan.pipelines[name]
                     job = PipelineJob(self.plan, spec, run_id, PipelineRunner(self, spec, run_id).run)
-                    tasks.start_soon(
-                        self._schedule, job, executors[spec.executor.key], finished, outcomes, name=name
-                    )
+                    tasks.start_soon(self._schedule, job, executors[spec.executor.key], finished, outcomes, name=name)
         result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
         self.emit(Event("run_finished", run_id, status=SUCCEEDED if result.ok else FAILED, elapsed=result.elapsed))
         return result
@@ -157,6 +155,11 @@ class PipelineRunner:
         self.emit = engine.emit
         self.context = PipelineContext(run_id, spec.name, self.plan.params, self.plan.base_dir)
         self.steps: list[StepOutcome] = []
+        # per-step work is skipped when nobody listens: no event sink, no hook implementations
+        self.step_events = engine.emit is not discard
+        traced = engine.plugins.tracing
+        self.before_step = _listened(self.hook.before_step_run, traced)
+        self.after_step = _listened(self.hook.after_step_run, traced)
 
     async def run(self) -> PipelineOutcome:
         name = self.spec.name
@@ -189,23 +192,27 @@ class PipelineRunner:
         context = StepContext(
             self.run_id, self.spec.name, self.plan.params, self.plan.base_dir, step.phase, step.id, step.plugin
         )
-        self.emit(Event("step_started", self.run_id, self.spec.name, step.phase, step.id, step.plugin))
+        if self.step_events:
+            self.emit(Event("step_started", self.run_id, self.spec.name, step.phase, step.id, step.plugin))
         started = time.perf_counter()
         try:
             function = self.registry.get(step.phase, step.plugin).resolve()  # type: ignore[union-attr]
-            self.hook.before_step_run(context=context, args=step.args)
+            if self.before_step is not None:
+                self.before_step(context=context, args=step.args)
         except Exception as exc:
             raise self._fail(step, context, started, exc) from exc
         return context, function, started
 
     def _finish(self, step: StepSpec, context: StepContext, started: float, rows: int | None) -> None:
         elapsed = time.perf_counter() - started
-        self.hook.after_step_run(context=context, rows=rows, elapsed=elapsed)
+        if self.after_step is not None:
+            self.after_step(context=context, rows=rows, elapsed=elapsed)
         self.steps.append(StepOutcome(step.phase, step.id, step.plugin, SUCCEEDED, rows, elapsed))
-        self.emit(
-            Event("step_finished", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
-                  status=SUCCEEDED, rows=rows, elapsed=elapsed)
-        )
+        if self.step_events:
+            self.emit(
+                Event("step_finished", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
+                      status=SUCCEEDED, rows=rows, elapsed=elapsed)
+            )
 
     def _fail(self, step: StepSpec, context: StepContext | None, started: float, exc: BaseException) -> StepFailure:
         if isinstance(exc, StepFailure):  # already recorded where it happened
@@ -258,25 +265,34 @@ class PipelineRunner:
             self._phase(EXTRACT, "phase_finished", phase_started)
             return BatchSource.single(result)
         outputs: dict[str, Any] = {}
-        limiter = anyio.CapacityLimiter(self.spec.concurrency_of(EXTRACT))
 
         async def one(step: StepSpec) -> None:
-            async with limiter:
-                context, function, started = self._start(step)
-                try:
-                    result = await self._call(function, context, **step.args)
-                    if _is_stream(result):
-                        result = await _collect(result)
-                except Exception as exc:
-                    raise self._fail(step, context, started, exc) from exc
-                outputs[step.id] = result
-                self._finish(step, context, started, _rows(result))
+            context, function, started = self._start(step)
+            try:
+                result = await self._call(function, context, **step.args)
+                if _is_stream(result):
+                    result = await _collect(result)
+            except Exception as exc:
+                raise self._fail(step, context, started, exc) from exc
+            outputs[step.id] = result
+            self._finish(step, context, started, _rows(result))
 
-        async with anyio.create_task_group() as tasks:
-            for step in steps:
-                tasks.start_soon(one, step)
+        await self._concurrently(EXTRACT, steps, one)
         self._phase(EXTRACT, "phase_finished", phase_started)
         return BatchSource.single({step.id: outputs[step.id] for step in steps})
+
+    async def _concurrently(self, phase: str, steps: tuple[StepSpec, ...], work: Callable[[StepSpec], Any]) -> None:
+        """Run ``work`` for every step, at most ``concurrency`` at a time: that many workers take
+        steps from one shared iterator (cheaper than a task and a limiter per step)."""
+        pending = iter(steps)
+
+        async def worker() -> None:
+            for step in pending:
+                await work(step)
+
+        async with anyio.create_task_group() as tasks:
+            for index in range(min(self.spec.concurrency_of(phase), len(steps))):
+                tasks.start_soon(worker, name=f"{self.spec.name}:{phase}:{index}")
 
     async def _transform_and_load(
         self, source: BatchSource, transforms: tuple[StepSpec, ...], loads: tuple[StepSpec, ...]
@@ -294,7 +310,7 @@ class PipelineRunner:
             for step in loads:
                 send, receive = anyio.create_memory_object_stream[Any](STREAM_BUFFER)
                 streams.append(send)
-                tasks.start_soon(self._load, step, _StreamFeed(receive, upstream))
+                tasks.start_soon(self._load, step, _StreamFeed(receive, upstream), name=f"{self.spec.name}:load:{step.id}")
             async with AsyncExitStack() as closing:
                 for send in streams:
                     closing.enter_context(send)
@@ -312,15 +328,7 @@ class PipelineRunner:
 
     async def _load_all(self, loads: tuple[StepSpec, ...], batches: list[Any]) -> None:
         load_started = self._phase(LOAD, "phase_started")
-        limiter = anyio.CapacityLimiter(self.spec.concurrency_of(LOAD))
-
-        async def bounded(step: StepSpec) -> None:
-            async with limiter:
-                await self._load(step, batches)
-
-        async with anyio.create_task_group() as tasks:
-            for step in loads:
-                tasks.start_soon(bounded, step)
+        await self._concurrently(LOAD, loads, lambda step: self._load(step, batches))
         self._phase(LOAD, "phase_finished", load_started)
 
     async def _load(self, step: StepSpec, batches: list[Any] | _StreamFeed) -> None:
@@ -589,6 +597,11 @@ def _report_rows(report: Any, step: StepSpec) -> int | None:
         rows = report.get("rows")
         return rows if isinstance(rows, int) else None
     return report
+
+
+def _listened(caller: Any, always: bool) -> Any:
+    """The hook caller, or None when no plugin implements the hook (and nobody traces calls)."""
+    return caller if always or caller.get_hookimpls() else None
 
 
 def _first_failure(exc: BaseException) -> BaseException:

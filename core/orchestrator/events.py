@@ -66,9 +66,15 @@ class PipelineOutcome:
     steps: list[StepOutcome] = field(default_factory=list)
 
     @property
-    def rows_loaded(self) -> int | None:
-        counts = [s.rows for s in self.steps if s.phase == "load" and s.rows is not None]
-        return sum(counts) if counts else None
+    def rows(self) -> int | None:
+        """Rows that reached the load phase: the last transform's output, else everything the
+        extract steps produced. (Each load's own count is in ``steps``: fanning out to two
+        targets writes the same rows twice but still moves them once.)"""
+        transforms = [s for s in self.steps if s.phase == "transform"]
+        if transforms:
+            return transforms[-1].rows
+        counts = [s.rows for s in self.steps if s.phase == "extract"]
+        return None if not counts or None in counts else sum(counts)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)

@@ -35,7 +35,7 @@ class StepSpec:
     args: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class PipelineSpec:
     """One pipeline: its phases in execution order, and what it waits for."""
 
@@ -50,8 +50,12 @@ class PipelineSpec:
     def concurrency_of(self, phase: str) -> int:
         return self.phase_concurrency.get(phase, self.concurrency)
 
+    def __repr__(self) -> str:  # short: a plan can hold thousands of steps
+        steps = sum(len(s) for s in self.phases.values())
+        return f"<PipelineSpec {self.name} {self.type}, {steps} steps>"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Plan:
     """Every pipeline of one config file, ready to run."""
 
@@ -61,3 +65,6 @@ class Plan:
     params: dict[str, Any]
     executor: ExecutorSpec
     secrets: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

@@ -53,7 +53,8 @@ class Plugins:
         self.manager.add_hookspecs(hookspecs)
         self.registry = Registry()
         self.hook = self.manager.hook
-        if _flag(self.env, "ORCHESTRATOR_TRACE_PLUGINS"):
+        self.tracing = _flag(self.env, "ORCHESTRATOR_TRACE_PLUGINS")
+        if self.tracing:
             self.manager.add_hookcall_monitoring(_trace_before, _trace_after)
 
     @property

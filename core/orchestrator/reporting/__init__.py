@@ -6,6 +6,7 @@ passes all its text through the run's redaction so secrets never reach the scree
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import IO
 
@@ -20,6 +21,24 @@ class Reporter:
     def __init__(self, stream: IO[str], redact: Redact) -> None:
         self.stream = stream
         self.redact = redact
+        self.closed = False
+
+    def write(self, text: str, *, flush: bool = False) -> None:
+        """Write redacted text. When the reader went away (``orchestrator run | head``), stop
+        writing but let the run finish: a closed pipe must not abort a load half-way."""
+        if self.closed:
+            return
+        try:
+            self.stream.write(self.redact(text))
+            if flush:
+                self.stream.flush()
+        except BrokenPipeError:
+            self.closed = True
+            try:  # later flushes (including the interpreter's at exit) must not fail either
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.stream.fileno())
+            except (OSError, ValueError):
+                pass
 
     def __call__(self, event: Event) -> None:
         raise NotImplementedError
@@ -47,10 +66,10 @@ def make_reporter(kind: str, stream: IO[str], redact: Redact) -> Reporter:
 
 
 def summary_rows(result: RunResult) -> list[tuple[str, str, str, str, str]]:
-    """The final table's rows: pipeline, status, rows loaded, elapsed, error."""
+    """The final table's rows: pipeline, status, rows, elapsed, error."""
     rows = []
     for outcome in result.pipelines.values():
-        loaded = outcome.rows_loaded
+        loaded = outcome.rows
         rows.append(
             (
                 outcome.name,

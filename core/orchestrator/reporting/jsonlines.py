@@ -23,7 +23,6 @@ class JsonReporter(Reporter):
                 "pipelines": [asdict(outcome) for outcome in result.pipelines.values()],
             }
         )
-        self.stream.flush()
 
     def _write(self, payload: dict[str, object]) -> None:
-        self.stream.write(self.redact(json.dumps(payload, default=str)) + "\n")
+        self.write(json.dumps(payload, default=str) + "\n", flush=payload.get("kind") == "summary")

@@ -45,15 +45,15 @@ class LiveReporter(Reporter):
         elif kind in ("phase_started", "step_started"):
             row.phase = event.phase or row.phase
             row.step = event.step or row.step
-        elif kind == "step_finished" and event.phase == "load" and event.rows:
-            row.rows += event.rows
+        elif kind == "step_finished" and event.rows is not None and event.phase in ("extract", "transform"):
+            row.rows = event.rows if event.phase == "transform" else row.rows + event.rows
         elif kind in ("pipeline_finished", "pipeline_skipped"):
             row.status, row.elapsed, row.step = event.status or "finished", event.elapsed, ""
 
     def _table(self) -> Table:
         table = Table(box=None, pad_edge=False)
-        for header in ("pipeline", "status", "phase", "step", "rows loaded", "elapsed"):
-            table.add_column(header, justify="right" if header in ("rows loaded", "elapsed") else "left")
+        for header in ("pipeline", "status", "phase", "step", "rows", "elapsed"):
+            table.add_column(header, justify="right" if header in ("rows", "elapsed") else "left")
         now = time.perf_counter()
         for name, row in self.rows.items():
             elapsed = row.elapsed if row.elapsed is not None else (now - row.started if row.started else 0.0)
@@ -73,7 +73,7 @@ class LiveReporter(Reporter):
     def summary(self, result: RunResult) -> None:
         self.close()
         table = Table(title=f"run {result.run_id}", title_justify="left")
-        for header in ("pipeline", "status", "rows loaded", "elapsed", "error"):
+        for header in ("pipeline", "status", "rows", "elapsed", "error"):
             table.add_column(header, overflow="fold")
         for name, status, rows, elapsed, error in summary_rows(result):
             table.add_row(name, Text(status, style=_STYLES.get(status, "")), rows, elapsed, self.redact(error))

@@ -15,7 +15,7 @@ class PlainReporter(Reporter):
         line = self._line(event)
         if line:
             stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
-            self.stream.write(self.redact(f"{stamp} {line}") + "\n")
+            self.write(f"{stamp} {line}\n")
 
     def _line(self, event: Event) -> str | None:
         kind = event.kind
@@ -37,10 +37,10 @@ class PlainReporter(Reporter):
     def summary(self, result: RunResult) -> None:
         rows = [HEADERS, *summary_rows(result)]
         widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS) - 1)]
-        self.stream.write("\n")
+        lines = [""]
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
-            self.stream.write(self.redact("  ".join(cells).rstrip()) + "\n")
+            lines.append("  ".join(cells).rstrip())
         state = "succeeded" if result.ok else "failed"
-        self.stream.write(f"\nrun {result.run_id} {state} in {result.elapsed:.2f}s\n")
-        self.stream.flush()
+        lines += ["", f"run {result.run_id} {state} in {result.elapsed:.2f}s"]
+        self.write("\n".join(lines) + "\n", flush=True)
