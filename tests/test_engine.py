@@ -167,6 +167,25 @@ def test_streaming_applies_back_pressure_and_shares_batches(plugins, write_confi
     assert rows == {"python.call": 2000, "a": 2000, "b": 2000}
 
 
+BROKEN_SOURCE = """
+import sqlite3, time
+from pathlib import Path
+
+def produce(context):
+    yield [{'x': 1}, {'x': 2}]
+    # fail only once the first batch is committed, so what "already loaded" means is not a race
+    database = context.path('out.db')
+    for _ in range(500):
+        try:
+            if sqlite3.connect(database).execute('SELECT COUNT(*) FROM t').fetchone() == (2,):
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.01)
+    raise ValueError('source went away')
+"""
+
+
 def test_a_failing_stream_keeps_committed_batches_and_fails_the_loads(plugins, write_config, tmp_path) -> None:
     config = write_config(
         """
@@ -181,7 +200,7 @@ def test_a_failing_stream_keeps_committed_batches_and_fails_the_loads(plugins, w
                   - {plugin: csv.write, args: {path: out.csv}}
         """,
         **{
-            "broken.py": "def produce():\n    yield [{'x': 1}, {'x': 2}]\n    raise ValueError('source went away')\n",
+            "broken.py": BROKEN_SOURCE,
             "out.csv": "previous\nfile\n",
         },
     )

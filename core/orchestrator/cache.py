@@ -37,9 +37,13 @@ def directory() -> Path:
     return Path(base) / "pipeline-orchestrator"
 
 
-def digest(*parts: Any) -> str:
-    """A stable hash of JSON-able parts (anything else is hashed by its ``str``)."""
-    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+def digest(*parts: Any) -> str | None:
+    """A stable hash of JSON-able parts (other values are hashed by their ``str``), or None when
+    the parts cannot be serialised stably (a mapping mixing int and str keys, say)."""
+    try:
+        text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -51,7 +55,7 @@ def path_fingerprint() -> str:
             stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
         except OSError:
             stamps.append((entry, None))
-    return digest(sys.executable, sys.version, stamps)
+    return digest(sys.executable, sys.version, stamps) or ""
 
 
 def read_json(name: str) -> Any:

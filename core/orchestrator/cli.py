@@ -44,7 +44,7 @@ def _parse_params(values: Sequence[str]) -> dict[str, str]:
     for value in values:
         name, sep, raw = value.partition("=")
         if not sep or not name.strip():
-            _fail(f"error: --param {value!r}: expected NAME=VALUE")
+            _fail(f"error: --param {value!r}: expected NAME=VALUE, e.g. --param {name.strip() or 'NAME'}=VALUE")
         params[name.strip()] = raw
     return params
 

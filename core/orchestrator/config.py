@@ -65,7 +65,7 @@ def _check_and_build(
 ) -> Plan:
     """Substitute references, check the schema and the rules, and build the plan if nothing is wrong."""
     values = _parameters(data.get("params"), params, checker)
-    interpolator = Interpolator(env, values)
+    interpolator = Interpolator(env, values, aliases="*" in checker.source.text)
     checker.secrets = interpolator.secrets
     if isinstance(data.get("params"), dict):
         # defaults may use ${ENV}; command-line values were taken as given

@@ -8,6 +8,7 @@ whose names look secret are remembered so that output can redact them.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ _EXPRESSION = re.compile(
     r"|(?P<env>[A-Za-z_][A-Za-z0-9_]*))(?::-(?P<default>.*))?$",
     re.DOTALL,
 )
+_DANGLING = re.compile(r"(?<!\$)\$\{")
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
 
 PathParts = list[str | int]
@@ -27,16 +29,25 @@ ProblemSink = Callable[[PathParts, str], None]
 class Interpolator:
     """Substitutes references in place, reporting each bad one with its path instead of stopping."""
 
-    def __init__(self, env: Mapping[str, str], params: Mapping[str, Any]) -> None:
+    def __init__(self, env: Mapping[str, str], params: Mapping[str, Any], *, aliases: bool = True) -> None:
+        """``aliases=False`` promises that no container appears twice in the data (a YAML document
+        without ``*alias``), which saves remembering every container visited."""
         self.env = env
         self.params = params
         self.secrets: set[str] = set()
+        # a container shared through a YAML alias must be substituted once: a second pass would
+        # turn an escaped "$${X}" (already "${X}") into X's value
+        self._visited: set[int] | None = set() if aliases else None
 
     def apply(self, data: Any, report: ProblemSink, path: PathParts | None = None) -> Any:
         """Return ``data`` with every string substituted; containers are updated in place."""
         path = [] if path is None else path
         if isinstance(data, str):
             return self._string(data, path, report) if "${" in data else data
+        if self._visited is not None and isinstance(data, (dict, list)):
+            if id(data) in self._visited:
+                return data
+            self._visited.add(id(data))
         if isinstance(data, dict):
             for key, value in data.items():
                 if isinstance(value, (str, dict, list)):
@@ -57,7 +68,11 @@ class Interpolator:
                 return match.group(0)[1:]
             return str(self._resolve(match.group(2), path, report, keep_type=False))
 
-        return _REFERENCE.sub(replace, text)
+        result, count = _REFERENCE.subn(replace, text)
+        if count != text.count("${") and _DANGLING.search(_REFERENCE.sub("", text)):
+            report(path, _dangling_message(text))  # a "${" that no complete reference accounts for
+            return text
+        return result
 
     def _resolve(self, expression: str, path: PathParts, report: ProblemSink, *, keep_type: bool) -> Any:
         match = _EXPRESSION.match(expression.strip())
@@ -78,12 +93,7 @@ class Interpolator:
                 if name in self.params:
                     report(path, f"parameter {name!r} has no value; pass --param {name}=VALUE")
                 else:
-                    declared = ", ".join(sorted(self.params)) or "none"
-                    report(
-                        path,
-                        f"unknown parameter {name!r} (declared: {declared}); "
-                        f"declare it under 'params:' and pass --param {name}=VALUE",
-                    )
+                    report(path, self._unknown_parameter(name))
                 return ""
             return value if keep_type else _text(value)
         name = match.group("env")
@@ -100,6 +110,31 @@ class Interpolator:
         if _SECRET_NAME.search(name) and value:
             self.secrets.add(value)
         return value
+
+    def _unknown_parameter(self, name: str) -> str:
+        declared = ", ".join(sorted(self.params)) or "none"
+        close = difflib.get_close_matches(name, list(self.params), n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return (
+            f"unknown parameter {name!r}{hint} (declared: {declared}); "
+            f"declare it under 'params:' and pass --param {name}=VALUE"
+        )
+
+
+def _dangling_message(text: str) -> str:
+    """Say whether a stray ``${`` is nested in another reference or simply never closed."""
+    start = _DANGLING.search(text)
+    rest = text[start.end():] if start else text
+    if "${" in rest.split("}", 1)[0]:
+        return (
+            f"references cannot be nested in {_clip(text)!r}; use one reference per value, "
+            "e.g. ${ENV_VAR:-a plain default}"
+        )
+    return f"unclosed reference in {_clip(text)!r}: add the closing '}}', or write '$${{' for a literal '${{'"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _text(value: Any) -> str:

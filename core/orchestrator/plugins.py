@@ -143,7 +143,7 @@ def installed_entry_points() -> list[tuple[Origin, str]]:
     first and the rest in a deterministic order, so a name clash always rejects the same plugin.
 
     The scan is cached (see :mod:`orchestrator.cache`) until a ``sys.path`` directory changes."""
-    name = f"entry-points-{cache.digest(sys.executable, sys.path)[:16]}.json"
+    name = f"entry-points-{(cache.digest(sys.executable, sys.path) or '')[:16]}.json"
     key = cache.path_fingerprint()
     cached = cache.read_json(name)
     if isinstance(cached, dict) and cached.get("key") == key:

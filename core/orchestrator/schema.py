@@ -40,7 +40,7 @@ def config_validator() -> Validator:
     schema = config_schema()
     resource = DRAFT202012.create_resource(schema)
     refs = RefRegistry().with_resource(schema["$id"], resource)
-    return Draft202012Validator(schema, registry=refs)
+    return strict_integers(Draft202012Validator)(schema, registry=refs)
 
 
 def args_validator(schema: dict[str, Any]) -> Validator:
@@ -48,7 +48,19 @@ def args_validator(schema: dict[str, Any]) -> Validator:
     from jsonschema import Draft202012Validator
     from jsonschema.validators import validator_for
 
-    return validator_for(schema, default=Draft202012Validator)(schema)
+    return strict_integers(validator_for(schema, default=Draft202012Validator))(schema)
+
+
+@cache
+def strict_integers(base: type[Validator]) -> type[Validator]:
+    """``base`` with "integer" meaning a Python int: JSON Schema also accepts ``4.0``, which would
+    reach steps and executors as a float where a count is expected."""
+    from jsonschema.validators import extend
+
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return extend(base, type_checker=checker)
 
 
 def composed_schema(registry: Registry) -> dict[str, Any]:

@@ -7,6 +7,7 @@ tree, from which the line of every offending path is read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,15 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+                ) from None
             if key in seen:
                 raise _DuplicateKey(key, seen[key], key_node)
-            try:
-                seen[key] = key_node
-            except TypeError:  # an unhashable key: let the base constructor raise its own error
-                break
+            seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
 
 
@@ -66,19 +70,27 @@ class YamlSource:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise _fail(name, "file not found; check the path (it is relative to the current directory)")
+            raise _fail(name, "no such file; check the path (a relative path starts from the current directory)")
         except IsADirectoryError:
-            raise _fail(name, "is a directory, not a YAML file; pass the pipeline file itself")
+            raise _fail(name, "this is a directory, not a YAML file; pass the pipeline file itself, e.g. DIR/pipeline.yaml")
         except PermissionError:
-            raise _fail(name, "permission denied; check the file's permissions")
+            raise _fail(name, "permission denied; make the file readable for the current user")
         except OSError as exc:
-            raise _fail(name, f"cannot be read: {exc.strerror or exc}")
+            raise _fail(name, f"the file cannot be read: {exc.strerror or exc}")
+        if b"\x00" in raw:
+            line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+            raise _fail(name, "the file contains NUL bytes, so it is binary, not YAML text; pass the pipeline's .yaml file", line)
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise _fail(name, f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 YAML")
-        if "\x00" in text:
-            raise _fail(name, "contains NUL bytes: this looks like a binary file, not YAML")
+            line = raw.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise _fail(
+                name,
+                f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} in column {column}); "
+                "re-save it with UTF-8 encoding",
+                line,
+            )
         return cls(path, text)
 
     def load(self) -> Any:
@@ -88,29 +100,23 @@ class YamlSource:
         except _DuplicateKey as dup:
             line = dup.again.start_mark.line + 1
             first = dup.first.start_mark.line + 1
-            raise ConfigError(
-                [Problem(self.name, line, "", f"duplicate key {dup.key!r} (first defined on line {first})")]
-            ) from None
+            message = (
+                f"duplicate key {dup.key!r} (first defined on line {first}); YAML would silently keep "
+                "only the last one, so remove or rename one of them"
+            )
+            raise ConfigError([Problem(self.name, line, "", message)]) from None
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 0
-            message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
-            if _tab_at(self.text, line) or "\t" in message or "tab" in message.lower():
-                message += " (YAML does not allow tabs for indentation; use spaces)"
+            line, message = syntax_error(self.text, exc)
             raise ConfigError([Problem(self.name, line, "", f"YAML syntax error: {message}")]) from None
         except yaml.YAMLError as exc:
             raise ConfigError([Problem(self.name, 0, "", f"YAML error: {exc}")]) from None
+        except RecursionError:
+            raise ConfigError([Problem(self.name, 0, "", NESTED_TOO_DEEPLY)]) from None
 
     def line_of(self, path: Sequence[PathPart], *, key: bool = False) -> int:
         """1-based line of the node at ``path`` (of its key when ``key``), or of the deepest
         ancestor that exists, so every problem points somewhere useful."""
-        if not self._composed:
-            self._composed = True
-            try:
-                self._root = yaml.compose(self.text, Loader=_BaseLoader)
-            except yaml.YAMLError:
-                self._root = None
-        node = self._root
+        node = self._tree()
         if node is None:
             return 1
         line = node.start_mark.line + 1
@@ -121,6 +127,26 @@ class YamlSource:
             line = (key_node if key and key_node is not None else child).start_mark.line + 1
             node = child
         return line
+
+    def written_at(self, path: Sequence[PathPart]) -> str | None:
+        """The scalar text as written in the file at ``path`` (before any ``${...}`` substitution),
+        or None when there is no scalar there."""
+        node = self._tree()
+        for part in path:
+            if node is None:
+                return None
+            node, _ = _child(node, part)
+        return node.value if isinstance(node, yaml.ScalarNode) else None
+
+    def _tree(self) -> yaml.Node | None:
+        """The node tree, composed on first use: only error reporting needs it."""
+        if not self._composed:
+            self._composed = True
+            try:
+                self._root = yaml.compose(self.text, Loader=_BaseLoader)
+            except (yaml.YAMLError, RecursionError):
+                self._root = None
+        return self._root
 
 
 def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node | None, yaml.Node | None]:
@@ -133,13 +159,110 @@ def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node | None, yaml.Node
     return None, None
 
 
-def _tab_at(text: str, line: int) -> bool:
+NESTED_TOO_DEEPLY = "the document is nested too deeply to be a pipeline config; flatten it"
+
+#: libyaml's problem text → (explanation and fix in plain words, report the line where the construct began)
+_SYNTAX_HINTS: tuple[tuple[str, str, bool], ...] = (
+    (
+        "did not find expected key",
+        "this line is not indented like the keys above it, or is not a 'key: value' pair; "
+        "align it with its siblings (spaces only)",
+        False,
+    ),
+    (
+        "mapping values are not allowed",
+        "a ':' appears where YAML does not expect a new key; check this line's indentation, "
+        "and put quotes around values that contain ': '",
+        False,
+    ),
+    (
+        "did not find expected ',' or '}'",
+        "the '{' opened on this line is not closed, or a value inside it contains '{', '}', '[', ']' or ','; "
+        "close it, or put quotes around such values",
+        True,
+    ),
+    (
+        "did not find expected ',' or ']'",
+        "the '[' opened on this line is not closed, or an item inside it contains '{', '}', '[', ']' or ','; "
+        "close it, or put quotes around such items",
+        True,
+    ),
+    ("found unexpected end of stream", "the quoted string that starts on this line is never closed; add the closing quote", True),
+    ("could not find expected ':'", "this line is not a 'key: value' pair; add the ':' (a list item starts with '- ')", True),
+    ("did not find expected '-' indicator", "this list item is not indented like the items above it; align the '- '", False),
+    ("found undefined alias", "this '*name' refers to an anchor '&name' that is not defined earlier in the file", False),
+    (
+        "expected a single document",
+        "a second YAML document starts here ('---'); a config is a single document, so remove the '---' "
+        "or split the file",
+        False,
+    ),
+    ("found unhashable key", "a key must be a single value, not a list or a mapping", False),
+    (
+        "found unconstructable recursive node",
+        "an alias ('*name') here refers to the mapping or list that contains it, which would never end; "
+        "remove the alias",
+        False,
+    ),
+    (
+        "could not determine a constructor",
+        "a config may not use YAML tags such as '!!python/...' or custom '!tags'; remove the tag",
+        False,
+    ),
+    (
+        "found character that cannot start any token",
+        "a value starts with a character YAML reserves (such as '@', '`' or '%'); put quotes around the value",
+        False,
+    ),
+)
+_TAB_HINT = "a tab is used for indentation, which YAML does not allow; indent with spaces"
+_FLOW_REFERENCE_HINT = (
+    "a value containing '${...}' inside '{...}' must be quoted, "
+    "e.g. {path: \"${DIR}/data.csv\"}"
+)
+_NO_SPACE_AFTER_COLON = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w.-]*):(?![\s/])\S")
+
+
+def syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """The line to report and a plain-language explanation with a fix, for a YAML syntax error."""
+    problem = exc.problem or ""
+    for needle, plain, at_start in _SYNTAX_HINTS:
+        if needle in problem or needle in (exc.context or ""):
+            mark = (exc.context_mark if at_start else None) or exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 0
+            return _refine(text, line, problem, plain)
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 0
+    return _refine(text, line, problem, " ".join(filter(None, [exc.context, problem])) or "invalid YAML")
+
+
+def _refine(text: str, line: int, problem: str, message: str) -> tuple[int, str]:
+    """Sharper hints for the most common causes, which libyaml reports only indirectly."""
     lines = text.splitlines()
-    return 0 < line <= len(lines) and lines[line - 1].lstrip(" ").startswith("\t")
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if here.lstrip(" ").startswith("\t") or ("cannot start any token" in problem and "\t" in here):
+        return line, _TAB_HINT
+    if "expected ','" in problem and "${" in here:
+        return line, _FLOW_REFERENCE_HINT
+    if "mapping values are not allowed" in problem or "did not find expected key" in problem:
+        above = _previous_content_line(lines, line)
+        match = _NO_SPACE_AFTER_COLON.match(lines[above - 1]) if above else None
+        if match and "'" not in lines[above - 1] and '"' not in lines[above - 1]:
+            word = lines[above - 1].strip().removeprefix("- ").split()[0]
+            return above, f"{word!r} needs a space after the ':' to be a key and its value"
+    return line, message
 
 
-def _fail(name: str, message: str) -> ConfigError:
-    return ConfigError([Problem(name, 0, "", message)])
+def _previous_content_line(lines: list[str], line: int) -> int:
+    for number in range(min(line - 1, len(lines)), 0, -1):
+        stripped = lines[number - 1].strip()
+        if stripped and not stripped.startswith("#"):
+            return number
+    return 0
+
+
+def _fail(name: str, message: str, line: int = 0) -> ConfigError:
+    return ConfigError([Problem(name, line, "", message)])
 
 
 def json_path(path: Sequence[PathPart]) -> str:
@@ -148,8 +271,8 @@ def json_path(path: Sequence[PathPart]) -> str:
     for part in path:
         if isinstance(part, int):
             out.append(f"[{part}]")
-        elif part.isidentifier():
+        elif isinstance(part, str) and part.isidentifier():
             out.append(f".{part}")
         else:
-            out.append(f"[{part!r}]")
+            out.append(f"[{str(part)!r}]")
     return "".join(out)
