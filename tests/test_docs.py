@@ -261,7 +261,7 @@ def check_outputs(page: Path, workdir: Path, results: dict[str, RunResult], env:
             assert rows[0][:3] == ["pipeline", "status", "rows"], f"{block.where()}: not a summary table"
             documented = {row[0]: (row[1], row[2]) for row in rows[1:]}
             actual = {
-                name: (o.status, "-" if o.rows_loaded is None else str(o.rows_loaded))
+                name: (o.status, "-" if o.rows is None else str(o.rows))
                 for name, o in results[config].pipelines.items()
             }
             assert documented == actual, f"{block.where()}: the page shows {documented}, the run gave {actual}"

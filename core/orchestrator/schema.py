@@ -3,6 +3,10 @@
 The schema files ship inside the wheel (``orchestrator/schemas``) and are read with
 ``importlib.resources``; ``$ref`` resolution uses a pre-loaded ``referencing.Registry``, so nothing is
 ever fetched from the network.
+
+Validation has two engines. ``jsonschema-rs`` answers "is this valid?" first, at a hundredth of the
+cost, which is all a valid config needs; ``jsonschema`` (the reference implementation) is asked only
+when something is wrong, because its error objects carry what the messages are built from.
 """
 
 from __future__ import annotations
@@ -61,6 +65,48 @@ def strict_integers(base: type[Validator]) -> type[Validator]:
         "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
     )
     return extend(base, type_checker=checker)
+
+
+class FastValidator:
+    """A jsonschema-rs validator for one schema. It only ever says "valid" when the reference
+    validator would too: values it cannot judge (dates, integral floats where integers are due,
+    types it does not support) send the caller to the reference validator instead."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        try:
+            import jsonschema_rs
+
+            self._validator: Any = jsonschema_rs.validator_for(schema)
+        except Exception:  # an invalid or unsupported schema: the reference validator explains
+            self._validator = None
+
+    def is_valid(self, instance: Any) -> bool:
+        if self._validator is None or has_integral_float(instance):
+            return False
+        try:
+            return bool(self._validator.is_valid(instance))
+        except (ValueError, TypeError, OverflowError):
+            return False
+
+
+@cache
+def config_fast_validator() -> FastValidator:
+    return FastValidator(config_schema())
+
+
+def has_integral_float(value: Any) -> bool:
+    """True when a float with no fraction (``4.0``) sits anywhere in ``value``; JSON Schema calls
+    it an integer, while :func:`strict_integers` does not."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(v for v in item.values() if not isinstance(v, str))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if not isinstance(v, str))
+        elif isinstance(item, float) and item.is_integer():
+            return True
+    return False
 
 
 def composed_schema(registry: Registry) -> dict[str, Any]:

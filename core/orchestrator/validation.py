@@ -19,7 +19,7 @@ from orchestrator.errors import Problem
 from orchestrator.graph import find_cycle
 from orchestrator.phases import PHASES, PHASES_BY_TYPE, REQUIRED_PHASES
 from orchestrator.registry import EXECUTOR, Registry
-from orchestrator.schema import args_validator, config_schema, config_validator
+from orchestrator.schema import FastValidator, args_validator, config_fast_validator, config_schema, config_validator
 from orchestrator.yamlsource import PathPart, YamlSource, json_path
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class Checker:
         #: values to hide in messages (from environment variables whose names look secret)
         self.secrets: set[str] = set()
         self._args_validators: dict[tuple[str, str], Validator | None] = {}
+        self._fast_args_validators: dict[tuple[str, str], FastValidator | None] = {}
         self._unknown_keys: dict[tuple[PathPart, ...], list[str]] = {}
 
     def report(self, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
@@ -50,7 +51,8 @@ class Checker:
     # -- pass 1: the schema ------------------------------------------------------------------
 
     def check_schema(self, data: Any) -> None:
-        self._report_errors(list(config_validator().iter_errors(data)))
+        if not config_fast_validator().is_valid(data):
+            self._report_errors(list(config_validator().iter_errors(data)))
 
     def _report_errors(self, errors: list[ValidationError], extra_allowed: Sequence[str] = ()) -> None:
         """Report a batch of schema errors, keeping only the ones that help.
@@ -180,10 +182,15 @@ class Checker:
         if entry is None:
             self.report([*path, "plugin"], self._unknown_message("plugin", plugin, phase))
             return
+        fast = self._fast_args(phase, plugin)
+        if fast is None:
+            return
+        args = step.get("args")
+        if isinstance(args, dict) and fast.is_valid(args):
+            return
         validator = self._args_validator(phase, plugin, [*path, "plugin"])
         if validator is None:
             return
-        args = step.get("args")
         if isinstance(args, dict):
             errors = list(validator.iter_errors(args))
             if errors:
@@ -200,6 +207,14 @@ class Checker:
                 path,
                 f"plugin {plugin!r} needs args with {' and '.join(repr(k) for k in required)}; add 'args: {{{keys}}}'",
             )
+
+    def _fast_args(self, phase: str, plugin: str) -> FastValidator | None:
+        """The fast validator of a plugin's args schema (None: the plugin declares none)."""
+        key = (phase, plugin)
+        if key not in self._fast_args_validators:
+            entry = self.registry.get(phase, plugin)
+            self._fast_args_validators[key] = FastValidator(entry.schema) if entry is not None and entry.schema else None
+        return self._fast_args_validators[key]
 
     def _args_validator(self, phase: str, plugin: str, path: list[PathPart]) -> Validator | None:
         key = (phase, plugin)
