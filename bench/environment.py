@@ -67,7 +67,17 @@ def orchestrator_script() -> str:
     return str(script)
 
 
-def subprocess_env() -> dict[str, str]:
-    """This process's environment with the plugin allow-list (and without plugin tracing)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ORCHESTRATOR_TRACE_PLUGINS", _REEXEC_MARK)}
-    return env | PLUGIN_ENV
+#: Switches the core's on-disk start-up cache off (honoured by cores that have one).
+NO_CACHE_ENV = {"ORCHESTRATOR_NO_CACHE": "1"}
+
+
+def measured_env(cache_dir: Path) -> dict[str, str]:
+    """The environment of measured code: this process's, with the plugin allow-list, and with the
+    core's on-disk cache kept in the work directory (never the user's own cache, which other runs
+    share). Dropped: plugin tracing and a cache switch inherited from the caller, and
+    ``PYTHONDONTWRITEBYTECODE``: with it, every module edited since its ``.pyc`` was written is
+    compiled again in every process (6 ms for the engine module alone), which no installed
+    package pays; the discarded warm-up round writes the ``.pyc`` files instead."""
+    dropped = ("ORCHESTRATOR_TRACE_PLUGINS", "ORCHESTRATOR_NO_CACHE", "PYTHONDONTWRITEBYTECODE", _REEXEC_MARK)
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    return env | PLUGIN_ENV | {"ORCHESTRATOR_CACHE_DIR": str(cache_dir)}

@@ -12,11 +12,12 @@ import platform
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 UNIT_FORMATS = {"s": "{:.3f} s", "MiB": "{:.1f} MiB", "us": "{:.2f} µs"}
+UNIT_NAMES = {"s": "s", "MiB": "MiB", "us": "µs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class Target:
     def text(self, unit: str) -> str:
         if self.of == "ratio":
             return f"≤ {self.limit:.2f}× base"
-        return "≤ " + UNIT_FORMATS[unit].format(self.limit).replace(".000 s", " s")
+        return f"≤ {self.limit:g} {UNIT_NAMES[unit]}"
 
     def met(self, ours: float, ratio: float | None) -> bool:
         value = ratio if self.of == "ratio" else ours
@@ -80,17 +81,17 @@ class Row:
 HEADERS = ["figure", "ours", "baseline (same run)", "ratio", "target", "verdict"]
 
 
-def render_table(rows: Sequence[Row]) -> str:
+def render_table(rows: Sequence[Row], footnotes: Sequence[str] = ()) -> str:
     """A plain-text table, then the notes saying what each figure measures."""
     body = [row.cells() for row in rows]
     widths = [max(len(line[i]) for line in [HEADERS, *body]) for i in range(len(HEADERS))]
 
     def line(cells: Sequence[str]) -> str:
-        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
 
     out = [line(HEADERS), "-+-".join("-" * w for w in widths)]
     previous = None
-    for row, cells in zip(rows, body):
+    for row, cells in zip(rows, body, strict=True):
         if previous is not None and row.figure != previous:
             out.append("")
         previous = row.figure
@@ -102,12 +103,15 @@ def render_table(rows: Sequence[Row]) -> str:
         if row.note and row.note not in seen:
             seen.add(row.note)
             out.append(f"  [{row.figure}] {row.note}")
+    out.extend(f"  [*] {note}" for note in footnotes)
     return "\n".join(out)
 
 
 def machine() -> dict[str, Any]:
-    """Enough about the machine to compare runs: figures only mean something on similar hardware."""
+    """Enough about the machine to compare runs: figures only mean something on similar hardware,
+    and a load average near the core count means other work competed with the measurements."""
     return {
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
@@ -116,15 +120,25 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_json(path: Path, rows: Sequence[Row], *, quick: bool, elapsed: float, skipped: Sequence[str]) -> None:
+def write_json(
+    path: Path,
+    rows: Sequence[Row],
+    *,
+    quick: bool,
+    elapsed: float,
+    skipped: Sequence[str],
+    failed: Sequence[str],
+    load_at_start: Sequence[float],
+) -> None:
     """Save the run (atomically, so a reader never sees half a file)."""
     document = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine() | {"load_average_at_start": [round(x, 2) for x in load_at_start]},
         "quick": quick,
         "elapsed_seconds": round(elapsed, 1),
         "missed": [row.label for row in rows if row.verdict == "MISS"],
         "skipped": list(skipped),
+        "failed": list(failed),
         "rows": [row.to_json() for row in rows],
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -40,8 +40,10 @@ class Workspace:
         """The smallest real config: one pipeline, a python.call extract and a python.call load."""
         return self._write("cold_start.yaml", _pipeline("hello", "trivial_steps"))
 
-    def transforms_config(self, steps: int) -> Path:
-        """One pipeline: a no-op extract, ``steps`` no-op sync transforms (explicit ids), a no-op load."""
+    def transforms_config(self, steps: int, *, ids: bool = True) -> Path:
+        """One pipeline: a no-op extract, ``steps`` no-op sync transforms, a no-op load. Without
+        ``ids`` the core names the transforms itself (``bench.noop``, ``bench.noop-2``, ...)."""
+        step = "{{id: t{i}, plugin: bench.noop}}" if ids else "{{plugin: bench.noop}}"
         lines = [
             "pipelines:",
             "  chain:",
@@ -52,12 +54,12 @@ class Workspace:
             "          - {id: source, plugin: bench.noop}",
             "      transform:",
             "        steps:",
-            *(f"          - {{id: t{i}, plugin: bench.noop}}" for i in range(steps)),
+            *("          - " + step.format(i=i) for i in range(steps)),
             "      load:",
             "        steps:",
             "          - {id: sink, plugin: bench.noop}",
         ]
-        return self._write(f"transforms_{steps}.yaml", lines)
+        return self._write(f"transforms_{steps}{'' if ids else '_no_ids'}.yaml", lines)
 
     def extracts_config(self, steps: int, plugin: str, args: str = "{}") -> Path:
         """One pipeline: ``steps`` extract steps of ``plugin``, all allowed to run at once

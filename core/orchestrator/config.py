@@ -141,6 +141,7 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
         used_ids = {
             step["id"] for body in raw["phases"].values() for step in body["steps"] if "id" in step
         }
+        counters: dict[str, int] = {}
         phases: dict[str, tuple[StepSpec, ...]] = {}
         phase_concurrency: dict[str, int] = {}
         for phase in PHASES_BY_TYPE[ptype]:
@@ -151,7 +152,7 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
                 phase_concurrency[phase] = body["concurrency"]
             steps = []
             for step in body["steps"]:
-                step_id = step.get("id") or _default_id(step["plugin"], used_ids)
+                step_id = step.get("id") or _default_id(step["plugin"], used_ids, counters)
                 steps.append(StepSpec(step_id, step["plugin"], phase, step.get("args") or {}))
             phases[phase] = tuple(steps)
         pipelines[name] = PipelineSpec(
@@ -166,11 +167,14 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
     return Plan(file, file.resolve().parent, pipelines, params, executor, secrets)
 
 
-def _default_id(plugin: str, used: set[str]) -> str:
-    """A step without an id is named after its plugin (``csv.read``, ``csv.read-2``, ...)."""
-    candidate, n = plugin, 1
+def _default_id(plugin: str, used: set[str], counters: dict[str, int]) -> str:
+    """A step without an id is named after its plugin (``csv.read``, ``csv.read-2``, ...);
+    ``counters`` remembers the last suffix per plugin, so naming n steps stays linear."""
+    n = counters.get(plugin, 1)
+    candidate = plugin if n == 1 else f"{plugin}-{n}"
     while candidate in used:
         n += 1
         candidate = f"{plugin}-{n}"
+    counters[plugin] = n
     used.add(candidate)
     return candidate

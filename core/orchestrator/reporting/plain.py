@@ -11,11 +11,19 @@ HEADERS = ("pipeline", "status", "rows", "elapsed", "error")
 
 
 class PlainReporter(Reporter):
+    _second = -1
+    _text = ""
+
     def __call__(self, event: Event) -> None:
         line = self._line(event)
         if line:
-            stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
-            self.write(f"{stamp} {line}\n")
+            self.write(f"{self._stamp(int(event.time))} {line}\n")
+
+    def _stamp(self, second: int) -> str:
+        """``HH:MM:SS``, formatted once per second rather than once per line."""
+        if second != self._second:
+            self._second, self._text = second, time.strftime("%H:%M:%S", time.localtime(second))
+        return self._text
 
     def _line(self, event: Event) -> str | None:
         kind = event.kind

@@ -36,7 +36,7 @@ SLEEP_ARGS: dict[str, Any] = {
 @hookimpl
 def register_extractors(register: Register) -> None:
     register("bench.noop", f"{_STEPS}:noop_extract", schema=NO_ARGS, description="Return an empty list at once (async).")
-    register("bench.sleep", f"{_STEPS}:sleep_extract", schema=SLEEP_ARGS, description="Await `seconds`, then return an empty list.")
+    register("bench.sleep", f"{_STEPS}:sleep_extract", schema=SLEEP_ARGS, description="Await `seconds`, return an empty list.")
 
 
 @hookimpl

@@ -1,0 +1,381 @@
+"""The figures: what each measures, against which baseline, and the target it must meet.
+
+Each figure is a function from the shared :class:`Bench` to table rows. Whole-process figures run
+the ``orchestrator`` console script as a user would, with stdout to /dev/null (so the plain-line
+reporter is used, as when piped to a log); in-process figures time the core's Python API.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import yaml
+from orchestrator.config import load_plan
+from orchestrator.engine import Engine
+from orchestrator.model import Plan
+from orchestrator.plugins import Plugins, load_plugins
+
+from bench.environment import (
+    BENCH_DIR,
+    CONFIG_SCHEMA,
+    NO_CACHE_ENV,
+    PLUGIN_ENV,
+    measured_env,
+    orchestrator_script,
+)
+from bench.measure import Command, Samples, flatten, per_item, python_command, run_processes, time_calls
+from bench.report import Row, Target
+from bench.workspace import Workspace
+
+BASELINES = BENCH_DIR / "baselines"
+US = 1e6
+OURS, OURS_NO_CACHE = "orchestrator run", "orchestrator run, cache off"
+#: Notes that apply to several figures, printed once under the table.
+FOOTNOTES = (
+    "'cache off' rows set ORCHESTRATOR_NO_CACHE=1 (a first run, or a core without its start-up cache); "
+    "other runs keep the core's cache in the work directory, warmed by the discarded first round.",
+    "Whole-process times are medians of wall time from launch to exit (stdout to /dev/null); peak RSS is "
+    "the child's maximum resident set (GNU time %M). Ratios are ours / baseline; the baseline of each row "
+    "is measured in the same run, interleaved round by round with ours.",
+)
+
+
+@dataclass
+class Bench:
+    """What every figure needs: inputs, commands, and how many repetitions to take."""
+
+    workspace: Workspace
+    quick: bool
+    python: str = sys.executable
+
+    def __post_init__(self) -> None:
+        self.orchestrator = orchestrator_script()
+        self.env = measured_env(self.workspace.root / "cache")
+        # in-process figures see exactly what the measured subprocesses see
+        os.environ.clear()
+        os.environ.update(self.env)
+
+    def reps(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+    def run(self, config: Path, *, cache: bool = True) -> Command:
+        """``orchestrator run CONFIG`` as a user runs it, from the config's directory."""
+        env = self.env if cache else self.env | NO_CACHE_ENV
+        return Command((self.orchestrator, "run", str(config)), env=env, cwd=config.parent)
+
+    def runs(self, config: Path) -> dict[str, Command]:
+        """The run with the core's cache warm and with it switched off, to be measured together."""
+        return {OURS: self.run(config), OURS_NO_CACHE: self.run(config, cache=False)}
+
+    def baseline(self, script: str, *args: str | Path) -> Command:
+        """A plain-Python baseline script of ``bench/baselines``."""
+        return python_command(self.python, BASELINES / script, *args, env=self.env)
+
+    def bare_python(self) -> Command:
+        """``python -c pass``: the floor every whole-process figure stands on."""
+        return python_command(self.python, "-c", "pass", env=self.env)
+
+
+def _time_rows(figure: str, label: str, samples: dict[str, Samples], baseline: str, target: Target, note: str) -> list[Row]:
+    """A whole-run time row with the cache warm and one with it off, against the same baseline."""
+    base = samples[baseline].median_seconds
+    return [
+        Row(figure, label, "s", samples[OURS].median_seconds, base, baseline, target, note, flatten(samples)),
+        Row(figure, label + ", cache off", "s", samples[OURS_NO_CACHE].median_seconds, base, baseline, target),
+    ]
+
+
+@contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for in-process code for the duration of a block."""
+    saved = {key: os.environ.get(key) for key in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# -- 1, 2: start-up ---------------------------------------------------------------------------
+
+
+def cold_start(bench: Bench) -> list[Row]:
+    config = bench.workspace.cold_start_config()
+    samples = run_processes(
+        {
+            **bench.runs(config),
+            "plain script": bench.baseline("cold_start.py", config, CONFIG_SCHEMA),
+            "python -c pass": bench.bare_python(),
+        },
+        bench.reps(15, 5),
+    )
+    note = (
+        "`orchestrator run` of a one-pipeline config (python.call extract -> python.call load of two rows, "
+        "async functions); baselines: bench/baselines/cold_start.py (imports click, pluggy, yaml, jsonschema, anyio, "
+        "loads + schema-validates the same file, runs the same two functions) and `python -c pass`."
+    )
+    ours, off, script, bare = (samples[k] for k in (OURS, OURS_NO_CACHE, "plain script", "python -c pass"))
+    return [
+        *_time_rows("1", "cold start: time", samples, "plain script", Target(0.20), note),
+        Row("1", "cold start: time vs bare python", "s", ours.median_seconds, bare.median_seconds, "python -c pass"),
+        Row("1", "cold start: peak RSS", "MiB", ours.median_rss_mib, script.median_rss_mib, "plain script", Target(40)),
+        Row("1", "cold start: peak RSS, cache off", "MiB", off.median_rss_mib, script.median_rss_mib, "plain script", Target(40)),
+        Row("1", "cold start: peak RSS vs bare python", "MiB", ours.median_rss_mib, bare.median_rss_mib, "python -c pass"),
+    ]
+
+
+def version(bench: Bench) -> list[Row]:
+    command = Command((bench.orchestrator, "--version"), env=bench.env)
+    samples = run_processes({"orchestrator --version": command, "python -c pass": bench.bare_python()}, bench.reps(15, 5))
+    ours, bare = samples["orchestrator --version"], samples["python -c pass"]
+    note = "`orchestrator --version` (console script: imports click and the CLI module only); baseline `python -c pass`."
+    return [
+        Row(
+            "2",
+            "--version: time",
+            "s",
+            ours.median_seconds,
+            bare.median_seconds,
+            "python -c pass",
+            Target(0.12),
+            note,
+            flatten(samples),
+        ),
+    ]
+
+
+# -- 3, 4: in-process engine and config ---------------------------------------------------------
+
+
+def _in_process_plugins() -> Plugins:
+    """Plugins discovered through entry points with the same allow-list as the subprocesses."""
+    return load_plugins(env=PLUGIN_ENV)
+
+
+def _engine_run(plan: Plan, plugins: Plugins) -> Callable[[], None]:
+    """A call that runs a plan on a fresh Engine (default discard event sink) and fails loudly if a
+    pipeline did not succeed: timing a failing run would flatter the engine."""
+
+    def run() -> None:
+        result = Engine(plan, plugins).run_sync()
+        if not result.ok:
+            errors = [p.error for p in result.pipelines.values() if p.error]
+            raise RuntimeError(f"benchmark pipeline failed: {errors[:1]}")
+
+    return run
+
+
+def step_overhead(bench: Bench) -> list[Row]:
+    from orchestrator_bench_steps.steps import noop_extract, noop_transform  # installed by the harness
+
+    steps = 10_000
+    plugins = _in_process_plugins()
+    plan = {n: load_plan(bench.workspace.transforms_config(n), plugins.registry) for n in (steps, 1)}
+    fan = {n: load_plan(bench.workspace.extracts_config(n, "bench.noop"), plugins.registry) for n in (steps, 1)}
+    reps = bench.reps(7, 3)
+
+    def loop() -> None:
+        data: Any = []
+        for _ in range(steps):
+            data = noop_transform(None, data)
+
+    def tasks(count: int) -> Callable[[], None]:
+        async def main() -> None:
+            async with anyio.create_task_group() as group:
+                for _ in range(count):
+                    group.start_soon(noop_extract, None)
+
+        return lambda: anyio.run(main)
+
+    sync = time_calls({"engine 10000": _engine_run(plan[steps], plugins), "engine 1": _engine_run(plan[1], plugins)}, reps)
+    concurrent = time_calls({"engine 10000": _engine_run(fan[steps], plugins), "engine 1": _engine_run(fan[1], plugins)}, reps)
+    plain = time_calls({"loop 10000": loop}, reps)
+    group = time_calls({"anyio 10000": tasks(steps), "anyio 1": tasks(1)}, reps)
+
+    def net(samples: dict[str, Samples], prefix: str) -> float:
+        return per_item(samples[f"{prefix} 10000"], samples[f"{prefix} 1"], steps) * US
+
+    sync_note = (
+        "in-process: Engine(plan, plugins).run_sync() of one pipeline with 10,000 no-op sync transforms "
+        "(bench.noop), minus the same with 1 transform, / 9,999; plan built once, discard event sink. "
+        "Baseline: a Python loop calling the same function 10,000 times (/ 10,000)."
+    )
+    async_note = (
+        "in-process: as above with 10,000 no-op async extract steps (bench.noop, concurrency 10000) minus 1 extract. "
+        "Baseline: an anyio task group starting 10,000 no-op tasks minus 1 task, / 9,999."
+    )
+    return [
+        Row(
+            "3",
+            "step overhead: 10k sync transforms",
+            "us",
+            net(sync, "engine"),
+            plain["loop 10000"].median_seconds / steps * US,
+            "plain loop",
+            Target(20),
+            sync_note,
+            flatten(sync | plain),
+        ),
+        Row(
+            "3",
+            "step overhead: 10k async extracts",
+            "us",
+            net(concurrent, "engine"),
+            net(group, "anyio"),
+            "anyio tasks",
+            Target(20),
+            async_note,
+            flatten(concurrent | group),
+        ),
+    ]
+
+
+def config_load(bench: Bench) -> list[Row]:
+    path = bench.workspace.transforms_config(10_000)
+    no_ids = bench.workspace.transforms_config(10_000, ids=False)
+    registry = _in_process_plugins().registry
+
+    def uncached(config: Path) -> Callable[[], None]:
+        def load() -> None:
+            with _environment(NO_CACHE_ENV):
+                load_plan(config, registry)
+
+        return load
+
+    samples = time_calls(
+        {
+            "load_plan, cache off": uncached(path),
+            "load_plan": lambda: load_plan(path, registry),
+            "yaml.load": lambda: yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader),
+        },
+        bench.reps(5, 3),
+    )
+    # steps without ids take seconds each (default ids are found by probing), so fewer rounds
+    unnamed = time_calls({"load_plan, no ids, cache off": uncached(no_ids)}, bench.reps(2, 1), warmup=0)
+    note = (
+        "in-process: orchestrator.config.load_plan (read, interpolate, schema + plugin-args validation, plan) of a "
+        "generated config of one pipeline with 10,000 transform steps (explicit ids, or none so the core names them); "
+        "baseline: yaml.load(CSafeLoader) of the same file. The target applies with the core's cache off (validation "
+        "really runs); the warm row is a repeated load of an unchanged file."
+    )
+    base = samples["yaml.load"].median_seconds
+    return [
+        Row(
+            "4",
+            "load + validate 10k-step config, cache off",
+            "s",
+            samples["load_plan, cache off"].median_seconds,
+            base,
+            "yaml.load",
+            Target(0.30),
+            note,
+            flatten(samples | unnamed),
+        ),
+        Row("4", "load 10k-step config, cache warm", "s", samples["load_plan"].median_seconds, base, "yaml.load"),
+        Row(
+            "4",
+            "load + validate 10k steps without ids, cache off",
+            "s",
+            unnamed["load_plan, no ids, cache off"].median_seconds,
+            base,
+            "yaml.load, ids",
+            Target(0.30),
+        ),
+    ]
+
+
+# -- 5, 6, 7: whole runs --------------------------------------------------------------------------
+
+
+def sleeps(bench: Bench) -> list[Row]:
+    tasks, seconds = 5000, 0.1
+    config = bench.workspace.extracts_config(tasks, "bench.sleep", f"{{seconds: {seconds}}}")
+    samples = run_processes(
+        {**bench.runs(config), "anyio script": bench.baseline("sleep_tasks.py", str(tasks), str(seconds))},
+        bench.reps(5, 3),
+    )
+    note = (
+        "`orchestrator run` of one pipeline with 5,000 bench.sleep extract steps (await 0.1 s each, concurrency 5000) "
+        "and a no-op load, plain output to /dev/null; baseline: bench/baselines/sleep_tasks.py, 5,000 anyio tasks sleeping 0.1 s."
+    )
+    return _time_rows("5", "5000 × 0.1 s async extracts", samples, "anyio script", Target(0.30), note)
+
+
+def many_pipelines(bench: Bench) -> list[Row]:
+    count = 1000
+    config = bench.workspace.many_pipelines_config(count)
+    samples = run_processes(
+        {**bench.runs(config), "anyio script": bench.baseline("trivial_pipelines.py", bench.workspace.root, str(count))},
+        bench.reps(5, 3),
+    )
+    note = (
+        "`orchestrator run` of 1,000 independent pipelines, each python.call extract -> python.call load of the async "
+        "functions in bench/steps/trivial_steps.py, plain output to /dev/null; baseline: bench/baselines/trivial_pipelines.py, "
+        "1,000 anyio tasks awaiting the same extract -> load."
+    )
+    return _time_rows("6", "1000 trivial pipelines", samples, "anyio script", Target(0.25), note)
+
+
+def csv_rows(bench: Bench) -> list[Row]:
+    rows = 1_000_000
+    source = bench.workspace.csv_input(rows)
+    out = bench.workspace.root / "out"
+    outputs = {OURS: out / "rows_orchestrator.csv", "csv module": out / "rows_dicts.csv", "csv lists": out / "rows_lists.csv"}
+    config = bench.workspace.csv_config(source, outputs[OURS])
+    samples = run_processes(
+        {
+            OURS: bench.run(config),
+            "csv module": bench.baseline("csv_rows.py", source, outputs["csv module"], "dicts"),
+            "csv lists": bench.baseline("csv_rows.py", source, outputs["csv lists"], "lists"),
+        },
+        bench.reps(3, 1),
+        warmup=0 if bench.quick else 1,
+    )
+    same = all(filecmp.cmp(outputs[OURS], other, shallow=False) for other in list(outputs.values())[1:])
+    ours, dicts, lists = samples[OURS], samples["csv module"], samples["csv lists"]
+    note = (
+        "`orchestrator run`: csv.read (batches of 5,000 row dicts) -> python.call bench/steps/csv_steps.py:add_column "
+        "(sync, in a worker thread) -> csv.write, 1,000,000 rows x 5 columns; baseline (the target's): "
+        "bench/baselines/csv_rows.py dicts, csv.DictReader -> same column -> csv.DictWriter row by row; for "
+        "information also csv_rows.py lists (csv.reader -> list rows -> csv.writer, the fastest plain script). "
+        f"All outputs byte-identical: {'yes' if same else 'NO'}."
+    )
+    return [
+        Row(
+            "7",
+            "1M-row CSV: time",
+            "s",
+            ours.median_seconds,
+            dicts.median_seconds,
+            "csv module",
+            Target(1.10, "ratio"),
+            note,
+            flatten(samples),
+        ),
+        Row("7", "1M-row CSV: time vs list rows", "s", ours.median_seconds, lists.median_seconds, "csv lists"),
+        Row("7", "1M-row CSV: peak RSS", "MiB", ours.median_rss_mib, dicts.median_rss_mib, "csv module", Target(120)),
+    ]
+
+
+#: Every figure by the name ``--only`` takes, in the order the table shows them.
+FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
+    "cold-start": cold_start,
+    "version": version,
+    "step-overhead": step_overhead,
+    "config-load": config_load,
+    "sleep-5000": sleeps,
+    "pipelines-1000": many_pipelines,
+    "csv-1m": csv_rows,
+}
