@@ -1,11 +1,12 @@
 """A small on-disk cache that keeps the CLI's start-up fast.
 
-Two things are remembered between runs, both keyed by everything they depend on, so a stale entry
+Three things are remembered between runs, each keyed by everything it depends on, so a stale entry
 is never read: the entry points of installed distributions (keyed by the interpreter and the
 modification times of every ``sys.path`` directory, which change whenever a distribution is
-installed or removed) and the fingerprints of configs that passed validation (keyed by the
-substituted config and every installed step's schema). Skipping them saves importing
-``importlib.metadata`` and ``jsonschema`` on a warm start.
+installed or removed); parsed YAML documents (keyed by their exact text); and the fingerprints of
+configs that passed validation (keyed by the substituted config and every installed step's
+schema). A warm start so skips importing ``importlib.metadata`` and ``jsonschema`` and, for large
+configs, most of the time spent parsing YAML.
 
 The cache lives in ``$ORCHESTRATOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/pipeline-orchestrator``,
 else ``~/.cache/pipeline-orchestrator``; ``ORCHESTRATOR_NO_CACHE=1`` turns it off. Any error
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import sys
 import tempfile
@@ -23,6 +25,10 @@ from pathlib import Path
 from typing import Any
 
 MAX_VALID_CONFIGS = 500
+MAX_DOCUMENTS = 64
+
+#: What :func:`read_document` returns when nothing is cached (``None`` is a valid document).
+MISSING = object()
 
 
 def enabled() -> bool:
@@ -93,13 +99,46 @@ def remember_valid(key: str) -> None:
     _write(target, "\n".join(keys) + "\n")
 
 
-def _write(target: Path, text: str) -> None:
+def read_document(key: str) -> Any:
+    """A parsed document stored by :func:`remember_document`, or :data:`MISSING`."""
+    if not enabled():
+        return MISSING
+    try:
+        return marshal.loads((directory() / "documents" / key).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return MISSING
+
+
+def remember_document(key: str, data: Any) -> None:
+    """Store a parsed document (plain data only: one holding dates, say, is not stored), keeping
+    the most recently used :data:`MAX_DOCUMENTS`."""
+    if not enabled():
+        return
+    try:
+        payload = marshal.dumps(data)
+    except ValueError:
+        return
+    folder = directory() / "documents"
+    _write(folder / key, payload)
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+        for stale in entries[:-MAX_DOCUMENTS]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+def _write(target: Path, content: str | bytes) -> None:
     """Write atomically (temp file, then rename), so concurrent runs never read half a file."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, target)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+            os.replace(temp, target)
+        except OSError:
+            Path(temp).unlink(missing_ok=True)
+            raise
     except OSError:
         return

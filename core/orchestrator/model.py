@@ -22,6 +22,8 @@ class ExecutorSpec:
     @property
     def key(self) -> str:
         """Identity of the executor instance: one per distinct name and options within a run."""
+        if not self.options:
+            return self.name
         return self.name + json.dumps(self.options, sort_keys=True, default=str)
 
 

@@ -80,8 +80,10 @@ class FastValidator:
         except Exception:  # an invalid or unsupported schema: the reference validator explains
             self._validator = None
 
-    def is_valid(self, instance: Any) -> bool:
-        if self._validator is None or has_integral_float(instance):
+    def is_valid(self, instance: Any, *, float_free: bool = False) -> bool:
+        """``float_free`` tells that ``instance`` is known to hold no integral float, which saves
+        looking again inside parts of a config that was checked as a whole."""
+        if self._validator is None or (not float_free and has_integral_float(instance)):
             return False
         try:
             return bool(self._validator.is_valid(instance))

@@ -19,7 +19,14 @@ from orchestrator.errors import Problem
 from orchestrator.graph import find_cycle
 from orchestrator.phases import PHASES, PHASES_BY_TYPE, REQUIRED_PHASES
 from orchestrator.registry import EXECUTOR, Registry
-from orchestrator.schema import FastValidator, args_validator, config_fast_validator, config_schema, config_validator
+from orchestrator.schema import (
+    FastValidator,
+    args_validator,
+    config_fast_validator,
+    config_schema,
+    config_validator,
+    has_integral_float,
+)
 from orchestrator.yamlsource import PathPart, YamlSource, json_path
 
 if TYPE_CHECKING:
@@ -40,6 +47,7 @@ class Checker:
         self.secrets: set[str] = set()
         self._args_validators: dict[tuple[str, str], Validator | None] = {}
         self._fast_args_validators: dict[tuple[str, str], FastValidator | None] = {}
+        self._float_free = False  # set by check_schema, which always runs first
         self._unknown_keys: dict[tuple[PathPart, ...], list[str]] = {}
 
     def report(self, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
@@ -51,7 +59,8 @@ class Checker:
     # -- pass 1: the schema ------------------------------------------------------------------
 
     def check_schema(self, data: Any) -> None:
-        if not config_fast_validator().is_valid(data):
+        self._float_free = not has_integral_float(data)
+        if not config_fast_validator().is_valid(data, float_free=self._float_free):
             self._report_errors(list(config_validator().iter_errors(data)))
 
     def _report_errors(self, errors: list[ValidationError], extra_allowed: Sequence[str] = ()) -> None:
@@ -186,7 +195,7 @@ class Checker:
         if fast is None:
             return
         args = step.get("args")
-        if fast.is_valid(args if "args" in step else {}):  # steps without args: does {} do?
+        if fast.is_valid(args if "args" in step else {}, float_free=self._float_free):  # no args: does {} do?
             return
         validator = self._args_validator(phase, plugin, [*path, "plugin"])
         if validator is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from orchestrator import __version__, cache
 from orchestrator.errors import ConfigError, Problem
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -164,7 +165,20 @@ class YamlSource:
         return cls(path, text)
 
     def load(self) -> Any:
-        """The document as plain Python data; a syntax error becomes a located problem."""
+        """The document as plain Python data; a syntax error becomes a located problem.
+
+        A document parsed before is read back from the start-up cache, keyed by its exact text."""
+        key = cache.digest("yaml", __version__, yaml.__version__, self.text) if cache.enabled() else None
+        if key is not None:
+            data = cache.read_document(key)
+            if data is not cache.MISSING:
+                return data
+        data = self._parse()
+        if key is not None:
+            cache.remember_document(key, data)
+        return data
+
+    def _parse(self) -> Any:
         try:
             return yaml.load(self.text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
         except _DuplicateKey as dup:

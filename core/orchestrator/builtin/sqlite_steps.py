@@ -20,7 +20,8 @@ _TYPES = {bool: "INTEGER", int: "INTEGER", float: "REAL", bytes: "BLOB", str: "T
 
 @contextmanager
 def connect(ctx: StepContext, database: str, *, create: bool) -> Iterator[sqlite3.Connection]:
-    """Open the database file (relative to the pipeline file); ``:memory:`` is accepted as is."""
+    """Open the database file (relative to the pipeline file); ``:memory:`` is accepted as is.
+    ``create`` is for writers: the file (and its directory) may be created."""
     if database == ":memory:":
         target = database
     else:
@@ -34,8 +35,10 @@ def connect(ctx: StepContext, database: str, *, create: bool) -> Iterator[sqlite
         connection = sqlite3.connect(target, timeout=30, isolation_level=None)
     except sqlite3.Error as exc:
         raise StepError(f"cannot open SQLite database {target}: {exc}") from None
+    # The file's journal mode is the user's choice and is left alone; concurrent writers (two
+    # pipelines loading one database) queue on SQLite's busy timeout, each transaction taking the
+    # write lock up front (BEGIN IMMEDIATE) so none can deadlock upgrading a read lock.
     with closing(connection):
-        connection.execute("PRAGMA journal_mode=WAL")
         yield connection
 
 
@@ -99,7 +102,7 @@ def execute(ctx: StepContext, database: str, sql: str) -> int:
     with connect(ctx, database, create=False) as connection:
         before = connection.total_changes
         try:
-            connection.executescript(f"BEGIN;\n{sql}\n;COMMIT;")
+            connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;COMMIT;")
         except sqlite3.Error as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
