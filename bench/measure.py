@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import shutil
 import statistics
+import sys
 import subprocess
 import tempfile
 import time
@@ -27,7 +28,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MIB = 1024 * 1024
-TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
+TIME = shutil.which("time", path="/usr/bin:/bin")
+
+# Without GNU time, a minimal Python launcher forks, execs the command and reports the child's
+# peak RSS from wait4(); its own small size is then the floor of the figure (about 9 MiB).
+LAUNCHER = (
+    "import os, sys\n"
+    "out = sys.argv[1]\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(out, 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def _measured(argv: Sequence[str], usage_file: str) -> list[str]:
+    if TIME is not None:
+        return [TIME, "--format=%M", f"--output={usage_file}", *argv]
+    return [sys.executable, "-S", "-c", LAUNCHER, usage_file, *argv]
 
 
 class MeasurementError(RuntimeError):
@@ -69,7 +89,7 @@ def run_once(command: Command) -> tuple[float, int]:
     with tempfile.NamedTemporaryFile(prefix="bench-rss-") as usage, tempfile.TemporaryFile() as stderr:
         started = time.perf_counter()
         completed = subprocess.run(
-            (TIME, "--format=%M", f"--output={usage.name}", *command.argv),
+            _measured(command.argv, usage.name),
             env=None if command.env is None else dict(command.env),
             cwd=command.cwd,
             stdin=subprocess.DEVNULL,
