@@ -141,13 +141,13 @@ class YamlSource:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise _fail(name, "no such file; check the path (a relative path starts from the current directory)")
+            raise _fail(name, "no such file; check the path (a relative path starts from the current directory)") from None
         except IsADirectoryError:
-            raise _fail(name, "this is a directory, not a YAML file; pass the pipeline file itself, e.g. DIR/pipeline.yaml")
+            raise _fail(name, "this is a directory, not a YAML file; pass the pipeline file itself, e.g. DIR/pipeline.yaml") from None
         except PermissionError:
-            raise _fail(name, "permission denied; make the file readable for the current user")
+            raise _fail(name, "permission denied; make the file readable for the current user") from None
         except OSError as exc:
-            raise _fail(name, f"the file cannot be read: {exc.strerror or exc}")
+            raise _fail(name, f"the file cannot be read: {exc.strerror or exc}") from None
         if b"\x00" in raw:
             line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
             raise _fail(name, "the file contains NUL bytes, so it is binary, not YAML text; pass the pipeline's .yaml file", line)
@@ -161,7 +161,7 @@ class YamlSource:
                 f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} in column {column}); "
                 "re-save it with UTF-8 encoding",
                 line,
-            )
+            ) from None
         return cls(path, text)
 
     def load(self) -> Any:

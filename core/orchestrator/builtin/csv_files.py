@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -23,19 +24,31 @@ def read(
     encoding: str = "utf-8",
     types: dict[str, str] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Yield the file's rows as dicts keyed by the header, ``batch_size`` rows at a time."""
+    """Yield the file's rows as dicts keyed by the header, ``batch_size`` rows at a time. Blank
+    lines are skipped; a row with more or fewer fields than the header is an error naming its line,
+    since guessing which field is missing would load wrong data quietly."""
     with open_input(ctx, path, encoding=encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
             return
+        width = len(header)
         casts = _casts(header, types or {}, path)
-        make = (lambda r: dict(zip(header, r))) if not casts else (lambda r: _cast(dict(zip(header, r)), casts, path))
-        while True:
-            batch = [make(row) for _, row in zip(range(batch_size), reader)]
-            if not batch:
-                return
-            yield batch
+        while rows := list(islice(reader, batch_size)):
+            if any(len(row) != width for row in rows):
+                rows = _even_rows(rows, width, reader.line_num, path)
+            batch = [dict(zip(header, row, strict=True)) for row in rows]
+            yield batch if not casts else [_cast(row, casts, path) for row in batch]
+
+
+def _even_rows(rows: list[list[str]], width: int, last_line: int, path: str) -> list[list[str]]:
+    """Drop blank lines; refuse a ragged row, naming its line (counted back from the reader's
+    position, exact unless quoted fields span lines)."""
+    for index, row in enumerate(rows):
+        if row and len(row) != width:
+            line = last_line - (len(rows) - 1 - index)
+            raise StepError(f"{path}:{line}: {len(row)} fields, but the header has {width}; fix the row or the delimiter")
+    return [row for row in rows if row]
 
 
 def write(

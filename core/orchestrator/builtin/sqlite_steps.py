@@ -70,30 +70,43 @@ def write(
     """Insert every batch into ``table``: ``create`` (the table must not exist), ``append``
     (created when missing) or ``replace`` (swapped in whole at the end)."""
     target = f"_orchestrator_new_{table}" if mode == "replace" else table
-    written = 0
     with connect(ctx, database, create=True) as connection:
-        columns: list[str] | None = None
-        insert = ""
-        for batch in batches:
-            rows = rows_of(batch, "sqlite.write")
-            if not rows:
-                continue
-            if columns is None:
-                columns = list(rows[0])
-                _prepare(connection, target, table, mode, columns, rows[0])
-                insert = (
-                    f"INSERT INTO {_quote(target)} ({', '.join(map(_quote, columns))}) "
-                    f"VALUES ({', '.join('?' * len(columns))})"
-                )
-            values = [tuple(row.get(c) for c in columns) for row in rows]
-            _in_transaction(connection, [(insert, values)], table)
-            written += len(rows)
+        try:
+            columns, written = _insert_all(connection, batches, target, table, mode)
+        except BaseException:
+            if mode == "replace":  # the half-filled new table goes; the old one was never touched
+                _in_transaction(connection, [f"DROP TABLE IF EXISTS {_quote(target)}"], table)
+            raise
         if mode == "replace" and columns is not None:
             swap = [f"DROP TABLE IF EXISTS {_quote(table)}", f"ALTER TABLE {_quote(target)} RENAME TO {_quote(table)}"]
             _in_transaction(connection, swap, table)
         elif mode == "replace" and _exists(connection, table):  # no rows at all: empty the table
             _in_transaction(connection, [f"DELETE FROM {_quote(table)}"], table)
     return written
+
+
+def _insert_all(
+    connection: sqlite3.Connection, batches: Iterable[Any], target: str, table: str, mode: str
+) -> tuple[list[str] | None, int]:
+    """Insert batch after batch, one transaction each; the columns come from the first row."""
+    columns: list[str] | None = None
+    insert = ""
+    written = 0
+    for batch in batches:
+        rows = rows_of(batch, "sqlite.write")
+        if not rows:
+            continue
+        if columns is None:
+            columns = list(rows[0])
+            _prepare(connection, target, table, mode, columns, rows[0])
+            insert = (
+                f"INSERT INTO {_quote(target)} ({', '.join(map(_quote, columns))}) "
+                f"VALUES ({', '.join('?' * len(columns))})"
+            )
+        values = [tuple(row.get(c) for c in columns) for row in rows]
+        _in_transaction(connection, [(insert, values)], table)
+        written += len(rows)
+    return columns, written
 
 
 def execute(ctx: StepContext, database: str, sql: str) -> int:

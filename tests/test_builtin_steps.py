@@ -1,0 +1,154 @@
+"""The built-in steps on real files and SQLite databases, through the engine, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from orchestrator.config import load_plan
+from orchestrator.engine import Engine
+from orchestrator.plugins import Plugins
+
+
+def run_one(plugins: Plugins, write_config, extract: str, load: str, transform: str = "", **files: str):
+    phases = f"      extract: {{steps: [{extract}]}}\n"
+    if transform:
+        phases += f"      transform: {{steps: [{transform}]}}\n"
+    phases += f"      load: {{steps: [{load}]}}\n"
+    config = write_config("pipelines:\n  p:\n    type: ETL\n    phases:\n" + phases, **files)
+    return Engine(load_plan(config, plugins.registry), plugins).run_sync().pipelines["p"]
+
+
+def test_csv_read_types_blank_lines_and_csv_write(plugins, write_config, tmp_path: Path) -> None:
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: csv.read, args: {path: in.csv, batch_size: 2, types: {n: int, price: float, ok: bool}}}",
+        "{plugin: csv.write, args: {path: out/out.csv}}",
+        **{"in.csv": "name,n,price,ok\nada,1,2.5,yes\n\ngrace,2,,no\nedsger,3,1e3,true\n"},
+    )
+    assert outcome.status == "succeeded", outcome.error
+    assert (tmp_path / "out/out.csv").read_text() == "name,n,price,ok\nada,1,2.5,True\ngrace,2,,False\nedsger,3,1000.0,True\n"
+    assert outcome.rows == 3
+
+
+def test_csv_read_refuses_a_ragged_row_naming_its_line(plugins, write_config) -> None:
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: csv.read, args: {path: in.csv}}",
+        "{plugin: jsonl.write, args: {path: out.jsonl}}",
+        **{"in.csv": "a,b\n1,2\n3,4,5\n"},
+    )
+    assert outcome.error == "step 'csv.read' failed: in.csv:3: 3 fields, but the header has 2; fix the row or the delimiter"
+
+
+def test_csv_read_bad_cast_names_column_and_value(plugins, write_config) -> None:
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: csv.read, args: {path: in.csv, types: {n: int}}}",
+        "{plugin: jsonl.write, args: {path: out.jsonl}}",
+        **{"in.csv": "n\n1\nseven\n"},
+    )
+    assert outcome.error == "step 'csv.read' failed: in.csv: column 'n': cannot read 'seven' as int"
+
+
+def test_jsonl_round_trip_and_invalid_line(plugins, write_config, tmp_path: Path) -> None:
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: jsonl.read, args: {path: in.jsonl}}",
+        "{plugin: jsonl.write, args: {path: out.jsonl}}",
+        **{"in.jsonl": '{"a": 1}\n\n{"a": "é"}\n'},
+    )
+    assert outcome.status == "succeeded"
+    assert [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()] == [{"a": 1}, {"a": "é"}]
+    broken = run_one(
+        plugins,
+        write_config,
+        "{plugin: jsonl.read, args: {path: bad.jsonl}}",
+        "{plugin: jsonl.write, args: {path: out2.jsonl}}",
+        **{"bad.jsonl": '{"a": 1}\n{"a": \n'},
+    )
+    assert broken.error.startswith("step 'jsonl.read' failed: bad.jsonl:2: invalid JSON:")
+    assert not (tmp_path / "out2.jsonl").exists()
+
+
+def test_sqlite_read_and_missing_database(plugins, write_config, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "src.db") as db:
+        db.execute("CREATE TABLE t (id INTEGER, name TEXT)")
+        db.executemany("INSERT INTO t VALUES (?, ?)", [(1, "a"), (2, "b"), (3, "c")])
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: sqlite.read, args: {database: src.db, query: 'SELECT * FROM t WHERE id >= ?', parameters: [2], batch_size: 1}}",
+        "{plugin: sqlite.write, args: {database: dst.db, table: copy}}",
+    )
+    assert outcome.status == "succeeded", outcome.error
+    assert sqlite3.connect(tmp_path / "dst.db").execute("SELECT * FROM copy").fetchall() == [(2, "b"), (3, "c")]
+    missing = run_one(
+        plugins,
+        write_config,
+        "{plugin: sqlite.read, args: {database: nowhere.db, query: 'SELECT 1'}}",
+        "{plugin: jsonl.write, args: {path: out.jsonl}}",
+    )
+    assert missing.error == (
+        f"step 'sqlite.read' failed: database not found: {tmp_path / 'nowhere.db'} (paths are relative to the pipeline file)"
+    )
+    assert not (tmp_path / "nowhere.db").exists()
+
+
+def test_sqlite_execute_rolls_back_every_statement_on_error(plugins, write_config, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        db.execute("CREATE TABLE t (n INTEGER)")
+        db.execute("INSERT INTO t VALUES (1)")
+    config = write_config(
+        """
+        pipelines:
+          p:
+            type: ELT
+            phases:
+              extract: {steps: [{plugin: python.call, args: {callable: "rows:none"}}]}
+              load: {steps: [{plugin: sqlite.write, args: {database: w.db, table: t}}]}
+              transform_at_load:
+                steps:
+                  - plugin: sqlite.execute
+                    args: {database: w.db, sql: "DELETE FROM t; SELECT * FROM no_such_table;"}
+        """,
+        **{"rows.py": "def none():\n    return []\n"},
+    )
+    outcome = Engine(load_plan(config, plugins.registry), plugins).run_sync().pipelines["p"]
+    assert outcome.error == "step 'sqlite.execute' failed: SQL failed: no such table: no_such_table"
+    assert sqlite3.connect(tmp_path / "w.db").execute("SELECT n FROM t").fetchall() == [(1,)]
+
+
+def test_sqlite_replace_failure_keeps_the_old_table(plugins, write_config, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        db.execute("CREATE TABLE t (n INTEGER)")
+        db.execute("INSERT INTO t VALUES (42)")
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'gen:rows'}}",
+        "{plugin: sqlite.write, args: {database: w.db, table: t, mode: replace}}",
+        **{"gen.py": "def rows():\n    yield [{'n': 1}]\n    yield [{'n': 2}]\n    raise OSError('disk gone')\n"},
+    )
+    assert outcome.error == "step 'python.call' failed: OSError: disk gone"
+    db = sqlite3.connect(tmp_path / "w.db")
+    assert db.execute("SELECT n FROM t").fetchall() == [(42,)]
+    assert db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("t",)]
+
+
+def test_python_call_reports_a_missing_module_and_where_it_looked(plugins, write_config, tmp_path: Path) -> None:
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'not_here:rows'}}",
+        "{plugin: jsonl.write, args: {path: out.jsonl}}",
+    )
+    assert outcome.error == (
+        "step 'python.call' failed: cannot import module 'not_here' (No module named 'not_here'); "
+        f"it is looked up next to the pipeline file, in {tmp_path}"
+    )
