@@ -196,3 +196,25 @@ def test_a_closed_output_pipe_does_not_stop_the_run(quickstart: Path) -> None:
     assert b"Traceback" not in process.stderr.read()
     db = sqlite3.connect(quickstart.parent / "out" / "warehouse.db")
     assert db.execute("SELECT COUNT(*) FROM daily_revenue").fetchone() == (5,)
+
+
+def test_step_logs_appear_with_the_progress_and_are_redacted(write_config) -> None:
+    config = write_config(
+        """
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract: {steps: [{id: src, plugin: python.call, args: {callable: "talk:rows", kwargs: {token: "${API_TOKEN}"}}}]}
+              load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}
+        """,
+        **{"talk.py": "def rows(token, context):\n    context.logger.info('fetched 3 pages with %s', token)\n    context.logger.debug('not shown')\n    return [{'a': 1}]\n"},
+    )
+    env = {"API_TOKEN": "tok-123456"}
+    plain = cli("run", str(config), env=env)
+    assert plain.returncode == 0, plain.stderr
+    assert " p src info: fetched 3 pages with ***" in plain.stdout
+    assert "not shown" not in plain.stdout and "tok-123456" not in plain.stdout + plain.stderr
+    events = [json.loads(line) for line in cli("run", str(config), "--json", env=env).stdout.splitlines()]
+    (log,) = [e for e in events if e["kind"] == "log"]
+    assert (log["pipeline"], log["step"], log["level"], log["message"]) == ("p", "src", "info", "fetched 3 pages with ***")

@@ -693,4 +693,4 @@ def test_documented_event_kinds_are_the_engine_events() -> None:
     text = sections(CLI_PAGE.read_text(encoding="utf-8"), "###").get("JSON events", "")
     documented = {first_code(row[0]) for row in table_rows(text, "`kind`")}
     assert kinds_in_source, "events.Event's docstring lists the event kinds"
-    assert documented == kinds_in_source | {"summary"}
+    assert documented == kinds_in_source | {"summary", "log"}

@@ -118,8 +118,16 @@ def run(config: str, params: Sequence[str], selected: Sequence[str], executor: s
     from orchestrator.engine import Engine
     from orchestrator.reporting import make_reporter
 
+    import logging
+
+    from orchestrator.reporting import StepLogHandler
+
     kind = "json" if as_json else ("live" if sys.stdout.isatty() else "plain")
     reporter = make_reporter(kind, sys.stdout, redactor(plan.secrets))
+    step_logs = logging.getLogger("orchestrator.run")
+    step_logs.setLevel(logging.INFO)
+    step_logs.propagate = False
+    step_logs.addHandler(StepLogHandler(reporter))
     try:
         result = Engine(plan, plugins, reporter).run_sync(selected or None)
     finally:

@@ -20,9 +20,13 @@ class PipelineContext:
         self.base_dir = base_dir
 
     @property
-    def logger(self) -> logging.Logger:
-        """``orchestrator.run.<pipeline>``; created on first use, as most steps never log."""
-        return logging.getLogger(f"orchestrator.run.{self.pipeline}")
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """Logger ``orchestrator.run.<pipeline>``, whose records carry ``pipeline`` (and ``step``)
+        so ``orchestrator run`` can show them beside the progress. Created on first use, as most
+        steps never log."""
+        return logging.LoggerAdapter(
+            logging.getLogger(f"orchestrator.run.{self.pipeline}"), {"run_id": self.run_id, "pipeline": self.pipeline, "step": None}
+        )
 
     def path(self, value: str | Path) -> Path:
         """A path from the config, resolved against the pipeline file's directory (not the
@@ -55,9 +59,12 @@ class StepContext(PipelineContext):
         self.plugin = plugin
 
     @property
-    def logger(self) -> logging.Logger:
-        """``orchestrator.run.<pipeline>.<step id>``."""
-        return logging.getLogger(f"orchestrator.run.{self.pipeline}.{self.step_id}")
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """Logger ``orchestrator.run.<pipeline>.<step id>``, records carrying both names."""
+        return logging.LoggerAdapter(
+            logging.getLogger(f"orchestrator.run.{self.pipeline}.{self.step_id}"),
+            {"run_id": self.run_id, "pipeline": self.pipeline, "step": self.step_id},
+        )
 
     def __repr__(self) -> str:
         return f"<StepContext run={self.run_id} pipeline={self.pipeline} step={self.step_id}>"

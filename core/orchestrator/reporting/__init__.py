@@ -6,6 +6,7 @@ passes all its text through the run's redaction so secrets never reach the scree
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from typing import IO
@@ -48,6 +49,30 @@ class Reporter:
 
     def close(self) -> None:
         """Release the terminal (live display); nothing to do for line reporters."""
+
+    def log(self, record: logging.LogRecord) -> None:
+        """Show a step's log record (see :class:`StepLogHandler`)."""
+        raise NotImplementedError
+
+
+class StepLogHandler(logging.Handler):
+    """Routes what steps log through ``context.logger`` to the run's reporter, so step logs appear
+    in the same stream as the progress, in the same format (and redacted)."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__(logging.INFO)
+        self.reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.reporter.log(record)
+        except Exception:
+            self.handleError(record)
+
+
+def where(record: logging.LogRecord) -> str:
+    """``pipeline step`` of a step's record (``pipeline`` alone for a pipeline's)."""
+    return " ".join(filter(None, [getattr(record, "pipeline", None), getattr(record, "step", None)]))
 
 
 def make_reporter(kind: str, stream: IO[str], redact: Redact) -> Reporter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict
 
 from orchestrator.events import Event, RunResult
@@ -12,6 +13,19 @@ from orchestrator.reporting import Reporter
 class JsonReporter(Reporter):
     def __call__(self, event: Event) -> None:
         self._write(event.to_dict())
+
+    def log(self, record: logging.LogRecord) -> None:
+        self._write(
+            {
+                "kind": "log",
+                "run_id": getattr(record, "run_id", None),
+                "pipeline": getattr(record, "pipeline", None),
+                "step": getattr(record, "step", None),
+                "level": record.levelname.lower(),
+                "message": record.getMessage(),
+                "time": record.created,
+            }
+        )
 
     def summary(self, result: RunResult) -> None:
         self._write(

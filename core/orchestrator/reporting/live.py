@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import IO
@@ -12,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.events import Event, RunResult
-from orchestrator.reporting import Redact, Reporter, summary_rows
+from orchestrator.reporting import Redact, Reporter, summary_rows, where
 
 _STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "running": "cyan", "waiting": "dim"}
 
@@ -66,6 +67,12 @@ class LiveReporter(Reporter):
                 f"{elapsed:.1f}s",
             )
         return table
+
+    def log(self, record: logging.LogRecord) -> None:
+        """Printed above the live table, which rich keeps drawn below."""
+        text = Text(f"{where(record)} {record.levelname.lower()}: ", style="dim")
+        text.append(self.redact(record.getMessage()))
+        self.console.print(text)
 
     def close(self) -> None:
         self.live.stop()

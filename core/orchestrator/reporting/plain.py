@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from orchestrator.events import Event, RunResult
-from orchestrator.reporting import Reporter, summary_rows
+from orchestrator.reporting import Reporter, summary_rows, where
 
 HEADERS = ("pipeline", "status", "rows", "elapsed", "error")
 
@@ -18,6 +19,9 @@ class PlainReporter(Reporter):
         line = self._line(event)
         if line:
             self.write(f"{self._stamp(int(event.time))} {line}\n")
+
+    def log(self, record: logging.LogRecord) -> None:
+        self.write(f"{self._stamp(int(record.created))} {where(record)} {record.levelname.lower()}: {record.getMessage()}\n")
 
     def _stamp(self, second: int) -> str:
         """``HH:MM:SS``, formatted once per second rather than once per line."""
