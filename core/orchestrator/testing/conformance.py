@@ -1,0 +1,172 @@
+"""The conformance suite: checks every step a plugin registers keeps the core's contract.
+
+A plugin's tests call it once::
+
+    from orchestrator.testing import conformance_suite
+
+    TestConformance = conformance_suite("myplugin", examples={"myplugin.read": {"path": "in.csv"}})
+
+and pytest runs, for each registered step: a valid args schema, a call signature that fits its
+phase (streaming only from extract steps), picklability (for executors that cross process
+boundaries), and, for transforms and loads, an empty input handled and bad input refused with the
+core's documented error type. Example args come from ``examples=`` or the schema's own ``examples``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+from pathlib import Path
+from typing import Any
+
+from orchestrator.context import StepContext
+from orchestrator.errors import OrchestratorError
+from orchestrator.phases import EXTRACT, LOAD, PHASES, TRANSFORM
+from orchestrator.registry import Registration
+
+_DATA_PARAMETERS = {TRANSFORM: 2, LOAD: 2}
+
+
+def conformance_suite(plugin: str, *, examples: dict[str, dict[str, Any]] | None = None) -> type:
+    """A pytest test class checking every step registered by ``plugin`` (its entry point name or
+    its distribution name). Assign it to a ``Test...`` name in a test module."""
+    import pytest
+
+    from orchestrator.plugins import load_plugins
+
+    loaded = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": plugin})
+    problems = [str(p) for p in loaded.registry.problems]
+    steps = [
+        entry
+        for phase in PHASES
+        for entry in loaded.registry.tables.get(phase, {}).values()
+        if plugin in (entry.origin.plugin, entry.origin.distribution)
+    ]
+    chosen = examples or {}
+    ids = [f"{entry.kind}:{entry.name}" for entry in steps]
+    with_data = [entry for entry in steps if entry.kind in _DATA_PARAMETERS]
+
+    class Conformance:
+        def test_the_plugin_loads_and_registers_steps(self) -> None:
+            assert not problems, f"the plugin failed to load: {problems}"
+            assert steps, f"no installed plugin named {plugin!r} registers a step (entry point or distribution name)"
+
+        @pytest.mark.parametrize("entry", steps, ids=ids)
+        def test_args_schema_is_valid(self, entry: Registration) -> None:
+            from jsonschema import Draft202012Validator
+            from jsonschema.validators import validator_for
+
+            assert entry.schema is not None, (
+                f"{entry.name}: declare an args schema (an object schema; one with no properties "
+                "when the step takes no args)"
+            )
+            validator_for(entry.schema, default=Draft202012Validator).check_schema(entry.schema)
+            assert entry.schema.get("type") == "object", f"{entry.name}: args are a mapping; say type: object"
+
+        @pytest.mark.parametrize("entry", steps, ids=ids)
+        def test_signature_fits_the_phase(self, entry: Registration) -> None:
+            function = entry.resolve()
+            streams = inspect.isasyncgenfunction(function) or inspect.isgeneratorfunction(function)
+            assert entry.kind == EXTRACT or not streams, (
+                f"{entry.name}: only extract steps may stream batches out; a {entry.kind} step returns its result"
+            )
+            parameters = list(inspect.signature(function).parameters.values())
+            positional = _DATA_PARAMETERS.get(entry.kind, 1)
+            leading = [p for p in parameters[:positional] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            assert len(leading) == positional, (
+                f"{entry.name}: a {entry.kind} step is called as "
+                + ("step(ctx, data, **args)" if positional == 2 else "step(ctx, **args)")
+            )
+            rest = parameters[positional:]
+            takes_any = any(p.kind == p.VAR_KEYWORD for p in rest)
+            names = {p.name for p in rest}
+            properties = set((entry.schema or {}).get("properties", {}))
+            required = set((entry.schema or {}).get("required", []))
+            assert takes_any or properties <= names, f"{entry.name}: args in the schema but not accepted: {sorted(properties - names)}"
+            needed = {p.name for p in rest if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+            assert needed <= required, f"{entry.name}: parameters without a default must be required in the schema: {sorted(needed - required)}"
+
+        @pytest.mark.parametrize("entry", steps, ids=ids)
+        def test_step_and_its_example_args_pickle(self, entry: Registration) -> None:
+            pickle.loads(pickle.dumps(entry.resolve()))
+            pickle.loads(pickle.dumps(_example(entry, chosen)))
+
+    suite: type = Conformance
+    if with_data:
+        data_ids = [f"{entry.kind}:{entry.name}" for entry in with_data]
+
+        class ConformanceWithData(Conformance):
+            @pytest.mark.parametrize("entry", with_data, ids=data_ids)
+            def test_handles_an_empty_input(self, entry: Registration, tmp_path: Path) -> None:
+                result = _call(entry, _example(entry, chosen), [], tmp_path)
+                if entry.kind == TRANSFORM:
+                    assert result is None or _length(result) == 0, f"{entry.name}: an empty batch gave {result!r}"
+                else:
+                    assert result in (None, 0) or (isinstance(result, dict) and result.get("rows") in (None, 0)), (
+                        f"{entry.name}: a load of nothing reported {result!r}"
+                    )
+
+            @pytest.mark.parametrize("entry", with_data, ids=data_ids)
+            def test_bad_input_raises_the_documented_error(self, entry: Registration, tmp_path: Path) -> None:
+                bad = [object()] if entry.kind == TRANSFORM else [[object()]]
+                try:
+                    _call(entry, _example(entry, chosen), bad, tmp_path)
+                except OrchestratorError:
+                    return
+                except Exception as exc:
+                    raise AssertionError(
+                        f"{entry.name}: bad input raised {type(exc).__name__}: {exc}; raise "
+                        "orchestrator.errors.StepError with a message the user can act on"
+                    ) from exc
+
+        suite = ConformanceWithData
+
+    suite.__name__ = suite.__qualname__ = f"Conformance_{plugin.replace('-', '_').replace('.', '_')}"
+    return suite
+
+
+def _example(entry: Registration, chosen: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if entry.name in chosen:
+        return chosen[entry.name]
+    schema = entry.schema or {}
+    for example in schema.get("examples", []):
+        if isinstance(example, dict):
+            return example
+    if not schema.get("required"):
+        return {}
+    raise AssertionError(
+        f"{entry.name}: no example args; add an object to its schema's 'examples' or pass "
+        f"examples={{{entry.name!r}: {{...}}}} to conformance_suite"
+    )
+
+
+def _call(entry: Registration, args: dict[str, Any], data: list[Any], base_dir: Path) -> Any:
+    import anyio
+
+    function = entry.resolve()
+    ctx = StepContext("conformance", "conformance", {}, base_dir, entry.kind, entry.name, entry.name)
+    payload: Any = data if entry.kind == TRANSFORM else _batches(data, inspect.iscoroutinefunction(function))
+    if inspect.iscoroutinefunction(function):
+        async def call() -> Any:
+            return await function(ctx, payload, **args)
+
+        return anyio.run(call)
+    return function(ctx, payload, **args)
+
+
+def _batches(batches: list[Any], asynchronous: bool) -> Any:
+    if not asynchronous:
+        return iter(batches)
+
+    async def stream() -> Any:
+        for batch in batches:
+            yield batch
+
+    return stream()
+
+
+def _length(value: Any) -> int:
+    try:
+        return len(value)
+    except TypeError:
+        return getattr(value, "num_rows", 1)
