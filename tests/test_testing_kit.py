@@ -113,7 +113,7 @@ def test_conformance_suite_fails_for_a_plugin_that_is_not_installed(tmp_path: Pa
     )
     # 'greeting' is not installed here: the suite says so instead of passing vacuously
     assert result.returncode == 1
-    assert "no installed plugin named 'greeting' registers a step" in result.stdout
+    assert "no installed plugin named 'greeting' registers a step or an executor" in result.stdout
 
 
 def _transform_without_data(ctx):

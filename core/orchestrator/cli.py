@@ -194,6 +194,33 @@ def graph(config: str, params: Sequence[str], fmt: str) -> None:
     click.echo(render(deps, fmt, {name: spec.type for name, spec in plan.pipelines.items()}), nl=False)
 
 
+@cli.group()
+def new() -> None:
+    """Start something new from a template."""
+
+
+@new.command("plugin")
+@click.option("--no-input", is_flag=True, help="Do not prompt; use the defaults and --option values.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Answer a template question (repeatable).")
+@click.option("--output-dir", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to create the project.")
+def new_plugin(no_input: bool, options: Sequence[str], output_dir: str) -> None:
+    """Create a plugin distribution (tests, README, CI included) from the bundled template."""
+    from orchestrator.scaffold import ScaffoldError, new_plugin_project
+
+    answers = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            _fail(f"error: --option {option!r}: expected KEY=VALUE, e.g. --option plugin_name=shopify")
+        answers[key.strip()] = value
+    try:
+        project = new_plugin_project(answers, output_dir=output_dir, no_input=no_input)
+    except ScaffoldError as exc:
+        _fail(f"error: {exc}")
+    click.echo(f"created {project}")
+    click.echo(f"next: cd {project} && python -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest")
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Console-script entry point."""
     return cli.main(args=argv, prog_name="orchestrator")

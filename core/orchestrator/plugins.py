@@ -170,9 +170,9 @@ def _load_reference(reference: str) -> Any:
 
 
 def _names(value: str | None) -> set[str] | None:
-    if value is None:
-        return None
-    return {part.strip() for part in value.split(",") if part.strip()}
+    """The names in a comma-separated variable; None when it is unset or empty."""
+    names = {part.strip() for part in (value or "").split(",") if part.strip()}
+    return names or None
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -43,14 +43,26 @@ def conformance_suite(plugin: str, *, examples: dict[str, dict[str, Any]] | None
         if plugin in (entry.origin.plugin, entry.origin.distribution)
     ]
     chosen = examples or {}
+    executors = [e for e in loaded.registry.tables.get("executor", {}).values() if plugin in (e.origin.plugin, e.origin.distribution)]
     ids = [f"{entry.kind}:{entry.name}" for entry in steps]
     with_data = [entry for entry in steps if entry.kind in _DATA_PARAMETERS]
 
     class Conformance:
         def test_the_plugin_loads_and_registers_steps(self) -> None:
             assert not problems, f"the plugin failed to load: {problems}"
-            assert steps, f"no installed plugin named {plugin!r} registers a step (entry point or distribution name)"
+            assert steps or executors, (
+                f"no installed plugin named {plugin!r} registers a step or an executor (entry point or distribution name)"
+            )
+            for entry in executors:
+                from orchestrator.executors import Executor
 
+                assert isinstance(entry.resolve()(), Executor), f"executor {entry.name}: the factory must return an Executor"
+
+    suite: type = Conformance
+    if not steps:  # an executor-only plugin: no step tests (and no empty parameter sets)
+        return _named(suite, plugin)
+
+    class ConformanceOfSteps(Conformance):
         @pytest.mark.parametrize("entry", steps, ids=ids)
         def test_args_schema_is_valid(self, entry: Registration) -> None:
             from jsonschema import Draft202012Validator
@@ -91,11 +103,11 @@ def conformance_suite(plugin: str, *, examples: dict[str, dict[str, Any]] | None
             pickle.loads(pickle.dumps(entry.resolve()))
             pickle.loads(pickle.dumps(_example(entry, chosen)))
 
-    suite: type = Conformance
+    suite = ConformanceOfSteps
     if with_data:
         data_ids = [f"{entry.kind}:{entry.name}" for entry in with_data]
 
-        class ConformanceWithData(Conformance):
+        class ConformanceWithData(ConformanceOfSteps):
             @pytest.mark.parametrize("entry", with_data, ids=data_ids)
             def test_handles_an_empty_input(self, entry: Registration, tmp_path: Path) -> None:
                 result = _call(entry, _example(entry, chosen), [], tmp_path)
@@ -121,6 +133,10 @@ def conformance_suite(plugin: str, *, examples: dict[str, dict[str, Any]] | None
 
         suite = ConformanceWithData
 
+    return _named(suite, plugin)
+
+
+def _named(suite: type, plugin: str) -> type:
     suite.__name__ = suite.__qualname__ = f"Conformance_{plugin.replace('-', '_').replace('.', '_')}"
     return suite
 

@@ -1,0 +1,53 @@
+"""``orchestrator new plugin``: cookiecutter on the plugin template shipped inside the package.
+
+cookiecutter is an optional dependency (``pip install 'pipeline-orchestrator[new]'``): it is needed
+only to start a project, never to run pipelines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import OrchestratorError
+
+
+class ScaffoldError(OrchestratorError):
+    """The project could not be created; the message says why."""
+
+
+def template_dir() -> Path:
+    """The bundled template (``orchestrator/plugin_template`` in the installed package)."""
+    return Path(str(resources.files("orchestrator").joinpath("plugin_template")))
+
+
+def new_plugin_project(answers: dict[str, str], *, output_dir: str | Path = ".", no_input: bool = False) -> Path:
+    """Bake the template with ``answers`` (template questions by key) and return the project path."""
+    try:
+        from cookiecutter.exceptions import CookiecutterException, FailedHookException, OutputDirExistsException
+        from cookiecutter.main import cookiecutter
+    except ImportError:
+        raise ScaffoldError("creating projects needs cookiecutter: pip install 'pipeline-orchestrator[new]'") from None
+    template = template_dir()
+    questions = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+    unknown = sorted(set(answers) - {k for k in questions if not k.startswith("_")})
+    if unknown:
+        known = ", ".join(k for k in questions if not k.startswith("_"))
+        raise ScaffoldError(f"unknown template option(s) {', '.join(unknown)}; the options are: {known}")
+    context: dict[str, Any] = dict(answers)
+    # cookiecutter logs a refused answer with a traceback; the hook has already said why
+    quiet = logging.getLogger("cookiecutter")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    try:
+        created = cookiecutter(str(template), no_input=no_input, extra_context=context, output_dir=str(output_dir))
+    except FailedHookException:
+        raise ScaffoldError("the template refused these answers (the reason is above); nothing was created") from None
+    except OutputDirExistsException as exc:
+        raise ScaffoldError(f"{exc}; choose another --output-dir or remove it") from None
+    except (CookiecutterException, ValueError) as exc:
+        raise ScaffoldError(str(exc)) from None
+    return Path(created)
