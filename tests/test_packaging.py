@@ -33,8 +33,12 @@ def test_wheel_ships_the_schemas_and_the_builtin_entry_point(wheel: Path) -> Non
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         text = archive.read(entry_points).decode()
     assert schema == (REPO / "schemas" / "pipeline.schema.json").read_bytes()
+    assert "orchestrator/plugin_template/cookiecutter.json" in names
+    assert "orchestrator/plugin_template/{{cookiecutter.project_slug}}/tests/test_plugin.py" in names
+    assert "orchestrator/testing/pytest_plugin.py" in names
     assert "[orchestrator.plugins]\nbuiltin = orchestrator.builtin.plugin" in text
     assert "orchestrator = orchestrator.cli:main" in text
+    assert "[pytest11]\norchestrator = orchestrator.testing.pytest_plugin" in text
 
 
 def test_installed_wheel_validates_and_runs_the_quickstart(wheel: Path, tmp_path: Path) -> None:

@@ -127,3 +127,24 @@ def test_conformance_rejects_a_transform_without_a_data_parameter() -> None:
     suite = conformance_suite("builtin")
     with pytest.raises(AssertionError, match=r"a transform step is called as step\(ctx, data, \*\*args\)"):
         suite().test_signature_fits_the_phase(entry)
+
+
+def test_the_testing_page_examples_pass(tmp_path: Path) -> None:
+    """docs/plugins/testing-a-plugin.md: every test module it shows passes under pytest."""
+    import os
+    import subprocess
+
+    from test_docs import DOCS, blocks
+
+    modules = [b for b in blocks(DOCS / "plugins" / "testing-a-plugin.md") if b.title and b.title.startswith("tests/")]
+    assert len(modules) == 2
+    for block in modules:
+        target = tmp_path / block.title
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(block.body)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "ORCHESTRATOR_LOAD_PLUGINS": "builtin"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "skipped" not in done.stdout and " passed" in done.stdout
