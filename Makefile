@@ -1,15 +1,17 @@
 # Everything runs from a local virtual environment, created on first use.
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+CONTRIB := $(wildcard contrib/*/pyproject.toml)
 
 .PHONY: install demo test bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONTRIB)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	for project in $(dir $(CONTRIB)); do $(BIN)/python -m pip install --quiet -e "$$project[test]" || exit 1; done
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,9 +20,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/orchestrator run examples/quickstart/pipeline.yaml
 
-## Run the whole test suite.
+## Run the whole test suite: the core's, then each contrib plugin's own (a pytest session each).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	for project in $(dir $(CONTRIB)); do $(BIN)/python -m pytest "$${project}tests" || exit 1; done
 
 ## Print the benchmark table (not part of CI's pass/fail).
 bench: $(STAMP)
