@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def test_csv_read_types_blank_lines_and_csv_write(plugins, write_config, tmp_pat
     assert outcome.status == "succeeded", outcome.error
     assert (tmp_path / "out/out.csv").read_text() == "name,n,price,ok\nada,1,2.5,True\ngrace,2,,False\nedsger,3,1000.0,True\n"
     assert outcome.rows == 3
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out/out.csv").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_csv_read_refuses_a_ragged_row_naming_its_line(plugins, write_config) -> None:

@@ -13,6 +13,10 @@ from typing import IO, Any
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
 
+_umask = os.umask(0)  # read once, at import: os.umask can only be read by setting it
+os.umask(_umask)
+_NEW_FILE_MODE = 0o666 & ~_umask
+
 
 @contextmanager
 def open_input(ctx: StepContext, path: str, **options: Any) -> Iterator[IO[str]]:
@@ -45,6 +49,7 @@ def atomic_output(ctx: StepContext, path: str, **options: Any) -> Iterator[IO[st
     try:
         with open(fd, "w", encoding=options.pop("encoding", "utf-8"), **options) as handle:
             yield handle
+        os.chmod(temp, _NEW_FILE_MODE)  # mkstemp makes files private; outputs follow the umask
         os.replace(temp, full)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
