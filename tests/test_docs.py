@@ -449,7 +449,9 @@ def test_every_builtin_section_names_a_registered_step_or_executor() -> None:
 
 # -- (e) every complete config in the docs is valid; the getting-started ones run ---------------------
 
-CONFIG_PAGES = [page for page in pages() if page != PLUGIN_PAGE]
+# contrib plugins' pages use steps the core does not have; each contrib test suite runs its own page
+CONTRIB_PAGES = DOCS / "plugins" / "contrib"
+CONFIG_PAGES = [page for page in pages() if page != PLUGIN_PAGE and CONTRIB_PAGES not in page.parents]
 
 
 def test_the_docs_contain_complete_configs() -> None:
