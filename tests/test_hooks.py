@@ -295,3 +295,17 @@ def test_lazy_target_that_cannot_be_imported_fails_the_step(plugins: Plugins, wr
     result = Engine(load_plan(config, plugins.registry), plugins).run_sync()
     assert result.pipelines["p"].error.startswith("step 'src' (lazy.missing) failed: extract 'lazy.missing': cannot import 'no_such_module_here:read'")
 
+
+
+def test_a_boolean_subschema_in_a_plugin_schema_is_reported_cleanly(plugins: Plugins, write_config) -> None:
+    from orchestrator.errors import ConfigError
+
+    class Loose:
+        @hookimpl
+        def register_extractors(self, register) -> None:
+            register("loose.read", lambda ctx, a: [a], schema={"type": "object", "properties": {"a": True}, "required": ["a"]})
+
+    plugins.add(Loose(), Origin("loose", "tests", "0"))
+    config = write_config(PIPELINE.replace('{id: src, plugin: python.call, args: {callable: "hk:rows"}}', "{id: src, plugin: loose.read, args: {}}"))
+    with pytest.raises(ConfigError, match=r"missing required key 'a'$"):
+        load_plan(config, plugins.registry)

@@ -318,6 +318,8 @@ def _missing_key(error: ValidationError) -> str:
 def _required(error: ValidationError) -> str:
     key = _missing_key(error)
     spec = error.schema.get("properties", {}).get(key, {})
+    if not isinstance(spec, dict):  # a boolean subschema (``true``) says nothing more
+        spec = {}
     if "enum" in spec:
         about = f" (one of {', '.join(str(o) for o in spec['enum'])})"
     elif spec.get("description"):
