@@ -307,20 +307,26 @@ def test_hookspecs_exist() -> None:
     assert len(hookspec_functions()) >= 5
 
 
-def test_every_hookspec_has_a_section_in_hooks_md_and_every_section_is_a_hookspec() -> None:
-    documented = set(sections(HOOKS_PAGE.read_text(encoding="utf-8"), "##"))
+HOOK_PAGES = DOCS / "plugins" / "hooks"
+
+
+def test_every_hookspec_has_a_reference_page_and_every_page_is_a_hookspec() -> None:
+    documented = {page.stem for page in HOOK_PAGES.glob("*.md")}
     specs = set(hookspec_functions())
     missing = sorted(specs - documented)
-    assert not missing, f"hookspecs without a '## name' section in docs/plugins/hooks.md: {missing}"
-    unknown = sorted(documented - specs - HOOK_GROUP_HEADINGS)
-    assert not unknown, f"sections of docs/plugins/hooks.md that name no hookspec: {unknown}"
+    assert not missing, f"hookspecs without a page docs/plugins/hooks/NAME.md: {missing}"
+    unknown = sorted(documented - specs)
+    assert not unknown, f"pages in docs/plugins/hooks/ that name no hookspec: {unknown}"
+    assert set(sections(HOOKS_PAGE.read_text(encoding="utf-8"), "##")) == HOOK_GROUP_HEADINGS
 
 
 @pytest.mark.parametrize("hook", sorted(hookspec_functions()))
-def test_hook_section_names_every_parameter(hook: str) -> None:
-    text = sections(HOOKS_PAGE.read_text(encoding="utf-8"), "##").get(hook, "")
+def test_hook_page_names_every_parameter_and_is_linked(hook: str) -> None:
+    text = (HOOK_PAGES / f"{hook}.md").read_text(encoding="utf-8")
+    assert text.startswith(f"# {hook}\n")
     for parameter in inspect.signature(hookspec_functions()[hook]).parameters:
-        assert f"`{parameter}`" in text, f"## {hook} does not describe its parameter `{parameter}`"
+        assert f"`{parameter}`" in text, f"docs/plugins/hooks/{hook}.md does not describe its parameter `{parameter}`"
+    assert f"(hooks/{hook}.md)" in HOOKS_PAGE.read_text(encoding="utf-8"), f"hooks.md does not link to {hook}.md"
 
 
 # -- (b) every hookspec has a test of its own ----------------------------------------------------------

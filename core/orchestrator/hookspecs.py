@@ -6,7 +6,7 @@ and name clashes stay the core's business. *Lifecycle* hooks run while pipelines
 implementation is called (none of them is ``firstresult``) and their return values are ignored, so
 an observer can never change what a run does by accident.
 
-Every hook here is documented in ``docs/plugins/hooks.md``; ``tests/test_docs.py`` fails when one is
+Every hook here has a reference page, ``docs/plugins/hooks/<name>.md``; ``tests/test_docs.py`` fails when one is
 missing there or has no test of its own.
 """
 
