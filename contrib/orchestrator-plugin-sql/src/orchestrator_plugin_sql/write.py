@@ -1,0 +1,183 @@
+"""``sql.write``: rows into a table, one transaction per batch.
+
+- ``create`` / ``append`` / ``upsert`` commit each batch (of at most ``batch_size`` rows) on its
+  own: when the pipeline fails halfway, every batch committed before stays.
+- ``replace`` fills a new table and swaps it for the old one in one transaction at the end, so a
+  failed replace leaves the old table exactly as it was (and readers see the old table until then).
+- ``upsert`` is ``INSERT .. ON CONFLICT (key) DO UPDATE`` (PostgreSQL and SQLite).
+
+A table that does not exist is created from the first batch: its columns, typed from their values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orchestrator.context import StepContext
+from orchestrator.errors import StepError
+from orchestrator_plugin_sql import tables
+from orchestrator_plugin_sql.database import Database, open_database
+from orchestrator_plugin_sql.plugin import DEFAULT_BATCH_SIZE
+
+UPSERT_DIALECTS = ("postgresql", "sqlite")
+
+
+def write(
+    ctx: StepContext,
+    batches: Iterable[Any],
+    url: str,
+    table: str,
+    schema: str | None = None,
+    mode: str = "append",
+    key: list[str] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> int:
+    """Write every batch into ``table``; returns the number of rows written."""
+    if mode == "upsert" and not key:
+        raise StepError("mode upsert needs args.key: the columns that identify a row")
+    with open_database(ctx, url, write=True) as (database, connection):
+        if mode == "upsert" and database.dialect not in UPSERT_DIALECTS:
+            raise StepError(f"mode upsert supports {' and '.join(UPSERT_DIALECTS)}, not {database.dialect}; use mode append or replace")
+        writer = _Writer(database, connection, table, schema, mode, key)
+        try:
+            for batch in batches:
+                for chunk in _chunks(_rows(batch), batch_size):
+                    writer.write(chunk)
+        except BaseException:
+            writer.abandon()
+            raise
+        writer.finish()
+        return writer.written
+
+
+class _Writer:
+    """The state of one ``sql.write``: the table (known after the first rows) and the count."""
+
+    def __init__(self, database: Database, connection: Connection, table: str, schema: str | None, mode: str, key: list[str] | None) -> None:
+        self.database = database
+        self.connection = connection
+        self.name = table
+        self.schema = schema
+        self.mode = mode
+        self.key = key
+        self.target: sa.Table | None = None
+        self.written = 0
+        self.where = f"table {table!r}" if schema is None else f"table {schema}.{table}"
+
+    def write(self, rows: list[Mapping[str, Any]]) -> None:
+        """Insert (or upsert) one chunk of rows in a transaction of its own."""
+        with self.database.guard(f"writing {self.where}"):
+            if self.target is None:
+                self.target = self._prepare(rows)
+            columns = self._columns(rows)
+            values = [{c: row.get(c) for c in columns} for row in rows]
+            if self.mode == "upsert":
+                values = _last_per_key(values, self.key or [])
+            with self.connection.begin():
+                self.connection.execute(self._insert(columns), values)
+        self.written += len(rows)
+
+    def finish(self) -> None:
+        """``replace``: swap the filled table in; with no rows at all, empty the old table."""
+        if self.mode != "replace":
+            return
+        with self.database.guard(f"replacing {self.where}"), self.connection.begin():
+            if self.target is not None:
+                tables.swap(self.connection, self.target, self.name, self.key)
+            elif tables.exists(self.connection, self.name, self.schema):
+                old = sa.Table(self.name, sa.MetaData(), schema=self.schema)
+                self.connection.execute(old.delete())
+
+    def abandon(self) -> None:
+        """The load failed: a ``replace`` drops its half-filled table; the old one was never touched."""
+        if self.mode != "replace" or self.target is None:
+            return
+        with suppress(Exception):  # the original failure is what the user needs to see
+            if self.connection.in_transaction():
+                self.connection.rollback()
+            with self.connection.begin():
+                tables.drop(self.connection, self.target.name, self.schema)
+
+    def _prepare(self, rows: list[Mapping[str, Any]]) -> sa.Table:
+        """The table the rows go into, created from them when needed (in its own transaction)."""
+        dialect = self.database.dialect
+        with self.connection.begin():
+            present = tables.exists(self.connection, self.name, self.schema)
+            if self.mode == "create" and present:
+                raise StepError(f"{self.where} already exists (mode: create); use mode append, replace or upsert")
+            if self.mode == "replace":
+                name = tables.new_table_name(self.name, self.connection.dialect)
+                tables.drop(self.connection, name, self.schema)  # left by a run that died
+                table = tables.define(name, self.schema, rows, self.key, dialect)
+                table.create(self.connection)
+            elif present:
+                table = tables.reflect(self.connection, self.name, self.schema)
+            else:
+                table = tables.define(self.name, self.schema, rows, self.key, dialect)
+                table.create(self.connection)
+        missing = [k for k in self.key or () if k not in table.c]
+        if missing:
+            raise StepError(f"{self.where} has no key column {', '.join(missing)}; check args.key")
+        return table
+
+    def _columns(self, rows: list[Mapping[str, Any]]) -> list[str]:
+        assert self.target is not None
+        names = tables.column_names(rows)
+        unknown = [c for c in names if c not in self.target.c]
+        if unknown:
+            fix = (
+                "the new table took its columns from the first batch: give every row the same columns"
+                if self.mode == "replace"
+                else "add them to the table, drop them in a transform, or use mode replace"
+            )
+            raise StepError(f"the rows have columns that {self.where} lacks: {', '.join(unknown)}; {fix}")
+        missing_key = [k for k in self.key or () if k not in names] if self.mode == "upsert" else []
+        if missing_key:
+            raise StepError(f"rows without the key column {', '.join(missing_key)} cannot be upserted")
+        return names
+
+    def _insert(self, columns: list[str]) -> sa.Insert:
+        assert self.target is not None
+        if self.mode != "upsert":
+            return sa.insert(self.target)
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect_insert = postgresql.insert if self.database.dialect == "postgresql" else sqlite.insert
+        statement = dialect_insert(self.target)
+        update = {c: statement.excluded[c] for c in columns if c not in (self.key or ())}
+        if not update:
+            return statement.on_conflict_do_nothing(index_elements=self.key)
+        return statement.on_conflict_do_update(index_elements=self.key, set_=update)
+
+
+def _rows(batch: Any) -> list[Mapping[str, Any]]:
+    """A batch as a list of row mappings, or a StepError naming what arrived instead."""
+    if isinstance(batch, Mapping):
+        return [batch]
+    if isinstance(batch, list) and all(isinstance(row, Mapping) for row in batch):
+        return batch
+    found = type(next((r for r in batch if not isinstance(r, Mapping)), batch)).__name__ if isinstance(batch, list) else type(batch).__name__
+    raise StepError(f"sql.write expects rows as mappings (dicts), got {found}; turn them into dicts in a transform")
+
+
+def _chunks(rows: list[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    if len(rows) <= size:
+        if rows:
+            yield rows
+        return
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _last_per_key(values: list[dict[str, Any]], key: list[str]) -> list[dict[str, Any]]:
+    """One row per key, the last one winning, as if the rows had been upserted one by one
+    (PostgreSQL refuses to update one row twice in a statement)."""
+    latest = {tuple(row[k] for k in key): row for row in values}
+    return list(latest.values()) if len(latest) < len(values) else values
