@@ -21,10 +21,14 @@ REPO = BENCH_DIR.parent
 PLUGIN_PROJECT = BENCH_DIR / "plugins" / "orchestrator-bench-steps"
 PLUGIN_DISTRIBUTION = "orchestrator-bench-steps"
 PLUGIN_MODULE = "orchestrator_bench_steps"
+#: The contrib Arrow plugin, measured by the arrow-10m figure: (project folder, distribution, module).
+ARROW_PROJECT = (REPO / "contrib" / "orchestrator-plugin-arrow", "orchestrator-plugin-arrow", "orchestrator_plugin_arrow")
 CONFIG_SCHEMA = REPO / "schemas" / "pipeline.schema.json"
 
 #: Only these plugins load in measured processes, so other installed plugins cannot skew a figure.
 PLUGIN_ENV = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,bench"}
+#: The allow-list of the Arrow figure's runs (the bench steps are not needed there).
+ARROW_PLUGIN_ENV = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,arrow"}
 #: Set on the re-executed harness, so a broken install fails instead of looping.
 _REEXEC_MARK = "ORCHESTRATOR_BENCH_REEXEC"
 
@@ -33,24 +37,28 @@ class SetupError(RuntimeError):
     """The benchmarks cannot run here (missing package or script)."""
 
 
-def plugin_installed() -> bool:
+def plugin_installed(distribution: str = PLUGIN_DISTRIBUTION, module: str = PLUGIN_MODULE) -> bool:
     try:
-        importlib.metadata.distribution(PLUGIN_DISTRIBUTION)
+        importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
         return False
-    return importlib.util.find_spec(PLUGIN_MODULE) is not None
+    return importlib.util.find_spec(module) is not None
 
 
 def ensure_plugin(argv: Sequence[str]) -> None:
-    """Install the step plugin (editable) into this interpreter's environment when it is missing,
-    then restart the harness: an editable install's path entry is only read at interpreter start."""
-    if plugin_installed():
+    """Install the step plugin and the Arrow plugin (editable) into this interpreter's environment
+    when missing, then restart the harness: an editable install's path entry is only read at
+    interpreter start."""
+    projects = [(PLUGIN_PROJECT, PLUGIN_DISTRIBUTION, PLUGIN_MODULE), ARROW_PROJECT]
+    missing = [(folder, dist) for folder, dist, module in projects if not plugin_installed(dist, module)]
+    if not missing:
         return
+    names = ", ".join(dist for _, dist in missing)
     if os.environ.get(_REEXEC_MARK):
-        raise SetupError(f"{PLUGIN_DISTRIBUTION} was installed but cannot be imported by {sys.executable}")
-    print(f"installing {PLUGIN_DISTRIBUTION} (editable) into {sys.prefix} ...", file=sys.stderr)
+        raise SetupError(f"{names} was installed but cannot be imported by {sys.executable}")
+    print(f"installing {names} (editable) into {sys.prefix} ...", file=sys.stderr)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "-e", str(PLUGIN_PROJECT)],
+        [sys.executable, "-m", "pip", "install", "--quiet", *(arg for folder, _ in missing for arg in ("-e", str(folder)))],
         check=True,
     )
     os.environ[_REEXEC_MARK] = "1"

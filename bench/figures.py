@@ -10,7 +10,7 @@ from __future__ import annotations
 import filecmp
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from orchestrator.model import Plan
 from orchestrator.plugins import Plugins, load_plugins
 
 from bench.environment import (
+    ARROW_PLUGIN_ENV,
     BENCH_DIR,
     CONFIG_SCHEMA,
     NO_CACHE_ENV,
@@ -32,8 +33,9 @@ from bench.environment import (
     orchestrator_script,
 )
 from bench.measure import Command, Samples, flatten, per_item, python_command, run_processes, time_calls
+from bench.plugin_envs import all_plugins_env, prepare
 from bench.report import Row, Target
-from bench.workspace import Workspace
+from bench.workspace import Workspace, arrow_csv_input
 
 BASELINES = BENCH_DIR / "baselines"
 US = 1e6
@@ -66,10 +68,15 @@ class Bench:
     def reps(self, full: int, quick: int) -> int:
         return quick if self.quick else full
 
-    def run(self, config: Path, *, cache: bool = True) -> Command:
-        """``orchestrator run CONFIG`` as a user runs it, from the config's directory."""
-        env = self.env if cache else self.env | NO_CACHE_ENV
-        return Command((self.orchestrator, "run", str(config)), env=env, cwd=config.parent)
+    def run(
+        self, config: Path, *, cache: bool = True, script: str | None = None, env: Mapping[str, str] | None = None
+    ) -> Command:
+        """``orchestrator run CONFIG`` as a user runs it, from the config's directory; by default
+        with this virtualenv's script and the measured environment."""
+        base = dict(self.env if env is None else env)
+        if not cache:
+            base |= NO_CACHE_ENV
+        return Command((script or self.orchestrator, "run", str(config)), env=base, cwd=config.parent)
 
     def runs(self, config: Path) -> dict[str, Command]:
         """The run with the core's cache warm and with it switched off, to be measured together."""
@@ -369,6 +376,91 @@ def csv_rows(bench: Bench) -> list[Row]:
     ]
 
 
+# -- 8: Arrow ---------------------------------------------------------------------------------
+
+
+def arrow_parquet(bench: Bench) -> list[Row]:
+    rows = 10_000_000
+    source = arrow_csv_input(bench.workspace.root, rows)
+    out = bench.workspace.root / "out"
+    outputs = {OURS: out / "arrow_orchestrator.parquet", "pyarrow script": out / "arrow_script.parquet"}
+    config = bench.workspace.arrow_config(source, outputs[OURS])
+    run = bench.run(config)
+    ours = Command(run.argv, env=dict(run.env or {}) | ARROW_PLUGIN_ENV, cwd=run.cwd)
+    samples = run_processes(
+        {OURS: ours, "pyarrow script": bench.baseline("arrow_csv_to_parquet.py", source, outputs["pyarrow script"])},
+        bench.reps(3, 1),
+        warmup=0 if bench.quick else 1,
+    )
+    same = filecmp.cmp(outputs[OURS], outputs["pyarrow script"], shallow=False)
+    mib = source.stat().st_size / 2**20
+    mine, script = samples[OURS], samples["pyarrow script"]
+    note = (
+        f"`orchestrator run` (ORCHESTRATOR_LOAD_PLUGINS=builtin,arrow): arrow.read_csv (1 MiB blocks as record batches) "
+        f"-> arrow.write_parquet (snappy, row groups of 262,144 rows, temp file renamed), {rows:,} rows x 5 columns "
+        f"({mib:.0f} MiB of CSV, generated once with pyarrow); baseline: bench/baselines/arrow_csv_to_parquet.py, the plain "
+        "pyarrow script doing the same streaming conversion with the same settings. Target time <= 1.25x the script "
+        f"(throughput >= 80%). Outputs byte-identical: {'yes' if same else 'NO'}."
+    )
+    return [
+        Row(
+            "8",
+            "10M-row CSV -> Parquet: time",
+            "s",
+            mine.median_seconds,
+            script.median_seconds,
+            "pyarrow script",
+            Target(1.25, "ratio"),
+            note,
+            flatten(samples),
+        ),
+        Row("8", "10M-row CSV -> Parquet: peak RSS", "MiB", mine.median_rss_mib, script.median_rss_mib, "pyarrow script", Target(300)),
+    ]
+
+
+# -- 9: many plugins installed ---------------------------------------------------------------
+
+
+def many_plugins(bench: Bench) -> list[Row]:
+    """Start-up with the contrib plugins and 50 generated plugin distributions installed, against
+    the same command in an environment with only the core. No allow-list: discovering and
+    importing every installed plugin is what is measured."""
+    env = all_plugins_env(bench.env)
+    envs = prepare(bench.workspace.root / "plugin-envs", env)
+    config = bench.workspace.cold_start_config()
+    loaded, bare = f"{envs.plugin_count} plugins", "core only"
+    commands: dict[str, Command] = {}
+    for label, venv in ((loaded, envs.loaded), (bare, envs.bare)):
+        commands[label] = bench.run(config, script=venv.orchestrator, env=env)
+        commands[f"{label}, cache off"] = bench.run(config, cache=False, script=venv.orchestrator, env=env)
+    samples = run_processes(commands, bench.reps(15, 5))
+    contrib = ", ".join(envs.contrib) or "none"
+    if len(envs.contrib) < 3:
+        contrib += f" (only {len(envs.contrib)} contrib distribution(s) existed, so fewer than 53 plugins)"
+    created = (
+        f"created in this run in {envs.created_seconds:.0f} s (not timed; first run, or after a pyproject.toml or "
+        "the dummy generator changed)"
+        if envs.created_seconds
+        else "reused from an earlier run"
+    )
+    note = (
+        f"`orchestrator run` of the cold-start config (python.call extract -> load), all plugins allowed (no "
+        f"ORCHESTRATOR_LOAD_PLUGINS), in two virtualenvs under the work dir: '{loaded}' = core + contrib ({contrib}, "
+        f"editable) + {len(envs.dummies)} generated wheels orchestrator-plugin-dummy-NN (each an entry-point module "
+        f"registering an extract, a transform and a load with args schemas by 'module:function'); baseline "
+        f"'{bare}' = the core alone (editable). Target: ours - baseline <= 0.05 s. Environments {created}."
+    )
+    title, limit = f"{loaded} installed", Target(0.05, "difference")
+    ours, base = samples[loaded], samples[bare]
+    ours_off, base_off = samples[f"{loaded}, cache off"], samples[f"{bare}, cache off"]
+    return [
+        Row("9", f"{title}: start-up", "s", ours.median_seconds, base.median_seconds, bare, limit, note, flatten(samples)),
+        Row("9", f"{title}: start-up, cache off", "s", ours_off.median_seconds, base_off.median_seconds, f"{bare}, cache off", limit),
+        Row("9", f"{title}: peak RSS", "MiB", ours.median_rss_mib, base.median_rss_mib, bare),
+        Row("9", f"{title}: peak RSS, cache off", "MiB", ours_off.median_rss_mib, base_off.median_rss_mib, f"{bare}, cache off"),
+    ]
+
+
 #: Every figure by the name ``--only`` takes, in the order the table shows them.
 FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "cold-start": cold_start,
@@ -378,4 +470,6 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "sleep-5000": sleeps,
     "pipelines-1000": many_pipelines,
     "csv-1m": csv_rows,
+    "arrow-10m": arrow_parquet,
+    "plugins-53": many_plugins,
 }

@@ -22,19 +22,28 @@ UNIT_NAMES = {"s": "s", "MiB": "MiB", "us": "µs"}
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a row must reach: ``ours <= limit`` (in the row's unit) or ``ours / baseline <= limit``."""
+    """What a row must reach: ``ours <= limit`` (in the row's unit), ``ours / baseline <= limit``,
+    or ``ours - baseline <= limit`` (an added cost with an absolute budget, such as start-up time
+    with plugins installed against the same command without them)."""
 
     limit: float
-    of: Literal["ours", "ratio"] = "ours"
+    of: Literal["ours", "ratio", "difference"] = "ours"
 
     def text(self, unit: str) -> str:
         if self.of == "ratio":
             return f"≤ {self.limit:.2f}× base"
+        if self.of == "difference":
+            return f"≤ base + {self.limit:g} {UNIT_NAMES[unit]}"
         return f"≤ {self.limit:g} {UNIT_NAMES[unit]}"
 
-    def met(self, ours: float, ratio: float | None) -> bool:
-        value = ratio if self.of == "ratio" else ours
-        return value is not None and value <= self.limit
+    def met(self, ours: float, baseline: float | None) -> bool:
+        if self.of == "ours":
+            return ours <= self.limit
+        if baseline is None:
+            return False
+        if self.of == "difference":
+            return ours - baseline <= self.limit
+        return baseline > 0 and ours / baseline <= self.limit
 
 
 @dataclass(slots=True)
@@ -61,7 +70,7 @@ class Row:
     def verdict(self) -> str:
         if self.target is None:
             return "-"
-        return "ok" if self.target.met(self.ours, self.ratio) else "MISS"
+        return "ok" if self.target.met(self.ours, self.baseline) else "MISS"
 
     def cells(self) -> list[str]:
         fmt = UNIT_FORMATS[self.unit]

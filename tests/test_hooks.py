@@ -262,7 +262,7 @@ def test_hook_register_executors(registered) -> None:
     plugins, result = registered
     assert result.ok
     assert CountingExecutor.submitted == ["p"]
-    assert plugins.registry.names("executor") == ["local", "reg.counting"]
+    assert plugins.registry.names("executor") == ["local", "process", "reg.counting"]
 
 
 def plugins_fresh() -> Plugins:

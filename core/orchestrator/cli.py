@@ -128,10 +128,17 @@ def run(config: str, params: Sequence[str], selected: Sequence[str], executor: s
     step_logs.setLevel(logging.INFO)
     step_logs.propagate = False
     step_logs.addHandler(StepLogHandler(reporter))
+    from orchestrator.errors import ConfigError
+
+    refused: ConfigError | None = None
     try:
         result = Engine(plan, plugins, reporter).run_sync(selected or None)
+    except ConfigError as exc:  # the plan cannot go where the executor would send it
+        refused = exc
     finally:
         reporter.close()
+    if refused is not None:
+        _fail(f"{refused}\n{_count(len(refused.problems), 'problem')} found.")
     reporter.summary(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 

@@ -26,7 +26,7 @@ import anyio.to_thread
 from anyio.abc import ObjectReceiveStream
 
 from orchestrator.context import PipelineContext, StepContext
-from orchestrator.errors import OrchestratorError, StepError
+from orchestrator.errors import ConfigError, OrchestratorError, Problem, StepError
 from orchestrator.events import (
     FAILED,
     SKIPPED,
@@ -109,11 +109,14 @@ class Engine:
             for name in order:
                 spec = self.plan.pipelines[name].executor
                 if spec.key not in executors:
-                    executors[spec.key] = await stack.enter_async_context(self._executor(spec))
+                    executors[spec.key] = self._executor(spec)
+            self._check_shippable(order, executors)
+            for key, executor in executors.items():
+                executors[key] = await stack.enter_async_context(executor)
             async with anyio.create_task_group() as tasks:
                 for name in order:
                     spec = self.plan.pipelines[name]
-                    job = PipelineJob(self.plan, spec, run_id, PipelineRunner(self, spec, run_id).run)
+                    job = PipelineJob(self.plan, spec, run_id, PipelineRunner(self, spec, run_id).run, self.emit)
                     tasks.start_soon(self._schedule, job, executors[spec.executor.key], finished, outcomes, name=name)
         result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
         self.emit(Event("run_finished", run_id, status=SUCCEEDED if result.ok else FAILED, elapsed=result.elapsed))
@@ -144,6 +147,18 @@ class Engine:
                 self.emit(Event("pipeline_finished", job.run_id, name, status=FAILED, error=error))
         finally:
             finished[name].set()
+
+    def _check_shippable(self, order: list[str], executors: dict[str, Executor]) -> None:
+        """Refuse, before anything runs, to send what cannot cross a process boundary."""
+        shipped = [n for n in order if getattr(executors[self.plan.pipelines[n].executor.key], "crosses_processes", False)]
+        if not shipped:
+            return
+        from orchestrator.executors.remote import unshippable
+
+        problems = unshippable(self.plan, self.plugins, shipped)
+        if problems:
+            source = str(self.plan.source)
+            raise ConfigError([Problem(source, 0, "", f"{p}; use the local executor for it") for p in problems])
 
     def _executor(self, spec: ExecutorSpec) -> Executor:
         entry = self.plugins.registry.get(EXECUTOR, spec.name)

@@ -52,6 +52,7 @@ class Plugins:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
         self.registry = Registry()
+        self.from_entry_points: set[str] = set()  # plugins a worker process can load too
         self.hook = self.manager.hook
         self.tracing = _flag(self.env, "ORCHESTRATOR_TRACE_PLUGINS")
         if self.tracing:
@@ -74,7 +75,8 @@ class Plugins:
             except Exception as exc:  # a plugin's import can raise anything
                 self._problem(origin, f"failed to import {reference!r}: {_describe(exc)}")
                 continue
-            self.add(module, origin)
+            if self.add(module, origin):
+                self.from_entry_points.add(origin.plugin)
         return self
 
     def add(self, plugin: ModuleType | object, origin: Origin) -> bool:
@@ -85,19 +87,20 @@ class Plugins:
             return False
         try:
             self.manager.register(plugin, name=origin.plugin)
-            self._check_known_hooks(plugin)
-            hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
+            callers = self.manager.get_hookcallers(plugin) or []
+            _check_known_hooks(callers)
+            hooks = sorted(caller.name for caller in callers)
             info = PluginInfo(origin.plugin, origin.distribution, origin.version, hooks)
             for hook_name in hooks:
                 kind = _KIND_BY_HOOK.get(hook_name)
                 if kind is None:
                     continue
-                self._call_registration(hook_name, plugin, Register(self.registry, kind, origin))
-                added = self.registry.names(kind, plugin=origin.plugin)
+                register = Register(self.registry, kind, origin)
+                self._call_registration(hook_name, plugin, register)
                 if kind == EXECUTOR:
-                    info.executors = added
+                    info.executors = sorted(register.names)
                 else:
-                    info.steps[kind] = added
+                    info.steps[kind] = sorted(register.names)
         except (PluginError, pluggy.PluginValidationError) as exc:
             self.registry.remove_origin(origin.plugin)
             if self.manager.is_registered(plugin):
@@ -106,15 +109,6 @@ class Plugins:
             return False
         self.registry.plugins.append(info)
         return True
-
-    def _check_known_hooks(self, plugin: object) -> None:
-        """pluggy accepts hookimpls without a spec until ``check_pending``; a typo in a hook name
-        would then be silently ignored, so reject them here, per plugin."""
-        for caller in self.manager.get_hookcallers(plugin) or []:
-            if caller.spec is None:
-                close = difflib.get_close_matches(caller.name, _KNOWN_HOOKS, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise PluginError(f"implements unknown hook {caller.name!r}{hint}")
 
     def _call_registration(self, hook_name: str, plugin: object, register: Register) -> None:
         for impl in getattr(self.hook, hook_name).get_hookimpls():
@@ -131,6 +125,16 @@ class Plugins:
         if self.strict:
             raise PluginError(f"{problem} (ORCHESTRATOR_STRICT_PLUGINS is set)")
         self.registry.problems.append(problem)
+
+
+def _check_known_hooks(callers: list[Any]) -> None:
+    """pluggy accepts hookimpls without a spec until ``check_pending``; a typo in a hook name
+    would then be silently ignored, so reject them here, per plugin."""
+    for caller in callers:
+        if caller.spec is None:
+            close = difflib.get_close_matches(caller.name, _KNOWN_HOOKS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PluginError(f"implements unknown hook {caller.name!r}{hint}")
 
 
 def load_plugins(env: Mapping[str, str] | None = None) -> Plugins:

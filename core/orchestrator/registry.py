@@ -65,12 +65,13 @@ def import_object(reference: str, *, what: str) -> Any:
 class Register:
     """The callback handed to a registration hook: ``register(name, target, schema=, description=)``."""
 
-    __slots__ = ("_registry", "_kind", "_origin")
+    __slots__ = ("_registry", "_kind", "_origin", "names")
 
     def __init__(self, registry: Registry, kind: str, origin: Origin) -> None:
         self._registry = registry
         self._kind = kind
         self._origin = origin
+        self.names: list[str] = []  # what this callback registered, for listings
 
     def __call__(
         self,
@@ -87,6 +88,7 @@ class Register:
                 f"{self._origin}: {self._kind} {name!r} must be a callable or a 'module:attr' string"
             )
         self._registry.add(Registration(name, self._kind, target, schema, description, self._origin))
+        self.names.append(name)
 
 
 @dataclass(slots=True)

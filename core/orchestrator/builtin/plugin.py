@@ -85,6 +85,11 @@ PYTHON_CALL = _object(
     },
     ["callable"],
 )
+PROCESS_EXECUTOR = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"workers": _prop("integer", "Worker processes (default: the number of CPUs).", 2, minimum=1)},
+}
 LOCAL_EXECUTOR = {
     "type": "object",
     "additionalProperties": False,
@@ -121,4 +126,6 @@ def register_load_transformers(register: Register) -> None:
 
 @hookimpl
 def register_executors(register: Register) -> None:
+    register("process", "orchestrator.executors.process:ProcessExecutor", schema=PROCESS_EXECUTOR,
+             description="A pool of worker processes on this machine, for CPU-bound pipelines.")
     register("local", "orchestrator.executors.local:LocalExecutor", schema=LOCAL_EXECUTOR, description="anyio in this process (the default).")

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from orchestrator.events import PipelineOutcome
+    from orchestrator.events import EventSink, PipelineOutcome
     from orchestrator.model import PipelineSpec, Plan
 
 
@@ -23,19 +23,27 @@ class PipelineJob:
     """One pipeline of one run, ready to execute.
 
     ``plan``, ``pipeline`` and ``run_id`` are plain, picklable data: an executor that crosses a
-    process boundary ships those and rebuilds plugins on the other side. ``run_here`` runs the
-    pipeline in the current process and event loop, reporting events as it goes.
+    process boundary ships those (see :mod:`orchestrator.executors.remote`) and rebuilds plugins on
+    the other side, handing the events it gets back to ``emit``. ``run_here`` runs the pipeline in
+    the current process and event loop, reporting events as it goes.
     """
 
     plan: Plan
     pipeline: PipelineSpec
     run_id: str
     run_here: Callable[[], Awaitable[PipelineOutcome]]
+    emit: EventSink
 
 
 class Executor(abc.ABC):
     """Runs pipelines. Used as an async context manager around a whole run, so a backend can start
-    its workers once and stop them at the end."""
+    its workers once and stop them at the end.
+
+    An executor whose pipelines run in other processes sets ``crosses_processes = True``: the engine
+    then checks, before anything runs, that every step it will ship can be pickled and comes from
+    an installed plugin."""
+
+    crosses_processes: bool = False
 
     async def __aenter__(self) -> Executor:
         return self

@@ -1,0 +1,102 @@
+"""Running a pipeline in another process: what is shipped, and what runs on the other side.
+
+Executors that cross a process boundary (``process``, ``dask``) ship a :class:`RemoteJob`: plain,
+picklable data (the plan, the pipeline's name, the run id and the plugin-selection variables). On
+the other side :func:`run_remote` rebuilds the plugins from the same entry points, so lifecycle
+hooks fire there too, runs the pipeline with the same engine code as ``local``, and returns its
+outcome. :func:`unshippable` checks a plan before anything is sent, so a lambda or an open handle
+in a step shows up as a clear error naming the step, not as a pickling traceback from a worker.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from orchestrator.events import Event, PipelineOutcome, discard
+
+if TYPE_CHECKING:
+    from orchestrator.executors import PipelineJob
+    from orchestrator.model import Plan
+    from orchestrator.plugins import Plugins
+
+#: The environment variables that decide which plugins load; shipped so workers load the same.
+PLUGIN_VARIABLES = (
+    "ORCHESTRATOR_LOAD_PLUGINS",
+    "ORCHESTRATOR_DISABLE_PLUGINS",
+    "ORCHESTRATOR_STRICT_PLUGINS",
+    "ORCHESTRATOR_TRACE_PLUGINS",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteJob:
+    """Everything a worker needs to run one pipeline of a run."""
+
+    plan: Plan
+    pipeline: str
+    run_id: str
+    plugin_env: dict[str, str]
+
+
+def remote_job(job: PipelineJob) -> RemoteJob:
+    """The shippable form of a job, carrying this process's plugin selection."""
+    env = {name: os.environ[name] for name in PLUGIN_VARIABLES if name in os.environ}
+    return RemoteJob(job.plan, job.pipeline.name, job.run_id, env)
+
+
+_plugins: dict[tuple[tuple[str, str], ...], Plugins] = {}
+
+
+def worker_plugins(plugin_env: dict[str, str]) -> Plugins:
+    """The plugins of this worker process, loaded once per plugin selection."""
+    from orchestrator.plugins import load_plugins
+
+    key = tuple(sorted(plugin_env.items()))
+    if key not in _plugins:
+        _plugins[key] = load_plugins(plugin_env)
+    return _plugins[key]
+
+
+def run_remote(job: RemoteJob, emit: Callable[[Event], None] = discard) -> PipelineOutcome:
+    """Run one pipeline here (in a worker process) and return its outcome; step failures come
+    back inside the outcome, as they do on ``local``."""
+    import anyio
+
+    from orchestrator.engine import Engine, PipelineRunner
+
+    engine = Engine(job.plan, worker_plugins(job.plugin_env), emit)
+    runner = PipelineRunner(engine, job.plan.pipelines[job.pipeline], job.run_id)
+    return anyio.run(runner.run)
+
+
+def unshippable(plan: Plan, plugins: Plugins, pipelines: Iterable[str]) -> list[str]:
+    """What in these pipelines cannot be sent to another process, one line per step."""
+    problems = []
+    for name in pipelines:
+        spec = plan.pipelines[name]
+        for steps in spec.phases.values():
+            for step in steps:
+                where = f"pipeline {name!r}, step {step.id!r} ({step.plugin})"
+                entry = plugins.registry.get(step.phase, step.plugin)
+                if entry is not None and entry.origin.plugin not in plugins.from_entry_points:
+                    problems.append(
+                        f"{where}: its plugin {entry.origin.plugin!r} was registered in this process only; "
+                        "workers load plugins from installed entry points"
+                    )
+                elif entry is not None and not isinstance(entry.target, str) and not _pickles(entry.target):
+                    problems.append(f"{where}: the step's function cannot be pickled (a lambda or a local function?)")
+                if not _pickles(step.args):
+                    problems.append(f"{where}: its args cannot be pickled")
+    return problems
+
+
+def _pickles(value: object) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:  # pickling can raise nearly anything
+        return False
+    return True

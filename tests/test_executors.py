@@ -1,0 +1,180 @@
+"""Executors: ``process`` runs pipelines in worker processes that load plugins from the installed
+entry points, fire lifecycle hooks there and send their events back; what cannot be shipped is
+refused before anything runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpers import cli
+from orchestrator import hookimpl
+from orchestrator.config import load_plan
+from orchestrator.engine import Engine
+from orchestrator.errors import ConfigError
+from orchestrator.events import Event
+from orchestrator.plugins import load_plugins
+from orchestrator.registry import Origin
+
+HOOKFILE = Path(__file__).parent / "distributions" / "orchestrator-plugin-hookfile"
+PLUGINS = "builtin,hookfile"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hookfile_installed() -> Iterator[None]:
+    pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--no-deps", str(HOOKFILE)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run([*pip, "uninstall", "--yes", "orchestrator-plugin-hookfile"], check=True)
+
+
+@pytest.fixture
+def hook_trace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Workers inherit this process's plugin selection and environment."""
+    monkeypatch.setenv("ORCHESTRATOR_LOAD_PLUGINS", PLUGINS)
+    trace = tmp_path / "hooks.txt"
+    monkeypatch.setenv("HOOKFILE_PATH", str(trace))
+    return trace
+
+
+def burning(name: str, seconds: float = 1.0) -> str:
+    return f"""
+  {name}:
+    type: ETL
+    phases:
+      extract: {{steps: [{{id: rows, plugin: python.call, args: {{callable: "rows:two"}}}}]}}
+      transform: {{steps: [{{id: burn, plugin: hookfile.burn, args: {{seconds: {seconds}}}}}]}}
+      load: {{steps: [{{id: out, plugin: jsonl.write, args: {{path: out/{name}.jsonl}}}}]}}
+"""
+
+
+ROWS = {"rows.py": "def two():\n    return [{'n': 1}, {'n': 2}]\n"}
+
+
+def test_process_executor_runs_pipelines_in_parallel_worker_processes(write_config, tmp_path, hook_trace) -> None:
+    config = write_config(
+        "executor: {name: process, workers: 2}\npipelines:" + burning("left") + burning("right"), **ROWS
+    )
+    plugins = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": PLUGINS})
+    events: list[Event] = []
+    result = Engine(load_plan(config, plugins.registry), plugins, events.append).run_sync()
+    assert result.ok, result.pipelines
+    pids = {
+        name: {row["pid"] for row in map(json.loads, (tmp_path / f"out/{name}.jsonl").read_text().splitlines())}
+        for name in ("left", "right")
+    }
+    assert len(pids["left"]) == len(pids["right"]) == 1
+    assert pids["left"] != pids["right"] and os.getpid() not in pids["left"] | pids["right"]
+    # lifecycle hooks fired inside the workers, with the right pipeline and step ids
+    traced = {tuple(line.split()) for line in hook_trace.read_text().splitlines()}
+    worker_pids = {str(p) for p in pids["left"] | pids["right"]}
+    assert {(pid, pipeline, step) for pid, pipeline, step in traced if step == "burn"} == {
+        (str(next(iter(pids["left"]))), "left", "burn"),
+        (str(next(iter(pids["right"]))), "right", "burn"),
+    }
+    assert {pid for pid, _, _ in traced} <= worker_pids
+    # the workers' events reached this process's event sink
+    finished = {(e.pipeline, e.step) for e in events if e.kind == "step_finished"}
+    assert {("left", "burn"), ("right", "burn"), ("left", "out"), ("right", "out")} <= finished
+    assert [e.kind for e in events][0] == "run_started" and [e.kind for e in events][-1] == "run_finished"
+
+
+def test_a_failing_pipeline_in_a_worker_skips_its_dependents_only(write_config, hook_trace) -> None:
+    config = write_config(
+        "executor: process\npipelines:"
+        + burning("fine", 0.01)
+        + """
+  broken:
+    type: ETL
+    phases:
+      extract: {steps: [{id: rows, plugin: python.call, args: {callable: "rows:missing"}}]}
+      load: {steps: [{id: out, plugin: jsonl.write, args: {path: out/broken.jsonl}}]}
+  after:
+    type: ETL
+    depends_on: [broken]
+    phases:
+      extract: {steps: [{id: rows, plugin: python.call, args: {callable: "rows:two"}}]}
+      load: {steps: [{id: out, plugin: jsonl.write, args: {path: out/after.jsonl}}]}
+""",
+        **ROWS,
+    )
+    plugins = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": PLUGINS})
+    result = Engine(load_plan(config, plugins.registry), plugins).run_sync()
+    assert {n: p.status for n, p in result.pipelines.items()} == {"fine": "succeeded", "broken": "failed", "after": "skipped"}
+    assert result.pipelines["broken"].error == "step 'rows' (python.call) failed: module 'rows' has no attribute 'missing'"
+
+
+def test_steps_that_cannot_be_shipped_are_refused_before_anything_runs(write_config, tmp_path, hook_trace) -> None:
+    config = write_config(
+        """
+        executor: process
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract: {steps: [{id: rows, plugin: python.call, args: {callable: "rows:two"}}]}
+              transform:
+                steps:
+                  - {id: lam, plugin: hookfile.unpicklable}
+                  - {id: here, plugin: local.only}
+              load: {steps: [{id: out, plugin: jsonl.write, args: {path: out/p.jsonl}}]}
+        """,
+        **ROWS,
+    )
+
+    class LocalOnly:
+        @hookimpl
+        def register_transformers(self, register) -> None:
+            register("local.only", "json:loads")
+
+    plugins = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": PLUGINS})
+    plugins.add(LocalOnly(), Origin("local-only", "tests", "0"))
+    with pytest.raises(ConfigError) as refused:
+        Engine(load_plan(config, plugins.registry), plugins).run_sync()
+    messages = [p.message for p in refused.value.problems]
+    assert messages == [
+        "pipeline 'p', step 'lam' (hookfile.unpicklable): the step's function cannot be pickled "
+        "(a lambda or a local function?); use the local executor for it",
+        "pipeline 'p', step 'here' (local.only): its plugin 'local-only' was registered in this process only; "
+        "workers load plugins from installed entry points; use the local executor for it",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_runs_the_quickstart_on_the_process_executor(tmp_path) -> None:
+    project = tmp_path / "quickstart"
+    shutil.copytree(REPO / "examples" / "quickstart", project, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    result = cli("run", str(project / "pipeline.yaml"), "--executor", "process", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sum(1 for e in events if e["kind"] == "step_finished") == 10
+    assert events[-1]["status"] == "succeeded"
+
+
+def test_cli_refuses_an_unshippable_plan_with_exit_2(write_config) -> None:
+    config = write_config(
+        """
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract: {steps: [{id: rows, plugin: python.call, args: {callable: "rows:two"}}]}
+              transform: {steps: [{id: lam, plugin: hookfile.unpicklable}]}
+              load: {steps: [{id: out, plugin: jsonl.write, args: {path: out.jsonl}}]}
+        """,
+        **ROWS,
+    )
+    result = cli("run", str(config), "--executor", "process", env={"ORCHESTRATOR_LOAD_PLUGINS": PLUGINS})
+    assert result.returncode == 2
+    assert "step 'lam' (hookfile.unpicklable): the step's function cannot be pickled" in result.stderr
+    assert "Traceback" not in result.stderr
