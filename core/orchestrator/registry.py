@@ -43,9 +43,10 @@ class Registration:
 
     def resolve(self) -> Callable[..., Any]:
         """The callable behind this registration, importing it the first time."""
-        if isinstance(self.target, str):
-            self.target = import_object(self.target, what=f"{self.kind} {self.name!r}")
-        return self.target
+        target = self.target
+        if isinstance(target, str):
+            target = self.target = import_object(target, what=f"{self.kind} {self.name!r}")
+        return target
 
 
 def import_object(reference: str, *, what: str) -> Any:
