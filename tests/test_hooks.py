@@ -309,3 +309,15 @@ def test_a_boolean_subschema_in_a_plugin_schema_is_reported_cleanly(plugins: Plu
     config = write_config(PIPELINE.replace('{id: src, plugin: python.call, args: {callable: "hk:rows"}}', "{id: src, plugin: loose.read, args: {}}"))
     with pytest.raises(ConfigError, match=r"missing required key 'a'$"):
         load_plan(config, plugins.registry)
+
+
+def test_hook_after_pipeline_run_that_raises_fails_that_pipeline_only(plugins: Plugins, write_config) -> None:
+    class Grumpy:
+        @hookimpl
+        def after_pipeline_run(self, context, status, elapsed) -> None:
+            raise RuntimeError("monitoring is down")
+
+    plugins.add(Grumpy(), Origin("grumpy", "tests", "0"))
+    _, result = _run(plugins, write_config)
+    outcome = result.pipelines["p"]
+    assert (outcome.status, outcome.error) == ("failed", "lifecycle hook after_pipeline_run failed: RuntimeError: monitoring is down")

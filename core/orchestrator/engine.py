@@ -199,11 +199,23 @@ class PipelineRunner:
             status = FAILED
             failure = _first_failure(exc)
             error = str(failure) if isinstance(failure, StepFailure) else describe(failure)
-            self.hook.on_pipeline_error(context=self.context, error=failure)
+            error = self._observe("on_pipeline_error", error, error=failure) or error
         elapsed = time.perf_counter() - started
-        self.hook.after_pipeline_run(context=self.context, status=status, elapsed=elapsed)
+        hook_error = self._observe("after_pipeline_run", error, status=status, elapsed=elapsed)
+        if hook_error:
+            status, error = FAILED, hook_error
         self.emit(Event("pipeline_finished", self.run_id, name, status=status, elapsed=elapsed, error=error))
         return PipelineOutcome(name, status, elapsed, error, self.steps)
+
+    def _observe(self, hook: str, so_far: str | None, **kwargs: Any) -> str | None:
+        """Call a closing lifecycle hook; a hook that raises fails the pipeline (with both errors
+        named) instead of the whole run."""
+        try:
+            getattr(self.hook, hook)(context=self.context, **kwargs)
+        except Exception as exc:
+            message = f"lifecycle hook {hook} failed: {describe(exc)}"
+            return f"{so_far}; {message}" if so_far else message
+        return None
 
     async def _phases(self) -> None:
         phases = self.spec.phases
