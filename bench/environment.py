@@ -23,12 +23,16 @@ PLUGIN_DISTRIBUTION = "orchestrator-bench-steps"
 PLUGIN_MODULE = "orchestrator_bench_steps"
 #: The contrib Arrow plugin, measured by the arrow-10m figure: (project folder, distribution, module).
 ARROW_PROJECT = (REPO / "contrib" / "orchestrator-plugin-arrow", "orchestrator-plugin-arrow", "orchestrator_plugin_arrow")
+#: The contrib Dask plugin, measured by the dag-1000 figure.
+DASK_PROJECT = (REPO / "contrib" / "orchestrator-plugin-dask", "orchestrator-plugin-dask", "orchestrator_plugin_dask")
 CONFIG_SCHEMA = REPO / "schemas" / "pipeline.schema.json"
 
 #: Only these plugins load in measured processes, so other installed plugins cannot skew a figure.
 PLUGIN_ENV = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,bench"}
 #: The allow-list of the Arrow figure's runs (the bench steps are not needed there).
 ARROW_PLUGIN_ENV = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,arrow"}
+#: The allow-list of the dag-1000 figure: the dask executor, and python.call from builtin.
+DASK_PLUGIN_ENV = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,bench,dask"}
 #: Set on the re-executed harness, so a broken install fails instead of looping.
 _REEXEC_MARK = "ORCHESTRATOR_BENCH_REEXEC"
 
@@ -46,10 +50,10 @@ def plugin_installed(distribution: str = PLUGIN_DISTRIBUTION, module: str = PLUG
 
 
 def ensure_plugin(argv: Sequence[str]) -> None:
-    """Install the step plugin and the Arrow plugin (editable) into this interpreter's environment
+    """Install the step plugin, the Arrow plugin and the Dask plugin (editable) into this interpreter's environment
     when missing, then restart the harness: an editable install's path entry is only read at
     interpreter start."""
-    projects = [(PLUGIN_PROJECT, PLUGIN_DISTRIBUTION, PLUGIN_MODULE), ARROW_PROJECT]
+    projects = [(PLUGIN_PROJECT, PLUGIN_DISTRIBUTION, PLUGIN_MODULE), ARROW_PROJECT, DASK_PROJECT]
     missing = [(folder, dist) for folder, dist, module in projects if not plugin_installed(dist, module)]
     if not missing:
         return

@@ -87,6 +87,36 @@ class Workspace:
             lines.extend(_pipeline(f"p{i}", "trivial_steps")[1:])
         return self._write(f"pipelines_{pipelines}.yaml", lines)
 
+    def dag_config(self, parents: dict[str, tuple[str, ...]], address: str | None = None) -> Path:
+        """One trivial sync extract -> load pipeline per entry of ``parents`` (in topological order),
+        each depending on its parents; on ``local``, or on the Dask scheduler at ``address``."""
+        lines = [f"executor: {{name: dask, address: '{address}'}}"] if address else []
+        lines.append("pipelines:")
+        for name, deps in parents.items():
+            pipeline = _pipeline(name, "dag_steps")[1:]
+            if deps:
+                pipeline.insert(2, f"    depends_on: [{', '.join(deps)}]")
+            lines.extend(pipeline)
+        return self._write(f"dag_{len(parents)}{'_dask' if address else ''}.yaml", lines)
+
+    def cpu_config(self, pipelines: int, loops: int, workers: int) -> Path:
+        """``pipelines`` independent pipelines, each burning ``loops`` iterations of pure-Python
+        arithmetic in a sync transform, on the ``process`` executor with ``workers`` workers."""
+        lines = [f"executor: {{name: process, workers: {workers}}}", "pipelines:"]
+        for i in range(pipelines):
+            lines += [
+                f"  cpu{i}:",
+                "    type: ETL",
+                "    phases:",
+                "      extract:",
+                "        steps: [{id: extract, plugin: python.call, args: {callable: 'dag_steps:extract'}}]",
+                "      transform:",
+                f"        steps: [{{id: burn, plugin: python.call, args: {{callable: 'cpu_steps:burn', kwargs: {{loops: {loops}}}}}}}]",
+                "      load:",
+                "        steps: [{id: load, plugin: python.call, args: {callable: 'dag_steps:load'}}]",
+            ]
+        return self._write(f"cpu_{pipelines}_{workers}.yaml", lines)
+
     def csv_config(self, source: Path, output: Path) -> Path:
         """csv.read -> python.call (add a column) -> csv.write."""
         lines = [

@@ -178,3 +178,53 @@ def test_cli_refuses_an_unshippable_plan_with_exit_2(write_config) -> None:
     assert result.returncode == 2
     assert "step 'lam' (hookfile.unpicklable): the step's function cannot be pickled" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_executors_page_example_passes(tmp_path: Path) -> None:
+    """docs/executors.md: the executor it shows, registered and run by its own test module."""
+    from test_docs import DOCS, blocks
+
+    (module,) = [b for b in blocks(DOCS / "executors.md") if b.title and b.title.startswith("tests/")]
+    target = tmp_path / module.title
+    target.parent.mkdir(parents=True)
+    target.write_text(module.body)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "ORCHESTRATOR_LOAD_PLUGINS": "builtin"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+
+
+def test_a_cpu_bound_sync_step_does_not_stall_another_pipeline_on_local(write_config) -> None:
+    config = write_config(
+        "pipelines:"
+        + burning("cpu", 1.0)
+        + """
+  io:
+    type: ETL
+    phases:
+      extract: {steps: [{id: wait, plugin: python.call, args: {callable: "waits:ten"}}]}
+      load: {steps: [{id: out, plugin: python.call, args: {callable: "waits:done"}}]}
+""",
+        **ROWS,
+        **{"waits.py": "import time, anyio\nDONE = {}\nasync def ten():\n    for _ in range(10):\n        await anyio.sleep(0.01)\n"
+                       "    return [1]\ndef done(batch):\n    DONE['io'] = time.process_time()\n    return 1\n"},
+    )
+    plugins = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": PLUGINS})
+    events: list[Event] = []
+    result = Engine(load_plan(config, plugins.registry), plugins, events.append).run_sync()
+    assert result.ok
+    order = [(e.pipeline, e.step) for e in events if e.kind == "step_finished"]
+    # the I/O pipeline finished while the CPU-bound transform was still burning in its thread
+    assert order.index(("io", "out")) < order.index(("cpu", "burn"))
+
+
+def test_executor_flag_keeps_the_configs_options_for_that_executor(write_config, tmp_path) -> None:
+    config = write_config(
+        "executor: {name: process, workers: 1}\npipelines:" + burning("a", 0.01) + burning("b", 0.01), **ROWS
+    )
+    result = cli("run", str(config), "--executor", "process", env={"ORCHESTRATOR_LOAD_PLUGINS": PLUGINS})
+    assert result.returncode == 0, result.stdout + result.stderr
+    pids = {json.loads(line)["pid"] for name in ("a", "b") for line in (tmp_path / f"out/{name}.jsonl").read_text().splitlines()}
+    assert len(pids) == 1  # workers: 1 from the config, not one per CPU

@@ -152,9 +152,12 @@ def _with_executor(plan: Plan, name: str, plugins: Plugins) -> Plan:
     if plugins.registry.get(EXECUTOR, name) is None:
         known = ", ".join(plugins.registry.names(EXECUTOR))
         _fail(f"error: --executor {name!r}: unknown executor (installed: {known})")
-    spec = ExecutorSpec(name)
-    pipelines = {key: replace(p, executor=spec) for key, p in plan.pipelines.items()}
-    return replace(plan, pipelines=pipelines, executor=spec)
+    # the config's options for that executor (a pipeline's own, else the file's) still apply
+    default = plan.executor if plan.executor.name == name else ExecutorSpec(name)
+    pipelines = {
+        key: replace(p, executor=p.executor if p.executor.name == name else default) for key, p in plan.pipelines.items()
+    }
+    return replace(plan, pipelines=pipelines, executor=default)
 
 
 @cli.command()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from orchestrator.events import Event, PipelineOutcome, discard
@@ -43,9 +43,11 @@ class RemoteJob:
 
 
 def remote_job(job: PipelineJob) -> RemoteJob:
-    """The shippable form of a job, carrying this process's plugin selection."""
+    """The shippable form of a job: its own pipeline only (not the whole plan, which for a large
+    graph would be pickled once per pipeline), with this process's plugin selection."""
     env = {name: os.environ[name] for name in PLUGIN_VARIABLES if name in os.environ}
-    return RemoteJob(job.plan, job.pipeline.name, job.run_id, env)
+    plan = replace(job.plan, pipelines={job.pipeline.name: job.pipeline})
+    return RemoteJob(plan, job.pipeline.name, job.run_id, env)
 
 
 _plugins: dict[tuple[tuple[str, str], ...], Plugins] = {}

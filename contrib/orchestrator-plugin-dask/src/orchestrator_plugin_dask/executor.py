@@ -1,0 +1,120 @@
+"""``dask``: each pipeline runs as one task on a Dask cluster.
+
+The engine keeps scheduling the DAG: it submits a pipeline as soon as its own dependencies
+succeeded, so the Dask scheduler sees one task per pipeline, arriving as the DAG unfolds; there
+are no waves and nothing waits for unrelated pipelines. A task ships the plan's data for its
+pipeline only (a :class:`~orchestrator.executors.remote.RemoteJob`), the worker rebuilds the
+plugins from the same installed entry points (so lifecycle hooks fire there) and runs the pipeline
+with the same engine code as ``local``.
+
+Importing this module imports ``distributed``; the registry imports it only when a run creates a
+``dask`` executor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import anyio
+import dask.config
+from distributed import Client, LocalCluster
+
+from orchestrator.events import PipelineOutcome, discard
+from orchestrator.executors import Executor, PipelineJob
+from orchestrator.executors.remote import RemoteJob, remote_job
+
+from orchestrator_plugin_dask.relay import EventRelay
+from orchestrator_plugin_dask.schema import DEFAULT_RETRIES, DEFAULT_THREADS_PER_WORKER
+from orchestrator_plugin_dask.task import TaskResult, run_pipeline
+
+#: How long closing the client and an on-demand cluster may take before it is abandoned.
+CLOSE_SECONDS = 30.0
+
+
+class DaskExecutor(Executor):
+    """Run each pipeline as a Dask task: on the scheduler at ``address``, on the scheduler named
+    by Dask's own config (``DASK_SCHEDULER_ADDRESS``), or on a LocalCluster started for the run."""
+
+    crosses_processes = True
+
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        threads_per_worker: int = DEFAULT_THREADS_PER_WORKER,
+        processes: bool = True,
+        retries: int = DEFAULT_RETRIES,
+        resources: dict[str, float] | None = None,
+    ) -> None:
+        self.address = address or dask.config.get("scheduler-address", None)
+        self.workers = workers or os.cpu_count() or 1
+        self.threads_per_worker = threads_per_worker
+        self.processes = processes
+        self.retries = retries
+        self.resources = resources
+        self.cluster: LocalCluster | None = None
+        self.client: Client | None = None
+        self._relay = EventRelay()
+
+    async def __aenter__(self) -> DaskExecutor:
+        try:
+            if self.address is None:
+                self.cluster = await LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=self.threads_per_worker,
+                    processes=self.processes,
+                    dashboard_address="127.0.0.1:0",  # its HTTP server; a fixed port clashes between runs
+                    silence_logs=logging.ERROR,
+                    asynchronous=True,
+                )
+            self.client = await Client(self.cluster or self.address, asynchronous=True)
+            self.client.subscribe_topic(self._relay.topic, self._relay.deliver)
+        except BaseException:
+            await self._close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
+            if self.client is not None:
+                await self.client.close()
+            if self.cluster is not None:
+                await self.cluster.close()
+        self.client = self.cluster = None
+
+    async def submit(self, job: PipelineJob) -> PipelineOutcome:
+        assert self.client is not None, "submit() outside 'async with'"
+        relay = self._relay.open(job.emit) if job.emit is not discard else None
+        future = self.client.submit(
+            run_pipeline,
+            shippable(job),
+            relay,
+            key=f"pipeline-{job.pipeline.name}-{job.run_id}-{os.urandom(4).hex()}",
+            pure=False,
+            retries=self.retries,
+            resources=self.resources,
+        )
+        try:
+            result: TaskResult = await future
+        except BaseException:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
+                await self.client.cancel(future)
+            if relay is not None:
+                self._relay.close(relay)
+            raise
+        if relay is not None:
+            await self._relay.settle(result.attempt, result.events)
+            self._relay.close(relay)
+        return result.outcome
+
+
+def shippable(job: PipelineJob) -> RemoteJob:
+    """The job as sent to a worker, carrying only its own pipeline of the plan: a task of a
+    1,000-pipeline plan then ships one pipeline's specs, not all 1,000."""
+    plan = dataclasses.replace(job.plan, pipelines={job.pipeline.name: job.pipeline})
+    return dataclasses.replace(remote_job(job), plan=plan)
+
