@@ -156,3 +156,17 @@ def test_python_call_reports_a_missing_module_and_where_it_looked(plugins, write
         "step 'python.call' failed: cannot import module 'not_here' (No module named 'not_here'); "
         f"it is looked up next to the pipeline file, in {tmp_path}"
     )
+
+
+def test_python_call_refuses_a_module_named_like_the_standard_library(plugins, write_config, tmp_path: Path) -> None:
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'string:rows'}}",
+        "{plugin: jsonl.write, args: {path: out.jsonl}}",
+        **{"string.py": "def rows():\n    return []\n"},
+    )
+    assert outcome.error == (
+        f"step 'python.call' failed: {tmp_path / 'string'} has the name of a standard library module ('string'), "
+        "which it would hide from everything else in the run; rename it"
+    )

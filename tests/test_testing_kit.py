@@ -40,7 +40,7 @@ pipelines:
   p:
     type: ETL
     phases:
-      extract: {steps: [{id: src, plugin: python.call, args: {callable: "numbers:three"}}]}
+      extract: {steps: [{id: src, plugin: python.call, args: {callable: "source_rows:three"}}]}
       transform: {steps: [{id: twice, plugin: kit.double, args: {factor: 3}}]}
       load: {steps: [{id: out, plugin: jsonl.write, args: {path: out.jsonl}}]}
 """
@@ -48,7 +48,7 @@ pipelines:
 
 def test_run_pipeline_records_what_each_step_received_and_returned(run_pipeline, register_plugin) -> None:
     register_plugin(Doubler(), name="kit")
-    run = run_pipeline(PIPELINE, files={"numbers.py": "def three():\n    return [{'n': 1}, {'n': 2}, {'n': 3}]\n"})
+    run = run_pipeline(PIPELINE, files={"source_rows.py": "def three():\n    return [{'n': 1}, {'n': 2}, {'n': 3}]\n"})
     assert run.ok, run.result
     assert run.step("src").returned == [[{"n": 1}, {"n": 2}, {"n": 3}]]
     assert run.step("twice").received == [[{"n": 1}, {"n": 2}, {"n": 3}]]
@@ -85,7 +85,7 @@ def test_a_registered_plugin_is_gone_in_the_next_test(orchestrator_plugins) -> N
 
 def test_hook_recorder_sees_the_lifecycle_in_order(run_pipeline, hook_recorder, register_plugin) -> None:
     register_plugin(Doubler(), name="kit")
-    run_pipeline(PIPELINE, files={"numbers.py": "def three():\n    return [{'n': 1}]\n"})
+    run_pipeline(PIPELINE, files={"source_rows.py": "def three():\n    return [{'n': 1}]\n"})
     names = hook_recorder.names()
     assert names[0] == "before_pipeline_run" and names[-1] == "after_pipeline_run"
     assert [c["context"].step_id for c in hook_recorder.of("after_step_run")] == ["src", "twice", "out"]
@@ -93,8 +93,8 @@ def test_hook_recorder_sees_the_lifecycle_in_order(run_pipeline, hook_recorder, 
 
 
 def test_a_failing_pipeline_is_reported_not_raised(run_pipeline) -> None:
-    run = run_pipeline(PIPELINE.replace("kit.double", "python.call").replace("{factor: 3}", '{callable: "numbers:boom"}'),
-                       files={"numbers.py": "def three():\n    return [1]\n\ndef boom(rows):\n    raise ValueError('no')\n"})
+    run = run_pipeline(PIPELINE.replace("kit.double", "python.call").replace("{factor: 3}", '{callable: "source_rows:boom"}'),
+                       files={"source_rows.py": "def three():\n    return [1]\n\ndef boom(rows):\n    raise ValueError('no')\n"})
     assert not run.ok
     assert run.error("p") == "step 'twice' (python.call) failed: ValueError: no"
 

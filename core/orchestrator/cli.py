@@ -15,6 +15,7 @@ import click
 from orchestrator import __version__
 
 if TYPE_CHECKING:
+    from orchestrator.errors import ConfigError
     from orchestrator.model import Plan
     from orchestrator.plugins import Plugins
 
@@ -56,7 +57,21 @@ def _load_plan(config: str, params: Sequence[str], plugins: Plugins) -> Plan:
     try:
         return load_plan(config, plugins.registry, params=_parse_params(params))
     except ConfigError as exc:
-        _fail(f"{exc}\n{_count(len(exc.problems), 'problem')} found.")
+        _fail(_problems(exc))
+
+
+def _problems(exc: ConfigError) -> str:
+    """One line per problem (line breaks and control characters in values are shown escaped), and the count."""
+    lines = [str(problem).translate(_VISIBLE) for problem in exc.problems]
+    return "\n".join([*lines, f"{_count(len(lines), 'problem')} found."])
+
+
+#: control characters (and every character that starts a new line) as the escapes Python writes them
+_VISIBLE = {
+    code: repr(chr(code))[1:-1]
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)
+    if code != 0x09
+}
 
 
 def _count(n: int, noun: str) -> str:
@@ -138,7 +153,7 @@ def run(config: str, params: Sequence[str], selected: Sequence[str], executor: s
     finally:
         reporter.close()
     if refused is not None:
-        _fail(f"{refused}\n{_count(len(refused.problems), 'problem')} found.")
+        _fail(_problems(refused))
     reporter.summary(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 

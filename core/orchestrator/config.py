@@ -17,6 +17,7 @@ from orchestrator.errors import ConfigError, Problem
 from orchestrator.interpolate import Interpolator
 from orchestrator.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
 from orchestrator.phases import PHASES_BY_TYPE
+from orchestrator.policies import Policies
 from orchestrator.registry import Registry
 from orchestrator.validation import Checker
 from orchestrator.yamlsource import NESTED_TOO_DEEPLY, YamlSource
@@ -92,8 +93,8 @@ def _parameters(declared: Any, given: Mapping[str, str], checker: Checker) -> di
     values: dict[str, Any] = dict(declared) if isinstance(declared, dict) else {}
     for name, raw in given.items():
         if name not in values:
-            known = ", ".join(sorted(values)) or "none"
-            close = difflib.get_close_matches(name, list(values), n=1, cutoff=0.5)
+            known = ", ".join(sorted(map(str, values))) or "none"  # a broken config may have non-text names
+            close = difflib.get_close_matches(name, [str(v) for v in values], n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             message = f"unknown parameter {name!r}{hint} (declared: {known}); parameters must be declared under 'params:' in the config"
             checker.problems.append(Problem(COMMAND_LINE, 0, f"--param {name}", message))
@@ -135,6 +136,7 @@ def _executor(value: Any, fallback: ExecutorSpec) -> ExecutorSpec:
 def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: frozenset[str]) -> Plan:
     default_concurrency = data.get("concurrency", DEFAULT_CONCURRENCY)
     executor = _executor(data.get("executor"), ExecutorSpec())
+    step_defaults = Policies.from_config(data.get("defaults", {}))
     pipelines: dict[str, PipelineSpec] = {}
     for name, raw in data["pipelines"].items():
         ptype = raw["type"]
@@ -153,7 +155,8 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
             steps = []
             for step in body["steps"]:
                 step_id = step.get("id") or _default_id(step["plugin"], used_ids, counters)
-                steps.append(StepSpec(step_id, step["plugin"], phase, step.get("args") or {}))
+                policies = Policies.from_config(step, step_defaults)
+                steps.append(StepSpec(step_id, step["plugin"], phase, step.get("args") or {}, policies))
             phases[phase] = tuple(steps)
         pipelines[name] = PipelineSpec(
             name=name,
@@ -163,6 +166,7 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
             concurrency=raw.get("concurrency", default_concurrency),
             executor=_executor(raw.get("executor"), executor),
             phase_concurrency=phase_concurrency,
+            policies=Policies.from_config(raw),
         )
     return Plan(file, file.resolve().parent, pipelines, params, executor, secrets)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack
 from datetime import datetime
 from functools import partial
@@ -43,6 +43,7 @@ from orchestrator.graph import topological_order, with_dependencies
 from orchestrator.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
 from orchestrator.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
 from orchestrator.plugins import Plugins
+from orchestrator.policies import NONE, describe_seconds
 from orchestrator.registry import EXECUTOR
 
 #: Batches buffered per load step while streaming; the producer waits when a buffer is full.
@@ -179,6 +180,8 @@ class PipelineRunner:
         self.emit = engine.emit
         self.context = PipelineContext(run_id, spec.name, self.plan.params, self.plan.base_dir)
         self.steps: list[StepOutcome] = []
+        self.tries: dict[str, int] = {}  # attempts of steps that were retried
+        self.attempts = 1
         # per-step work is skipped when nobody listens: no event sink, no hook implementations
         self.step_events = engine.emit is not discard
         traced = engine.plugins.tracing
@@ -194,7 +197,7 @@ class PipelineRunner:
         status, error = SUCCEEDED, None
         try:
             self.hook.before_pipeline_run(context=self.context)
-            await self._phases()
+            await self._run_attempts()
         except Exception as exc:
             status = FAILED
             failure = _first_failure(exc)
@@ -205,7 +208,7 @@ class PipelineRunner:
         if hook_error:
             status, error = FAILED, hook_error
         self.emit(Event("pipeline_finished", self.run_id, name, status=status, elapsed=elapsed, error=error))
-        return PipelineOutcome(name, status, elapsed, error, self.steps)
+        return PipelineOutcome(name, status, elapsed, error, self.steps, self.attempts)
 
     def _observe(self, hook: str, so_far: str | None, **kwargs: Any) -> str | None:
         """Call a closing lifecycle hook; a hook that raises fails the pipeline (with both errors
@@ -216,6 +219,27 @@ class PipelineRunner:
             message = f"lifecycle hook {hook} failed: {describe(exc)}"
             return f"{so_far}; {message}" if so_far else message
         return None
+
+    async def _run_attempts(self) -> None:
+        """The phases, under the pipeline's timeout, again from the start under its retry policy."""
+        policies = self.spec.policies
+        failures = 0
+        while True:
+            try:
+                return await _within(policies.timeout, self._phases)
+            except Exception as exc:
+                failures += 1
+                policy = policies.retry
+                failure = _first_failure(exc)
+                if policy is None or failures >= policy.attempts or not policy.retries(_cause(failure)):
+                    raise
+                delay = policy.delay(failures)
+                self.emit(
+                    Event("pipeline_retry", self.run_id, self.spec.name, status=f"attempt {failures + 1} of {policy.attempts}",
+                          elapsed=delay, error=str(failure) if isinstance(failure, StepFailure) else describe(failure))
+                )
+                self.steps, self.tries, self.attempts = [], {}, failures + 1
+                await anyio.sleep(delay)
 
     async def _phases(self) -> None:
         phases = self.spec.phases
@@ -245,7 +269,7 @@ class PipelineRunner:
         elapsed = time.perf_counter() - started
         if self.after_step is not None:
             self.after_step(context=context, rows=rows, elapsed=elapsed)
-        self.steps.append(StepOutcome(step.phase, step.id, step.plugin, SUCCEEDED, rows, elapsed))
+        self.steps.append(StepOutcome(step.phase, step.id, step.plugin, SUCCEEDED, rows, elapsed, None, self.tries.get(step.id, 1)))
         if self.step_events:
             self.emit(
                 Event("step_finished", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
@@ -260,20 +284,42 @@ class PipelineRunner:
         elapsed = time.perf_counter() - started
         if context is not None:
             self.hook.on_step_error(context=context, error=cause)
-        self.steps.append(StepOutcome(step.phase, step.id, step.plugin, FAILED, None, elapsed, describe(cause)))
+        self.steps.append(StepOutcome(step.phase, step.id, step.plugin, FAILED, None, elapsed, describe(cause), self.tries.get(step.id, 1)))
         self.emit(
             Event("step_failed", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
                   status=FAILED, elapsed=elapsed, error=describe(cause))
         )
         return failure
 
-    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call a step: async ones on the loop, sync ones in a worker thread."""
+    async def _call(self, step: StepSpec, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a step: async ones on the loop, sync ones in a worker thread. A sync step with a
+        timeout is abandoned when it times out: its thread finishes on its own, the run goes on."""
         if inspect.iscoroutinefunction(function):
             return await function(*args, **kwargs)
         if inspect.isasyncgenfunction(function):
             return function(*args, **kwargs)
-        return await anyio.to_thread.run_sync(partial(function, *args, **kwargs))
+        abandon = step.policies.timeout is not None
+        return await anyio.to_thread.run_sync(partial(function, *args, **kwargs), abandon_on_cancel=abandon)
+
+    async def _attempts(self, step: StepSpec, call: Callable[[], Awaitable[Any]], *, retry: bool = True) -> Any:
+        """``call()`` under the step's timeout, again under its retry policy after a failure."""
+        policies = step.policies
+        failures = 0
+        while True:
+            try:
+                return await _within(policies.timeout, call)
+            except Exception as exc:
+                failures += 1
+                policy = policies.retry
+                if not retry or policy is None or failures >= policy.attempts or not policy.retries(exc):
+                    raise
+                delay = policy.delay(failures)
+                self.tries[step.id] = failures + 1
+                self.emit(
+                    Event("step_retry", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
+                          status=f"attempt {failures + 1} of {policy.attempts}", elapsed=delay, error=describe(exc))
+                )
+                await anyio.sleep(delay)
 
     # -- phases --------------------------------------------------------------------------------
 
@@ -298,7 +344,7 @@ class PipelineRunner:
             step = steps[0]
             context, function, started = self._start(step)
             try:
-                result = await self._call(function, context, **step.args)
+                result = await self._attempts(step, lambda: self._call(step, function, context, **step.args))
             except Exception as exc:
                 raise self._fail(step, context, started, exc) from exc
             if _is_stream(result):
@@ -310,10 +356,12 @@ class PipelineRunner:
 
         async def one(step: StepSpec) -> None:
             context, function, started = self._start(step)
+            async def call() -> Any:
+                result = await self._call(step, function, context, **step.args)
+                return await _collect(result) if _is_stream(result) else result
+
             try:
-                result = await self._call(function, context, **step.args)
-                if _is_stream(result):
-                    result = await _collect(result)
+                result = await self._attempts(step, call)
             except Exception as exc:
                 raise self._fail(step, context, started, exc) from exc
             outputs[step.id] = result
@@ -380,7 +428,10 @@ class PipelineRunner:
         context, function, started = self._start(step)
         feed = _AsyncList(batches) if isinstance(batches, list) and inspect.iscoroutinefunction(function) else batches
         try:
-            report = await self._call(function, context, feed, **step.args)
+            # a load whose input streamed cannot be given it again: no retry then
+            report = await self._attempts(
+                step, lambda: self._call(step, function, context, _replay(feed), **step.args), retry=isinstance(batches, list)
+            )
             rows = _report_rows(report, step)
         except BaseException as exc:
             if isinstance(batches, _StreamFeed):
@@ -395,7 +446,7 @@ class PipelineRunner:
         for step in steps:
             context, function, started = self._start(step)
             try:
-                report = await self._call(function, context, **step.args)
+                report = await self._attempts(step, lambda: self._call(step, function, context, **step.args))
                 rows = _report_rows(report, step)
             except Exception as exc:
                 raise self._fail(step, context, started, exc) from exc
@@ -431,11 +482,14 @@ class BatchSource:
         """The next batch, or ``_END`` once the stream is exhausted (which finishes the step)."""
         runner, step = self.runner, self.step
         assert runner is not None and step is not None and self.stream is not None
+        stream, timeout = self.stream, step.policies.timeout
         try:
-            if hasattr(self.stream, "__anext__"):
-                batch = await anext(self.stream, _END)
+            if hasattr(stream, "__anext__"):
+                batch = await _within(timeout, lambda: anext(stream, _END))
             else:
-                batch = await anyio.to_thread.run_sync(next, self.stream, _END)
+                batch = await _within(
+                    timeout, lambda: anyio.to_thread.run_sync(next, stream, _END, abandon_on_cancel=timeout is not None)
+                )
         except Exception as exc:
             raise runner._fail(step, self.context, self.started, exc) from exc
         if batch is _END:
@@ -464,7 +518,8 @@ class TransformChain:
         self.started_phase = self.runner._phase(TRANSFORM, "phase_started")
         for index, step in enumerate(self.steps):
             self.state.append(self.runner._start(step))
-            is_async = inspect.iscoroutinefunction(self.state[-1][1])
+            # a step with a retry or timeout is called on its own, through the runner's policies
+            is_async = inspect.iscoroutinefunction(self.state[-1][1]) or step.policies != NONE
             if self.groups and self.groups[-1][0] == is_async:
                 self.groups[-1][1].append(index)
             else:
@@ -496,7 +551,7 @@ class TransformChain:
         context, function, started = self.state[index]
         step = self.steps[index]
         try:
-            batch = await function(context, batch, **step.args)
+            batch = await self.runner._attempts(step, lambda: self.runner._call(step, function, context, batch, **step.args))
         except Exception as exc:
             raise self.runner._fail(step, context, started, exc) from exc
         self._count(index, batch)
@@ -591,6 +646,7 @@ class _AsyncList:
     """An async iterator over an in-memory list of batches, for async loads."""
 
     def __init__(self, batches: list[Any]) -> None:
+        self.batches = batches
         self._items = iter(batches)
 
     def __aiter__(self) -> _AsyncList:
@@ -642,6 +698,34 @@ def _report_rows(report: Any, step: StepSpec) -> int | None:
         rows = report.get("rows")
         return rows if isinstance(rows, int) else None
     return report
+
+
+class StepTimeout(OrchestratorError):
+    """A step (or pipeline) took longer than its ``timeout``."""
+
+
+async def _within(timeout: float | None, call: Callable[[], Awaitable[Any]]) -> Any:
+    """``await call()``, failing with :class:`StepTimeout` after ``timeout`` seconds."""
+    if timeout is None:
+        return await call()
+    try:
+        with anyio.fail_after(timeout):
+            return await call()
+    except TimeoutError:
+        raise StepTimeout(f"timed out after {describe_seconds(timeout)}") from None
+
+
+def _replay(feed: Any) -> Any:
+    """A load's input for one attempt: a fresh iterator over in-memory batches each time."""
+    if isinstance(feed, list):
+        return list(feed)
+    if isinstance(feed, _AsyncList):
+        return _AsyncList(feed.batches)
+    return feed
+
+
+def _cause(error: BaseException) -> BaseException:
+    return error.cause if isinstance(error, StepFailure) else error
 
 
 def _listened(caller: Any, always: bool) -> Any:

@@ -18,8 +18,9 @@ SKIPPED = "skipped"
 @dataclass(slots=True)
 class Event:
     """One thing that happened. ``kind`` is one of ``run_started``, ``pipeline_started``,
-    ``phase_started``, ``step_started``, ``step_finished``, ``step_failed``, ``phase_finished``,
-    ``pipeline_finished``, ``pipeline_skipped``, ``run_finished``."""
+    ``phase_started``, ``step_started``, ``step_finished``, ``step_failed``, ``step_retry``,
+    ``phase_finished``, ``pipeline_finished``, ``pipeline_retry``, ``pipeline_skipped``,
+    ``run_finished``."""
 
     kind: str
     run_id: str
@@ -53,6 +54,7 @@ class StepOutcome:
     rows: int | None = None
     elapsed: float = 0.0
     error: str | None = None
+    attempts: int = 1
 
 
 @dataclass(slots=True)
@@ -64,6 +66,7 @@ class PipelineOutcome:
     elapsed: float = 0.0
     error: str | None = None
     steps: list[StepOutcome] = field(default_factory=list)
+    attempts: int = 1
 
     @property
     def rows(self) -> int | None:

@@ -112,8 +112,9 @@ class Interpolator:
         return value
 
     def _unknown_parameter(self, name: str) -> str:
-        declared = ", ".join(sorted(self.params)) or "none"
-        close = difflib.get_close_matches(name, list(self.params), n=1, cutoff=0.5)
+        names = sorted(str(p) for p in self.params)  # a broken config may have non-text names
+        declared = ", ".join(names) or "none"
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return (
             f"unknown parameter {name!r}{hint} (declared: {declared}); "

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.policies import NONE, Policies
+
 
 @dataclass(frozen=True, slots=True)
 class ExecutorSpec:
@@ -35,6 +37,7 @@ class StepSpec:
     plugin: str
     phase: str
     args: dict[str, Any]
+    policies: Policies = NONE
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -48,6 +51,7 @@ class PipelineSpec:
     concurrency: int
     executor: ExecutorSpec
     phase_concurrency: dict[str, int] = field(default_factory=dict)
+    policies: Policies = NONE
 
     def concurrency_of(self, phase: str) -> int:
         return self.phase_concurrency.get(phase, self.concurrency)

@@ -85,9 +85,9 @@ class Checker:
         path = list(error.absolute_path)
         allowed = [*extra_allowed, *error.schema.get("properties", {})]
         unknown = [key for key in error.instance if key not in allowed]
-        self._unknown_keys.setdefault(tuple(path), []).extend(str(k) for k in unknown)
+        self._unknown_keys.setdefault(tuple(path), []).extend(key_text(k) for k in unknown)
         for key in unknown:
-            self.report([*path, str(key)], unknown_key_message(key, allowed), key=True)
+            self.report([*path, key_text(key)], unknown_key_message(key, allowed), key=True)
 
     def typo_for(self, path: Sequence[PathPart], missing: str) -> str | None:
         """An unknown key found in the mapping at ``path`` that looks like a misspelling of ``missing``."""
@@ -113,6 +113,15 @@ class Checker:
     # -- pass 2: the rules -------------------------------------------------------------------
 
     def check_rules(self, data: dict[str, Any]) -> None:
+        params = data.get("params")
+        if isinstance(params, dict):  # the schema's name pattern only judges names that are text
+            for name in params:
+                if not isinstance(name, str):
+                    self.report(
+                        ["params", key_text(name)],
+                        f"{_describe(name)} is used as a parameter name, but names must be text; put quotes around it",
+                        key=True,
+                    )
         pipelines = data.get("pipelines")
         if not isinstance(pipelines, dict):
             return
@@ -293,7 +302,17 @@ def unknown_key_message(key: Any, allowed: Sequence[str]) -> str:
     """"unknown key", the closest allowed key when it looks like a typo, and every allowed key."""
     close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=TYPO_CUTOFF)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown key {key!r}{hint} (allowed here: {', '.join(allowed)})"
+    shown = key_text(key) if key is None or isinstance(key, bool) else repr(key)
+    return f"unknown key {shown}{hint} (allowed here: {', '.join(allowed)})"
+
+
+def key_text(key: Any) -> str:
+    """A mapping key as YAML writes it: ``null``, ``true``, ``1``, ``name``."""
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return str(key).lower()
+    return str(key)
 
 
 def _under(prefix: list[PathPart], errors: Iterable[ValidationError]) -> list[ValidationError]:

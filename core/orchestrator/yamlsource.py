@@ -21,12 +21,17 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PathPart = str | int
 
+#: Changes whenever loading gives different data for the same text (it keys the document cache).
+LOADER_REVISION = 2
+
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _IN_PROGRESS = object()
+#: what PyYAML's constructors raise on text that does not fit the tag (they do not check first)
+_CONSTRUCTION_ERRORS = (ValueError, TypeError, ArithmeticError, AttributeError, LookupError)
 
 
 class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -64,7 +69,10 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             constructor = self.yaml_constructors.get(tag)
             if constructor is None or tag in (_MAP, _SEQ):
                 return self.construct_object(node, deep=True)
-            return constructor(self, node)
+            try:
+                return constructor(self, node)
+            except _CONSTRUCTION_ERRORS as exc:  # e.g. '2026-02-30', '!!int x'
+                raise _BadScalar(node, exc) from None
         built = self._built.get(id(node))
         if built is not None:  # an alias of a collection already built: share it, as YAML says
             if built is _IN_PROGRESS:
@@ -96,8 +104,18 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         del self._built[id(node)]
         return self.construct_object(node, deep=True)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except _CONSTRUCTION_ERRORS as exc:
+            raise _BadScalar(node, exc) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """The standard path (merge keys, tagged mappings), with the same duplicate-key check."""
+        if not isinstance(node, yaml.MappingNode):  # e.g. '!!map' written on a list
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping node, but found {node.id}", node.start_mark
+            )
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
             if key_node.tag == _MERGE:
@@ -116,6 +134,38 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 _StrictLoader.add_constructor(_MAP, _StrictLoader.construct_mapping)
+
+
+class _BadScalar(Exception):
+    """A value whose tag (explicit, or implied by how it looks) cannot be built from its text."""
+
+    def __init__(self, node: yaml.Node, error: Exception) -> None:
+        super().__init__(str(error))
+        self.node, self.error = node, error
+
+    def message(self, text: str) -> str:
+        kind = _TAG_KINDS.get(self.node.tag, "a value of type " + str(self.node.tag).rsplit(":", 1)[-1])
+        value = self.node.value if isinstance(self.node, yaml.ScalarNode) else ""
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        reason = str(self.error).split("\n")[0]
+        lines = _LINE_BREAKS.split(text)
+        mark = self.node.start_mark
+        here = lines[mark.line] if mark.line < len(lines) else ""
+        if not here[mark.column :].startswith("!") and self.node.tag in _IMPLICIT_TAGS:  # no tag written
+            return f"{shown!r} looks like {kind} but is not a valid one ({reason}); put quotes around it to keep it as text"
+        tag = str(self.node.tag).replace("tag:yaml.org,2002:", "!!")
+        return f"{shown!r} cannot be read as {kind}; fix the value or remove the {tag!r} tag"
+
+
+_TAG_KINDS = {
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:binary": "base64 binary data",
+}
+_IMPLICIT_TAGS = frozenset(_TAG_KINDS) - {"tag:yaml.org,2002:binary"}
 
 
 class _DuplicateKey(Exception):
@@ -168,7 +218,7 @@ class YamlSource:
         """The document as plain Python data; a syntax error becomes a located problem.
 
         A document parsed before is read back from the start-up cache, keyed by its exact text."""
-        key = cache.digest("yaml", __version__, yaml.__version__, self.text) if cache.enabled() else None
+        key = cache.digest("yaml", LOADER_REVISION, __version__, yaml.__version__, self.text) if cache.enabled() else None
         if key is not None:
             data = cache.read_document(key)
             if data is not cache.MISSING:
@@ -189,13 +239,30 @@ class YamlSource:
                 "only the last one, so remove or rename one of them"
             )
             raise ConfigError([Problem(self.name, line, "", message)]) from None
+        except _BadScalar as bad:
+            raise ConfigError([Problem(self.name, bad.node.start_mark.line + 1, "", bad.message(self.text))]) from None
         except yaml.MarkedYAMLError as exc:
             line, message = syntax_error(self.text, exc)
             raise ConfigError([Problem(self.name, line, "", f"YAML syntax error: {message}")]) from None
+        except yaml.reader.ReaderError as exc:
+            raise ConfigError([self._unreadable_character(exc)]) from None
         except yaml.YAMLError as exc:
-            raise ConfigError([Problem(self.name, 0, "", f"YAML error: {exc}")]) from None
+            raise ConfigError([Problem(self.name, 0, "", f"YAML error: {' '.join(str(exc).split())}")]) from None
         except RecursionError:
             raise ConfigError([Problem(self.name, 0, "", NESTED_TOO_DEEPLY)]) from None
+
+    def _unreadable_character(self, exc: yaml.reader.ReaderError) -> Problem:
+        """A character YAML refuses to read (control characters, U+FFFE...), located by line and column."""
+        character = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        at = self.text.find(character)
+        before = _LINE_BREAKS.split(self.text[: max(at, 0)])
+        line = len(before) if at >= 0 else 0
+        where = f" in column {len(before[-1]) + 1}" if at >= 0 else ""
+        message = (
+            f"the file contains the non-printable character U+{ord(character):04X}{where}, which YAML does not allow; "
+            f"delete it, or write it as \"\\u{ord(character):04x}\" inside a double-quoted string"
+        )
+        return Problem(self.name, line, "", message)
 
     def line_of(self, path: Sequence[PathPart], *, key: bool = False) -> int:
         """1-based line of the node at ``path`` (of its key when ``key``), or of the deepest
@@ -242,6 +309,8 @@ def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node | None, yaml.Node
         return node.value[part], None
     return None, None
 
+
+_LINE_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 NESTED_TOO_DEEPLY = "the document is nested too deeply to be a pipeline config; flatten it"
 
@@ -294,6 +363,44 @@ _SYNTAX_HINTS: tuple[tuple[str, str, bool], ...] = (
         False,
     ),
     (
+        "did not find expected alphabetic or numeric character",
+        "a value starts with '&' or '*', which YAML reads as an anchor or alias needing a name right after it; "
+        "put quotes around the value",
+        False,
+    ),
+    (
+        "found unknown escape character",
+        "a double-quoted string contains a backslash escape YAML does not know (such as '\\d' or a Windows path); "
+        "use single quotes, or write each backslash as '\\\\'",
+        False,
+    ),
+    (
+        "block sequence entries are not allowed",
+        "a '- ' list item cannot start on the same line as its key; start the list on the next line, indented, "
+        "or write it as [a, b]",
+        False,
+    ),
+    (
+        "expected a mapping for merging",
+        "a merge key '<<' takes an alias of a mapping ('<<: *defaults') or a list of such aliases; "
+        "remove what is not a mapping",
+        False,
+    ),
+    (
+        "expected a mapping or list of mappings for merging",
+        "a merge key '<<' takes an alias of a mapping ('<<: *defaults') or a list of such aliases; "
+        "remove what is not a mapping",
+        False,
+    ),
+    ("did not find expected <document start>", "this line is indented less than the first line; indent every top-level key the same (best: not at all)", False),
+    ("found incompatible YAML document", "the '%YAML' directive names a version this reader does not support; remove the directive", False),
+    ("found unknown directive name", "a line starting with '%' is a YAML directive; remove it, or put quotes around a value that starts with '%'", False),
+    (
+        "did not find expected comment or line break",
+        "after '|' or '>' only a comment may follow on the same line; put the text on the next lines, indented",
+        False,
+    ),
+    (
         "found character that cannot start any token",
         "a value starts with a character YAML reserves (such as '@', '`' or '%'); put quotes around the value",
         False,
@@ -308,8 +415,29 @@ _NO_SPACE_AFTER_COLON = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w.-]*):(?![\s/])\S
 
 
 def syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, str]:
-    """The line to report and a plain-language explanation with a fix, for a YAML syntax error."""
+    """The line to report and a plain-language explanation with a fix, for a YAML syntax error.
+
+    libyaml puts the end of the stream on a line of its own, after the last one; a problem found
+    there is reported on the file's last line instead."""
+    line, message = _syntax_error(text, exc)
+    return min(line, last_line(text)), message
+
+
+def last_line(text: str) -> int:
+    """The number of the file's last line, counted as YAML counts lines (at least 1)."""
+    breaks = len(_LINE_BREAKS.findall(text))
+    return max(1, breaks if text.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")) else breaks + 1)
+
+
+def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, str]:
     problem = exc.problem or ""
+    if "did not find expected node content" in problem and _at_end(text, exc.problem_mark):
+        opened = _unclosed_bracket(text)
+        if opened is not None:
+            bracket, line = opened
+            closing = "]" if bracket == "[" else "}"
+            return line, f"the '{bracket}' opened on this line is never closed; add the closing '{closing}'"
+        return last_line(text), "the file ends where a value was expected; finish or remove the last entry"
     for needle, plain, at_start in _SYNTAX_HINTS:
         if needle in problem or needle in (exc.context or ""):
             mark = (exc.context_mark if at_start else None) or exc.problem_mark or exc.context_mark
@@ -320,9 +448,56 @@ def syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, str]:
     return _refine(text, line, problem, " ".join(filter(None, [exc.context, problem])) or "invalid YAML")
 
 
+def _at_end(text: str, mark: Any) -> bool:
+    """Whether only blank lines and comments follow ``mark``."""
+    if mark is None:
+        return False
+    lines = _LINE_BREAKS.split(text)
+    rest = [lines[mark.line][mark.column :]] if mark.line < len(lines) else []
+    rest += lines[mark.line + 1 :]
+    return all(not part.strip() or part.strip().startswith("#") for part in rest)
+
+
+def _unclosed_bracket(text: str) -> tuple[str, int] | None:
+    """The first '[' or '{' (and its line) still open at the end of the text, skipping quoted
+    strings and comments; None when every one is closed."""
+    stack: list[tuple[str, int]] = []
+    quote = ""
+    line = 1
+    previous = " "
+    for index, char in enumerate(text):
+        if char in "\r\n\x85\u2028\u2029":
+            if not (char == "\n" and previous == "\r"):
+                line += 1
+            if quote == "#":
+                quote = ""
+        elif quote == "#":
+            pass
+        elif quote:
+            if char == quote and not (quote == '"' and _escaped(text, index)):
+                quote = ""
+        elif char in "'\"" and previous in " \t[{,:":
+            quote = char
+        elif char == "#" and previous in " \t\r\n":
+            quote = "#"
+        elif char in "[{":
+            stack.append((char, line))
+        elif char in "]}" and stack:
+            stack.pop()
+        previous = char
+    return stack[0] if stack else None
+
+
+def _escaped(text: str, index: int) -> bool:
+    backslashes = 0
+    while index - backslashes - 1 >= 0 and text[index - backslashes - 1] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
 def _refine(text: str, line: int, problem: str, message: str) -> tuple[int, str]:
     """Sharper hints for the most common causes, which libyaml reports only indirectly."""
-    lines = text.splitlines()
+    lines = _LINE_BREAKS.split(text)
     here = lines[line - 1] if 0 < line <= len(lines) else ""
     if here.lstrip(" ").startswith("\t") or ("cannot start any token" in problem and "\t" in here):
         return line, _TAB_HINT
@@ -360,3 +535,13 @@ def json_path(path: Sequence[PathPart]) -> str:
         else:
             out.append(f"[{str(part)!r}]")
     return "".join(out)
+
+
+# Booleans as YAML 1.2 has them: only true and false. YAML 1.1 also reads yes, no, on and off as
+# booleans, which turns a retry policy's `on:` key into True and a country code NO into False.
+_BOOL = "tag:yaml.org,2002:bool"
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in _StrictLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))

@@ -62,7 +62,8 @@ async def _invoke(ctx: StepContext, reference: str, args: tuple[Any, ...], kwarg
         return await function(*args, **call_kwargs)
     if inspect.isasyncgenfunction(function):
         return function(*args, **call_kwargs)
-    return await anyio.to_thread.run_sync(partial(function, *args, **call_kwargs))
+    # abandoned when cancelled (a timeout, a failed sibling): the user's code finishes on its own
+    return await anyio.to_thread.run_sync(partial(function, *args, **call_kwargs), abandon_on_cancel=True)
 
 
 _resolved: dict[tuple[Path, str], tuple[Callable[..., Any], bool]] = {}
@@ -87,7 +88,13 @@ def resolve(reference: str, base_dir: Path) -> tuple[Callable[..., Any], bool]:
 def _import(reference: str, base_dir: Path) -> Callable[..., Any]:
     module_name, _, attr_path = reference.partition(":")
     top = module_name.split(".")[0]
-    if (base_dir / f"{top}.py").exists() or (base_dir / top / "__init__.py").exists():
+    local = (base_dir / f"{top}.py").exists() or (base_dir / top / "__init__.py").exists()
+    if local and top in sys.stdlib_module_names:
+        raise StepError(
+            f"{base_dir / top} has the name of a standard library module ({top!r}), which it would hide "
+            "from everything else in the run; rename it"
+        )
+    if local:
         _forget_other_copies(top, base_dir)
         if sys.path[:1] != [str(base_dir)]:
             if str(base_dir) in sys.path:

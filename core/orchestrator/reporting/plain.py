@@ -44,6 +44,8 @@ class PlainReporter(Reporter):
             return f"{where} failed after {event.elapsed or 0:.3f}s: {event.error}"
         if kind == "pipeline_skipped":
             return f"{where} {event.error}"
+        if kind in ("step_retry", "pipeline_retry"):
+            return f"{where} failed: {event.error}; retrying ({event.status}) in {event.elapsed or 0:.2f}s"
         return None
 
     def summary(self, result: RunResult) -> None:
