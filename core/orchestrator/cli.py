@@ -16,6 +16,7 @@ from orchestrator import __version__
 
 if TYPE_CHECKING:
     from orchestrator.errors import ConfigError
+    from orchestrator.interrupts import EXIT_INTERRUPTED, run_until_interrupted
     from orchestrator.model import Plan
     from orchestrator.plugins import Plugins
 
@@ -53,6 +54,7 @@ def _parse_params(values: Sequence[str]) -> dict[str, str]:
 def _load_plan(config: str, params: Sequence[str], plugins: Plugins) -> Plan:
     from orchestrator.config import load_plan
     from orchestrator.errors import ConfigError
+    from orchestrator.interrupts import EXIT_INTERRUPTED, run_until_interrupted
 
     try:
         return load_plan(config, plugins.registry, params=_parse_params(params))
@@ -144,10 +146,11 @@ def run(config: str, params: Sequence[str], selected: Sequence[str], executor: s
     step_logs.propagate = False
     step_logs.addHandler(StepLogHandler(reporter))
     from orchestrator.errors import ConfigError
+    from orchestrator.interrupts import EXIT_INTERRUPTED, run_until_interrupted
 
     refused: ConfigError | None = None
     try:
-        result = Engine(plan, plugins, reporter).run_sync(selected or None)
+        result = run_until_interrupted(Engine(plan, plugins, reporter), selected or None)
     except ConfigError as exc:  # the plan cannot go where the executor would send it
         refused = exc
     finally:
@@ -155,7 +158,7 @@ def run(config: str, params: Sequence[str], selected: Sequence[str], executor: s
     if refused is not None:
         _fail(_problems(refused))
     reporter.summary(result)
-    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+    sys.exit(EXIT_INTERRUPTED if result.interrupted else EXIT_OK if result.ok else EXIT_FAILED)
 
 
 def _with_executor(plan: Plan, name: str, plugins: Plugins) -> Plan:

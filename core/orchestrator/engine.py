@@ -29,6 +29,7 @@ from orchestrator.context import PipelineContext, StepContext
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, StepError
 from orchestrator.events import (
     FAILED,
+    INTERRUPTED,
     SKIPPED,
     SUCCEEDED,
     Event,
@@ -82,6 +83,7 @@ class Engine:
         self.plan = plan
         self.plugins = plugins
         self.emit = events
+        self._scope: anyio.CancelScope | None = None
 
     def run_sync(self, selected: Iterable[str] | None = None, *, run_id: str | None = None) -> RunResult:
         """Run on a fresh event loop (the CLI's and most tests' entry)."""
@@ -114,14 +116,24 @@ class Engine:
             self._check_shippable(order, executors)
             for key, executor in executors.items():
                 executors[key] = await stack.enter_async_context(executor)
-            async with anyio.create_task_group() as tasks:
-                for name in order:
-                    spec = self.plan.pipelines[name]
-                    job = PipelineJob(self.plan, spec, run_id, PipelineRunner(self, spec, run_id).run, self.emit)
-                    tasks.start_soon(self._schedule, job, executors[spec.executor.key], finished, outcomes, name=name)
+            self._scope = anyio.CancelScope()
+            with self._scope:
+                async with anyio.create_task_group() as tasks:
+                    for name in order:
+                        spec = self.plan.pipelines[name]
+                        job = PipelineJob(self.plan, spec, run_id, PipelineRunner(self, spec, run_id).run, self.emit)
+                        tasks.start_soon(self._schedule, job, executors[spec.executor.key], finished, outcomes, name=name)
         result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
-        self.emit(Event("run_finished", run_id, status=SUCCEEDED if result.ok else FAILED, elapsed=result.elapsed))
+        status = INTERRUPTED if result.interrupted else SUCCEEDED if result.ok else FAILED
+        self.emit(Event("run_finished", run_id, status=status, elapsed=result.elapsed))
         return result
+
+    def interrupt(self) -> None:
+        """Stop the run: no new step starts, running ones are cancelled (a sync step's thread is
+        waited for, unless it has a timeout), and every unfinished pipeline ends as interrupted.
+        Call it on the event loop (a signal watcher task, say)."""
+        if self._scope is not None:
+            self._scope.cancel()
 
     async def _schedule(
         self,
@@ -146,6 +158,11 @@ class Engine:
                 error = f"executor {job.pipeline.executor.name!r} failed: {describe(exc)}"
                 outcomes[name] = PipelineOutcome(name, FAILED, error=error)
                 self.emit(Event("pipeline_finished", job.run_id, name, status=FAILED, error=error))
+        except anyio.get_cancelled_exc_class():
+            if name not in outcomes:  # the run was interrupted before or while this one ran
+                outcomes[name] = PipelineOutcome(name, INTERRUPTED, error="interrupted")
+                self.emit(Event("pipeline_finished", job.run_id, name, status=INTERRUPTED, error="interrupted"))
+            raise
         finally:
             finished[name].set()
 

@@ -13,6 +13,7 @@ from typing import Any
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"
+INTERRUPTED = "interrupted"
 
 
 @dataclass(slots=True)
@@ -89,3 +90,7 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return all(p.status == SUCCEEDED for p in self.pipelines.values())
+
+    @property
+    def interrupted(self) -> bool:
+        return any(p.status == INTERRUPTED for p in self.pipelines.values())

@@ -112,7 +112,7 @@ class Interpolator:
         return value
 
     def _unknown_parameter(self, name: str) -> str:
-        names = sorted(str(p) for p in self.params)  # a broken config may have non-text names
+        names = sorted("null" if p is None else str(p) for p in self.params)  # a broken config may have non-text names
         declared = ", ".join(names) or "none"
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -119,7 +119,8 @@ class Checker:
                 if not isinstance(name, str):
                     self.report(
                         ["params", key_text(name)],
-                        f"{_describe(name)} is used as a parameter name, but names must be text; put quotes around it",
+                        f"{'null' if name is None else _describe(name)} is used as a parameter name, but names must be text; "
+                        "put quotes around it",
                         key=True,
                     )
         pipelines = data.get("pipelines")

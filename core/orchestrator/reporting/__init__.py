@@ -24,15 +24,15 @@ class Reporter:
         self.redact = redact
         self.closed = False
 
-    def write(self, text: str, *, flush: bool = False) -> None:
-        """Write redacted text. When the reader went away (``orchestrator run | head``), stop
+    def write(self, text: str) -> None:
+        """Write redacted text, flushed at once so a log being followed (``| tee``, ``tail -f``)
+        shows a step as it starts. When the reader went away (``orchestrator run | head``), stop
         writing but let the run finish: a closed pipe must not abort a load half-way."""
         if self.closed:
             return
         try:
             self.stream.write(self.redact(text))
-            if flush:
-                self.stream.flush()
+            self.stream.flush()
         except BrokenPipeError:
             self.closed = True
             try:  # later flushes (including the interpreter's at exit) must not fail either

@@ -32,11 +32,11 @@ class JsonReporter(Reporter):
             {
                 "kind": "summary",
                 "run_id": result.run_id,
-                "status": "succeeded" if result.ok else "failed",
+                "status": "interrupted" if result.interrupted else "succeeded" if result.ok else "failed",
                 "elapsed": result.elapsed,
                 "pipelines": [asdict(outcome) for outcome in result.pipelines.values()],
             }
         )
 
     def _write(self, payload: dict[str, object]) -> None:
-        self.write(json.dumps(payload, default=str) + "\n", flush=payload.get("kind") == "summary")
+        self.write(json.dumps(payload, default=str) + "\n")

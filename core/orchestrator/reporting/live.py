@@ -15,7 +15,7 @@ from rich.text import Text
 from orchestrator.events import Event, RunResult
 from orchestrator.reporting import Redact, Reporter, summary_rows, where
 
-_STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "running": "cyan", "waiting": "dim"}
+_STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "yellow", "running": "cyan", "waiting": "dim"}
 
 
 @dataclass
@@ -85,5 +85,5 @@ class LiveReporter(Reporter):
         for name, status, rows, elapsed, error in summary_rows(result):
             table.add_row(name, Text(status, style=_STYLES.get(status, "")), rows, elapsed, self.redact(error))
         self.console.print(table)
-        verdict = "[green]succeeded[/]" if result.ok else "[bold red]failed[/]"
+        verdict = "[yellow]interrupted[/]" if result.interrupted else "[green]succeeded[/]" if result.ok else "[bold red]failed[/]"
         self.console.print(f"run {verdict} in {result.elapsed:.2f}s", highlight=False)

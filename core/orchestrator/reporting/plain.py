@@ -55,6 +55,6 @@ class PlainReporter(Reporter):
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
             lines.append("  ".join(cells).rstrip())
-        state = "succeeded" if result.ok else "failed"
+        state = "interrupted" if result.interrupted else "succeeded" if result.ok else "failed"
         lines += ["", f"run {result.run_id} {state} in {result.elapsed:.2f}s"]
-        self.write("\n".join(lines) + "\n", flush=True)
+        self.write("\n".join(lines) + "\n")

@@ -1,0 +1,90 @@
+"""Ctrl-C and SIGTERM during a real ``orchestrator run`` subprocess: a clean stop with a summary
+and exit status 130, finished work kept; a second signal exits at once."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from helpers import BIN, ONLY_BUILTIN
+
+CONFIG = """
+pipelines:
+  quick:
+    type: ETL
+    phases:
+      extract: {steps: [{plugin: python.call, args: {callable: "slow:rows"}}]}
+      load: {steps: [{plugin: jsonl.write, args: {path: quick.jsonl}}]}
+  slow:
+    type: ETL
+    depends_on: [quick]
+    phases:
+      extract: {steps: [{id: waiting, plugin: python.call, args: {callable: "slow:%s"}}]}
+      load: {steps: [{plugin: jsonl.write, args: {path: slow.jsonl}}]}
+  after:
+    type: ETL
+    depends_on: [slow]
+    phases:
+      extract: {steps: [{plugin: python.call, args: {callable: "slow:rows"}}]}
+      load: {steps: [{plugin: jsonl.write, args: {path: after.jsonl}}]}
+"""
+SLOW = """
+import time, anyio
+
+def rows():
+    return [{"a": 1}]
+
+async def waits():
+    await anyio.sleep(60)
+    return []
+
+def blocks():
+    time.sleep(60)
+    return []
+"""
+
+
+def start(tmp_path: Path, step: str) -> subprocess.Popen[str]:
+    (tmp_path / "pipeline.yaml").write_text(textwrap.dedent(CONFIG % step))
+    (tmp_path / "slow.py").write_text(SLOW)
+    process = subprocess.Popen(
+        [str(BIN / "orchestrator"), "run", str(tmp_path / "pipeline.yaml")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ONLY_BUILTIN},
+    )
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until the slow step is running
+        if "slow extract waiting started" in line:
+            return process
+    raise AssertionError(f"the run ended before the slow step started: {process.wait()} {process.stderr.read()}")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_run_cleanly(tmp_path: Path, signum: signal.Signals) -> None:
+    process = start(tmp_path, "waits")
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert f"{signum.name}: stopping the run" in err
+    assert "Traceback" not in out + err
+    assert re.search(r"^quick +succeeded", out, re.M)
+    assert re.search(r"^slow +interrupted", out, re.M) and re.search(r"^after +interrupted", out, re.M)
+    assert "interrupted in" in out
+    assert (tmp_path / "quick.jsonl").read_text() == '{"a": 1}\n'  # finished work is kept
+    assert not (tmp_path / "after.jsonl").exists()
+
+
+def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
+    process = start(tmp_path, "blocks")  # a sync step's thread cannot be cancelled
+    process.send_signal(signal.SIGINT)
+    assert process.stderr is not None
+    assert "SIGINT: stopping the run" in process.stderr.readline() + process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=10)
+    assert process.returncode == 130
+    assert "SIGINT again: exiting now" in process.stderr.read()
