@@ -170,3 +170,29 @@ def test_python_call_refuses_a_module_named_like_the_standard_library(plugins, w
         f"step 'python.call' failed: {tmp_path / 'string'} has the name of a standard library module ('string'), "
         "which it would hide from everything else in the run; rename it"
     )
+
+
+def test_paths_outside_the_pipeline_directory_are_refused_unless_allowed(plugins, write_config, tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "in.csv").write_text("a\n1\n")
+    (tmp_path / "linked").symlink_to(outside)
+    for path in (f"../{outside.name}/in.csv", str(outside / "in.csv"), "linked/in.csv"):
+        refused = run_one(plugins, write_config, f"{{plugin: csv.read, args: {{path: '{path}'}}}}", "{plugin: jsonl.write, args: {path: out.jsonl}}")
+        assert refused.error == (
+            f"step 'csv.read' failed: {path} is outside the pipeline's directory {tmp_path}; "
+            "list the directory under 'allowed_paths' in the config to allow it"
+        )
+    config = write_config(
+        f"""
+        allowed_paths: ['../{outside.name}']
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract: {{steps: [{{plugin: csv.read, args: {{path: '../{outside.name}/in.csv'}}}}]}}
+              load: {{steps: [{{plugin: csv.write, args: {{path: '{outside / "out.csv"}'}}}}]}}
+        """
+    )
+    assert Engine(load_plan(config, plugins.registry), plugins).run_sync().ok
+    assert (outside / "out.csv").read_text() == "a\n1\n"

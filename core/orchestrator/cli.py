@@ -169,7 +169,9 @@ def _with_executor(plan: Plan, name: str, plugins: Plugins) -> Plan:
 
     if plugins.registry.get(EXECUTOR, name) is None:
         known = ", ".join(plugins.registry.names(EXECUTOR))
-        _fail(f"error: --executor {name!r}: unknown executor (installed: {known})")
+        close = plugins.registry.suggest(name, EXECUTOR)
+        hint = f"; did you mean {close!r}?" if close else ""
+        _fail(f"error: --executor {name!r}: unknown executor{hint} (installed: {known})")
     # the config's options for that executor (a pipeline's own, else the file's) still apply
     default = plan.executor if plan.executor.name == name else ExecutorSpec(name)
     pipelines = {
@@ -203,8 +205,13 @@ def schema(output: str | None) -> None:
 
     text = json.dumps(composed_schema(_load_plugins().registry), indent=2) + "\n"
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except FileNotFoundError:
+            _fail(f"error: --output {output!r}: the directory it would be written to does not exist; create it first")
+        except OSError as exc:
+            _fail(f"error: --output {output!r}: cannot write the file: {exc.strerror or exc}")
     else:
         click.echo(text, nl=False)
 

@@ -168,7 +168,9 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
             phase_concurrency=phase_concurrency,
             policies=Policies.from_config(raw),
         )
-    return Plan(file, file.resolve().parent, pipelines, params, executor, secrets)
+    base_dir = file.resolve().parent
+    allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))
+    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed)
 
 
 def _default_id(plugin: str, used: set[str], counters: dict[str, int]) -> str:

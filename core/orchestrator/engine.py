@@ -195,7 +195,7 @@ class PipelineRunner:
         self.registry = engine.plugins.registry
         self.hook = engine.plugins.hook
         self.emit = engine.emit
-        self.context = PipelineContext(run_id, spec.name, self.plan.params, self.plan.base_dir)
+        self.context = PipelineContext(run_id, spec.name, self.plan.params, self.plan.base_dir, self.plan.allowed_paths)
         self.steps: list[StepOutcome] = []
         self.tries: dict[str, int] = {}  # attempts of steps that were retried
         self.attempts = 1
@@ -269,7 +269,8 @@ class PipelineRunner:
 
     def _start(self, step: StepSpec) -> tuple[StepContext, Callable[..., Any], float]:
         context = StepContext(
-            self.run_id, self.spec.name, self.plan.params, self.plan.base_dir, step.phase, step.id, step.plugin
+            self.run_id, self.spec.name, self.plan.params, self.plan.base_dir, step.phase, step.id, step.plugin,
+            self.plan.allowed_paths,
         )
         if self.step_events:
             self.emit(Event("step_started", self.run_id, self.spec.name, step.phase, step.id, step.plugin))

@@ -68,20 +68,19 @@ class Interpolator:
                 return match.group(0)[1:]
             return str(self._resolve(match.group(2), path, report, keep_type=False))
 
-        result, count = _REFERENCE.subn(replace, text)
-        if count != text.count("${") and _DANGLING.search(_REFERENCE.sub("", text)):
+        complete = _REFERENCE.findall(text)
+        if len(complete) != text.count("${") and _DANGLING.search(_REFERENCE.sub("", text)):
             report(path, _dangling_message(text))  # a "${" that no complete reference accounts for
-            return text
-        return result
+            return text  # and nothing else about this string: its references are not what was meant
+        return _REFERENCE.sub(replace, text)
 
     def _resolve(self, expression: str, path: PathParts, report: ProblemSink, *, keep_type: bool) -> Any:
         match = _EXPRESSION.match(expression.strip())
+        if expression.strip() == "params":
+            report(path, "'${params}' names no parameter; write ${params.NAME}, with NAME declared under 'params:'")
+            return ""
         if match is None:
-            report(
-                path,
-                f"invalid reference '${{{expression}}}': expected ${{ENV_VAR}}, "
-                "${ENV_VAR:-default} or ${params.name}",
-            )
+            report(path, _invalid_message(expression))
             return ""
         default = match.group("default")
         if match.group("params"):
@@ -120,6 +119,19 @@ class Interpolator:
             f"unknown parameter {name!r}{hint} (declared: {declared}); "
             f"declare it under 'params:' and pass --param {name}=VALUE"
         )
+
+
+def _invalid_message(expression: str) -> str:
+    """What is wrong with a reference, with the likely intended one when it is a near miss."""
+    message = f"invalid reference {_clip('${' + expression + '}')!r}: expected ${{ENV_VAR}}, ${{ENV_VAR:-default}} or ${{params.name}}"
+    stripped = expression.strip()
+    if stripped.startswith("param."):
+        guess = "params." + stripped.removeprefix("param.")
+    elif ":=" in stripped:
+        guess = stripped.replace(":=", ":-", 1)
+    else:
+        return message
+    return message + f"; did you mean {_clip('${' + guess + '}')!r}?"
 
 
 def _dangling_message(text: str) -> str:

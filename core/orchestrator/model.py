@@ -71,6 +71,7 @@ class Plan:
     params: dict[str, Any]
     executor: ExecutorSpec
     secrets: frozenset[str] = frozenset()
+    allowed_paths: tuple[Path, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

@@ -102,6 +102,8 @@ class Checker:
         original = self.source.written_at(path)
         if original is not None and "${" not in original:
             original = None
+        if original is not None and any(p.path == json_path(path) for p in self.problems):
+            return  # its reference was already reported; what it was replaced by says nothing more
         if error.validator == "type":
             message = _type(error, substituted=original is not None)
         else:
@@ -146,7 +148,7 @@ class Checker:
                 self._report_errors(_under(path, validator.iter_errors(options)), extra_allowed=["name"])
 
     def _check_pipeline(self, name: str, pipeline: dict[str, Any]) -> None:
-        base: list[PathPart] = ["pipelines", name]
+        base: list[PathPart] = ["pipelines", key_text(name)]
         self._check_executor(pipeline.get("executor"), [*base, "executor"])
         ptype = pipeline.get("type")
         phases = pipeline.get("phases")
@@ -264,8 +266,8 @@ class Checker:
         hint = f"; did you mean {close!r}?" if close else ""
         if what == "executor":
             installed = ", ".join(self.registry.names(EXECUTOR)) or "none"
-            return f"unknown executor {name!r}{hint} (installed: {installed}; 'orchestrator plugins' shows which plugin provides each)"
-        return f"unknown {kind} plugin {name!r}{hint} (run 'orchestrator plugins' to list the installed steps)"
+            return f"unknown executor {_short(name, 60)}{hint} (installed: {installed}; 'orchestrator plugins' shows which plugin provides each)"
+        return f"unknown {kind} plugin {_short(name, 60)}{hint} (run 'orchestrator plugins' to list the installed steps)"
 
     def _check_depends_on(self, pipelines: dict[str, Any]) -> None:
         graph: dict[str, list[str]] = {}
@@ -275,11 +277,12 @@ class Checker:
             graph[name] = deps
             for index, dep in enumerate(deps):
                 if dep not in pipelines:
-                    close = difflib.get_close_matches(dep, list(pipelines), n=1)
+                    names = [key_text(p) for p in pipelines]  # a broken config may have non-text names
+                    close = difflib.get_close_matches(dep, names, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
-                    known = ", ".join(p for p in pipelines if p != name) or "none"
+                    known = ", ".join(n for n in names if n != key_text(name)) or "none"
                     self.report(
-                        ["pipelines", name, "depends_on", index],
+                        ["pipelines", key_text(name), "depends_on", index],
                         f"depends on unknown pipeline {dep!r}{hint} (pipelines in this file: {known})",
                     )
         cycle = find_cycle(graph)

@@ -7,6 +7,7 @@ tree, from which the line of every offending path is read.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_NULL = "tag:yaml.org,2002:null"
 _IN_PROGRESS = object()
 #: what PyYAML's constructors raise on text that does not fit the tag (they do not check first)
 _CONSTRUCTION_ERRORS = (ValueError, TypeError, ArithmeticError, AttributeError, LookupError)
@@ -198,6 +200,8 @@ class YamlSource:
             raise _fail(name, "permission denied; make the file readable for the current user") from None
         except OSError as exc:
             raise _fail(name, f"the file cannot be read: {exc.strerror or exc}") from None
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise _fail(name, "the file is UTF-16 text; re-save it with UTF-8 encoding", 1)
         if b"\x00" in raw:
             line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
             raise _fail(name, "the file contains NUL bytes, so it is binary, not YAML text; pass the pipeline's .yaml file", line)
@@ -234,10 +238,17 @@ class YamlSource:
         except _DuplicateKey as dup:
             line = dup.again.start_mark.line + 1
             first = dup.first.start_mark.line + 1
-            message = (
-                f"duplicate key {dup.key!r} (first defined on line {first}); YAML would silently keep "
-                "only the last one, so remove or rename one of them"
-            )
+            written = [getattr(node, "value", None) for node in (dup.first, dup.again)]
+            if all(isinstance(w, str) for w in written) and written[0] != written[1]:  # '1' and 'true', '1' and '1.0'
+                message = (
+                    f"duplicate key: {written[1]!r} is the same key as {written[0]!r} on line {first} "
+                    "(YAML reads both as the same value); put quotes around them to keep them apart, or remove one"
+                )
+            else:
+                message = (
+                    f"duplicate key {dup.key!r} (first defined on line {first}); YAML would silently keep "
+                    "only the last one, so remove or rename one of them"
+                )
             raise ConfigError([Problem(self.name, line, "", message)]) from None
         except _BadScalar as bad:
             raise ConfigError([Problem(self.name, bad.node.start_mark.line + 1, "", bad.message(self.text))]) from None
@@ -303,7 +314,7 @@ class YamlSource:
 def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node | None, yaml.Node | None]:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            if key_node.value == str(part):
+            if key_node.value == str(part) or (part == "null" and key_node.tag == _NULL):  # '~:' and ':' too
                 return value_node, key_node
     elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
         return node.value[part], None
@@ -390,6 +401,21 @@ _SYNTAX_HINTS: tuple[tuple[str, str, bool], ...] = (
         "expected a mapping or list of mappings for merging",
         "a merge key '<<' takes an alias of a mapping ('<<: *defaults') or a list of such aliases; "
         "remove what is not a mapping",
+        False,
+    ),
+    (
+        "expected a mapping node, but found",
+        "a '!!map', '!!seq' or '!!str' tag here does not fit the value after it; remove the tag",
+        False,
+    ),
+    (
+        "expected a sequence node, but found",
+        "a '!!map', '!!seq' or '!!str' tag here does not fit the value after it; remove the tag",
+        False,
+    ),
+    (
+        "expected a scalar node, but found",
+        "a '!!map', '!!seq' or '!!str' tag here does not fit the value after it; remove the tag",
         False,
     ),
     ("did not find expected <document start>", "this line is indented less than the first line; indent every top-level key the same (best: not at all)", False),
