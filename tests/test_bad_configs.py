@@ -21,7 +21,7 @@ from helpers import cli
 from orchestrator.cli import main
 
 CORPUS = Path(__file__).parent / "bad_configs"
-MINIMUM_CASES = 40
+MINIMUM_CASES = 130
 EXIT_BAD_INPUT = 2
 #: Environment variables with this prefix are removed before each case, so the corpus can rely on
 #: them being unset; a case sets what it needs in its ``NAME.env`` file.
@@ -36,10 +36,15 @@ SUBPROCESS_CASES = (
     "cli_param_malformed",
     "cli_param_not_an_integer",
     "cli_pipeline_unknown",
+    "cli_schema_output_missing_directory",
+    "control_character",
+    "crlf_line_endings_error",
     "many_problems_at_once",
     "not_utf8",
     "plugin_unknown_with_suggestion",
     "secret_not_echoed",
+    "utf16_file",
+    "yaml_invalid_date",
     "yaml_tab_indentation",
 )
 

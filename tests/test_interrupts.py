@@ -7,12 +7,14 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers import BIN, ONLY_BUILTIN
+from helpers import BIN
 
 CONFIG = """
 pipelines:
@@ -25,7 +27,8 @@ pipelines:
     type: ETL
     depends_on: [quick]
     phases:
-      extract: {steps: [{id: waiting, plugin: python.call, args: {callable: "slow:%s"}}]}
+      extract: {steps: [{plugin: python.call, args: {callable: "slow:rows"}}]}
+      transform: {steps: [{id: waiting, plugin: %s}]}
       load: {steps: [{plugin: jsonl.write, args: {path: slow.jsonl}}]}
   after:
     type: ETL
@@ -35,38 +38,48 @@ pipelines:
       load: {steps: [{plugin: jsonl.write, args: {path: after.jsonl}}]}
 """
 SLOW = """
-import time, anyio
+import anyio
 
 def rows():
     return [{"a": 1}]
 
-async def waits():
+async def waits(rows):
     await anyio.sleep(60)
-    return []
-
-def blocks():
-    time.sleep(60)
-    return []
+    return rows
 """
+WAITS = 'python.call, args: {callable: "slow:waits"}'
+# a sync step of an installed plugin, run in a worker thread that cannot be cancelled
+BLOCKS = "hookfile.burn, args: {seconds: 60}"
+HOOKFILE = Path(__file__).parent / "distributions" / "orchestrator-plugin-hookfile"
 
 
-def start(tmp_path: Path, step: str) -> subprocess.Popen[str]:
+@pytest.fixture(scope="module")
+def hookfile_installed() -> Iterator[None]:
+    pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--no-deps", str(HOOKFILE)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run([*pip, "uninstall", "--yes", "orchestrator-plugin-hookfile"], check=True)
+
+
+def start(tmp_path: Path, step: str, plugins: str = "builtin") -> subprocess.Popen[str]:
     (tmp_path / "pipeline.yaml").write_text(textwrap.dedent(CONFIG % step))
     (tmp_path / "slow.py").write_text(SLOW)
     process = subprocess.Popen(
         [str(BIN / "orchestrator"), "run", str(tmp_path / "pipeline.yaml")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ONLY_BUILTIN},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "ORCHESTRATOR_LOAD_PLUGINS": plugins},
     )
     assert process.stdout is not None
     for line in process.stdout:  # wait until the slow step is running
-        if "slow extract waiting started" in line:
+        if "slow transform waiting started" in line:
             return process
     raise AssertionError(f"the run ended before the slow step started: {process.wait()} {process.stderr.read()}")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_the_run_cleanly(tmp_path: Path, signum: signal.Signals) -> None:
-    process = start(tmp_path, "waits")
+    process = start(tmp_path, WAITS)
     process.send_signal(signum)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130
@@ -79,8 +92,8 @@ def test_a_signal_stops_the_run_cleanly(tmp_path: Path, signum: signal.Signals) 
     assert not (tmp_path / "after.jsonl").exists()
 
 
-def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
-    process = start(tmp_path, "blocks")  # a sync step's thread cannot be cancelled
+def test_a_second_signal_exits_at_once(tmp_path: Path, hookfile_installed: None) -> None:
+    process = start(tmp_path, BLOCKS, plugins="builtin,hookfile")
     process.send_signal(signal.SIGINT)
     assert process.stderr is not None
     assert "SIGINT: stopping the run" in process.stderr.readline() + process.stderr.readline()

@@ -37,6 +37,9 @@ def run_until_interrupted(engine: Engine, selected: Iterable[str] | None) -> Run
         anyio.run(main)
     except BaseExceptionGroup as group:  # the watcher's task group wraps what the run raised
         raise _sole(group) from None
+    finally:  # a signal while the summary is printed ends the process, without a traceback
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda number, frame: _leave(f"{signal.Signals(number).name}: exiting now"))
     return results[0]
 
 
