@@ -37,7 +37,7 @@ def read(
         while rows := list(islice(reader, batch_size)):
             if any(len(row) != width for row in rows):
                 rows = _even_rows(rows, width, reader.line_num, path)
-            batch = [dict(zip(header, row, strict=True)) for row in rows]
+            batch = [dict(zip(header, row, strict=False)) for row in rows]  # lengths checked above
             yield batch if not casts else [_cast(row, casts, path) for row in batch]
 
 
