@@ -9,7 +9,7 @@ from operator import itemgetter
 from typing import Any
 
 from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE, rows_of
-from orchestrator.builtin.files import atomic_output, open_input
+from orchestrator.files import atomic_output, open_input
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
 

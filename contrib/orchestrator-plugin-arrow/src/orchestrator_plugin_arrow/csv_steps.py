@@ -18,7 +18,7 @@ from orchestrator_plugin_arrow.batches import same_schema
 from orchestrator_plugin_arrow.csv_errors import BadRows, explain
 from orchestrator_plugin_arrow.datatypes import schema_of
 from orchestrator_plugin_arrow.errors import first_line
-from orchestrator_plugin_arrow.files import atomic_target, input_path
+from orchestrator.files import atomic_path, input_path
 
 STEP_READ, STEP_WRITE = "arrow.read_csv", "arrow.write_csv"
 
@@ -90,7 +90,7 @@ def write_csv(
         include_header=include_header, delimiter=delimiter, quoting_style=quoting
     )
     rows = 0
-    with atomic_target(ctx, path) as temp:
+    with atomic_path(ctx, path) as temp:
         writer: pacsv.CSVWriter | None = None
         try:
             for batch in same_schema(batches, STEP_WRITE):

@@ -12,7 +12,7 @@ from orchestrator.errors import StepError
 
 from orchestrator_plugin_arrow.batches import same_schema
 from orchestrator_plugin_arrow.errors import first_line
-from orchestrator_plugin_arrow.files import atomic_target, input_path
+from orchestrator.files import atomic_path, input_path
 
 STEP_WRITE = "arrow.write_parquet"
 #: Rows per row group unless set: 262,144, the default of Polars; larger groups cost memory while written.
@@ -62,7 +62,7 @@ def write_parquet(
     written as one row group: a row group per incoming batch would leave readers thousands of tiny
     groups. The file replaces the target only when every batch was written."""
     rows = 0
-    with atomic_target(ctx, path) as temp:
+    with atomic_path(ctx, path) as temp:
         writer: pq.ParquetWriter | None = None
         pending: list[pa.RecordBatch] = []
         pending_rows = 0

@@ -1,0 +1,79 @@
+"""Files for steps, the core's and any plugin's: paths relative to the pipeline file (and inside
+the directories the config allows), missing inputs as one-line errors, and outputs that appear
+whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from orchestrator.context import StepContext
+from orchestrator.errors import StepError
+
+_umask = os.umask(0)  # read once, at import: os.umask can only be read by setting it
+os.umask(_umask)
+
+
+def input_path(ctx: StepContext, path: str) -> Path:
+    """An input file, checked before a library opens it (their messages for a missing file vary
+    and carry errno details)."""
+    full = ctx.path(path)
+    if not full.exists():
+        raise StepError(f"file not found: {full} (paths are relative to the pipeline file)")
+    if full.is_dir():
+        raise StepError(f"{full} is a directory, not a file")
+    if not os.access(full, os.R_OK):
+        raise StepError(f"permission denied reading {full}")
+    return full
+
+
+@contextmanager
+def open_input(ctx: StepContext, path: str, **options: Any) -> Iterator[IO[str]]:
+    """Open a text file for reading, relative to the pipeline file."""
+    full = input_path(ctx, path)
+    with open(full, encoding=options.pop("encoding", "utf-8"), **options) as handle:
+        try:
+            yield handle
+        except UnicodeDecodeError as exc:
+            raise StepError(f"{full} is not valid {exc.encoding} text (byte {exc.start}); set 'encoding'") from None
+
+
+@contextmanager
+def atomic_path(ctx: StepContext, path: str) -> Iterator[Path]:
+    """A temporary path beside the target, moved onto the target only when the block ends without
+    an error: a failed or interrupted run keeps the previous file, and readers never see a
+    half-written one (the rename is atomic within a directory). The output keeps the replaced
+    file's permissions, else gets what a plain ``open`` would under the umask."""
+    full = ctx.path(path)
+    try:
+        full.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{full.name}.", suffix=".tmp", dir=full.parent)
+        os.close(fd)
+        os.chmod(name, _mode_for(full))
+    except OSError as exc:
+        raise StepError(f"cannot write {full}: {exc.strerror or exc}") from None
+    temp = Path(name)
+    try:
+        yield temp
+        os.replace(temp, full)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_output(ctx: StepContext, path: str, **options: Any) -> Iterator[IO[str]]:
+    """A text file written through :func:`atomic_path`."""
+    with atomic_path(ctx, path) as temp, open(temp, "w", encoding=options.pop("encoding", "utf-8"), **options) as handle:
+        yield handle
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask
