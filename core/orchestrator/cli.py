@@ -123,6 +123,12 @@ def run(config: str, params: Sequence[str], selected: Sequence[str], executor: s
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     import difflib
 
+    from orchestrator.engine import Engine, new_run_id
+    from orchestrator.errors import ConfigError
+    from orchestrator.interrupts import EXIT_INTERRUPTED, run_until_interrupted
+    from orchestrator.reporting import make_reporter, route_step_logs
+    from orchestrator.state import state_for
+
     plugins = _load_plugins()
     plan = _load_plan(config, params, plugins)
     for name in selected:
@@ -132,29 +138,21 @@ def run(config: str, params: Sequence[str], selected: Sequence[str], executor: s
             _fail(f"error: --pipeline {name!r}: no such pipeline in {config}{hint}")
     if executor:
         plan = _with_executor(plan, executor, plugins)
-    from orchestrator.engine import Engine
-    from orchestrator.reporting import make_reporter
-
-    import logging
-
-    from orchestrator.reporting import StepLogHandler
-
-    kind = "json" if as_json else ("live" if sys.stdout.isatty() else "plain")
-    reporter = make_reporter(kind, sys.stdout, redactor(plan.secrets))
-    step_logs = logging.getLogger("orchestrator.run")
-    step_logs.setLevel(logging.INFO)
-    step_logs.propagate = False
-    step_logs.addHandler(StepLogHandler(reporter))
-    from orchestrator.errors import ConfigError
-    from orchestrator.interrupts import EXIT_INTERRUPTED, run_until_interrupted
-
+    redact = redactor(plan.secrets)
+    reporter = make_reporter("json" if as_json else ("live" if sys.stdout.isatty() else "plain"), sys.stdout, redact)
+    route_step_logs(reporter)
+    run_id = new_run_id()
+    state = state_for(plan, redact)
+    sink = reporter if state is None else state.recording(run_id, plan, reporter)
     refused: ConfigError | None = None
     try:
-        result = run_until_interrupted(Engine(plan, plugins, reporter), selected or None)
+        result = run_until_interrupted(Engine(plan, plugins, sink), selected or None, run_id=run_id)
     except ConfigError as exc:  # the plan cannot go where the executor would send it
         refused = exc
     finally:
         reporter.close()
+        if state is not None:
+            state.close()
     if refused is not None:
         _fail(_problems(refused))
     reporter.summary(result)
@@ -227,6 +225,30 @@ def graph(config: str, params: Sequence[str], fmt: str) -> None:
     plan = _load_plan(config, params, _load_plugins())
     deps = {name: spec.depends_on for name, spec in plan.pipelines.items()}
     click.echo(render(deps, fmt, {name: spec.type for name, spec in plan.pipelines.items()}), nl=False)
+
+
+@cli.command()
+@click.argument("action", required=False, type=click.Choice(["list", "show"]), default="list")
+@click.argument("run_id", required=False)
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="The pipeline file whose runs to show (its state: setting is used).")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False), help="The state database itself.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def runs(action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool) -> None:
+    """The run history: list runs, or show one run's pipelines and step attempts."""
+    from orchestrator.history import HistoryError, history_path, list_runs, show_run
+
+    try:
+        path = history_path(config, state_path, _load_plugins if config else None, _load_plan)
+        if action == "show":
+            if not run_id:
+                _fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
+            text = show_run(path, run_id, as_json=as_json)
+        else:
+            text = list_runs(path, limit, as_json=as_json)
+    except HistoryError as exc:
+        _fail(f"error: {exc}")
+    click.echo(text, nl=False)
 
 
 @cli.group()

@@ -15,7 +15,7 @@ from typing import Any
 from orchestrator import __version__, cache
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.interpolate import Interpolator
-from orchestrator.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
+from orchestrator.model import DEFAULT_STATE, ExecutorSpec, PipelineSpec, Plan, StepSpec
 from orchestrator.phases import PHASES_BY_TYPE
 from orchestrator.policies import Policies
 from orchestrator.registry import Registry
@@ -170,7 +170,8 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
         )
     base_dir = file.resolve().parent
     allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))
-    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed)
+    state = data.get("state", DEFAULT_STATE)
+    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state)
 
 
 def _default_id(plugin: str, used: set[str], counters: dict[str, int]) -> str:

@@ -23,14 +23,14 @@ GRACE_PERIOD = 10.0
 EXIT_INTERRUPTED = 130
 
 
-def run_until_interrupted(engine: Engine, selected: Iterable[str] | None) -> RunResult:
+def run_until_interrupted(engine: Engine, selected: Iterable[str] | None, *, run_id: str | None = None) -> RunResult:
     """Run the engine on a fresh event loop, watching for SIGINT and SIGTERM."""
     results: list[RunResult] = []
 
     async def main() -> None:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_watch, engine, tasks)
-            results.append(await engine.run(selected))
+            results.append(await engine.run(selected, run_id=run_id))
             tasks.cancel_scope.cancel()
 
     try:

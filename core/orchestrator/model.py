@@ -13,6 +13,9 @@ from typing import Any
 
 from orchestrator.policies import NONE, Policies
 
+#: Where runs are recorded unless the config says otherwise: beside the pipeline file.
+DEFAULT_STATE = "sqlite:///.orchestrator/state.db"
+
 
 @dataclass(frozen=True, slots=True)
 class ExecutorSpec:
@@ -72,6 +75,7 @@ class Plan:
     executor: ExecutorSpec
     secrets: frozenset[str] = frozenset()
     allowed_paths: tuple[Path, ...] = ()
+    state: str = DEFAULT_STATE
 
     def __repr__(self) -> str:
         return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

@@ -6,6 +6,7 @@ fills a new table and swaps it in at the end, so a failed replace leaves the old
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
@@ -69,7 +70,8 @@ def write(
 ) -> int:
     """Insert every batch into ``table``: ``create`` (the table must not exist), ``append``
     (created when missing) or ``replace`` (swapped in whole at the end)."""
-    target = f"_orchestrator_new_{table}" if mode == "replace" else table
+    # a replace fills a table of its own (two runs replacing one table at once must not share it)
+    target = f"_orchestrator_new_{table}_{secrets.token_hex(4)}" if mode == "replace" else table
     with connect(ctx, database, create=True) as connection:
         try:
             columns, written = _insert_all(connection, batches, target, table, mode)

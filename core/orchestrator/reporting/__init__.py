@@ -70,6 +70,14 @@ class StepLogHandler(logging.Handler):
             self.handleError(record)
 
 
+def route_step_logs(reporter: Reporter) -> None:
+    """Show what steps log (``info`` and above) through the reporter, not Python's default."""
+    step_logs = logging.getLogger("orchestrator.run")
+    step_logs.setLevel(logging.INFO)
+    step_logs.propagate = False
+    step_logs.addHandler(StepLogHandler(reporter))
+
+
 def where(record: logging.LogRecord) -> str:
     """``pipeline step`` of a step's record (``pipeline`` alone for a pipeline's)."""
     return " ".join(filter(None, [getattr(record, "pipeline", None), getattr(record, "step", None)]))

@@ -1,0 +1,134 @@
+"""The run history: recorded by real ``orchestrator run`` processes into SQLite beside the
+pipeline file, shown by ``orchestrator runs``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import BIN, ONLY_BUILTIN, cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def quickstart(tmp_path: Path) -> Path:
+    target = tmp_path / "quickstart"
+    shutil.copytree(REPO / "examples" / "quickstart", target, ignore=shutil.ignore_patterns("out", ".orchestrator", "__pycache__"))
+    return target / "pipeline.yaml"
+
+
+def history(config: Path, *args: str, env: dict[str, str] | None = None) -> dict | list:
+    result = cli("runs", *args, "--config", str(config), "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_run_is_recorded_beside_the_pipeline_file(quickstart: Path) -> None:
+    assert cli("run", str(quickstart)).returncode == 0
+    assert (quickstart.parent / ".orchestrator" / "state.db").is_file()
+    (listed,) = history(quickstart)
+    assert (listed["status"], listed["pipelines"], listed["not_succeeded"]) == ("succeeded", 3, 0)
+    assert listed["config"] == str(quickstart.resolve())
+    shown = history(quickstart, "show", listed["run_id"])
+    assert {p["pipeline"]: p["status"] for p in shown["pipelines"]} == {
+        "customers": "succeeded", "sales": "succeeded", "revenue_by_country": "succeeded"
+    }
+    loads = {(s["pipeline"], s["step"]): s["rows"] for s in shown["steps"] if s["phase"] == "load"}
+    assert loads[("customers", "sqlite.write")] == 8 and loads[("sales", "sqlite.write")] == 40
+    assert json.loads(shown["run"]["params"]) == {"vat_rate": 0.2, "warehouse": "out/warehouse.db"}
+
+
+def test_every_attempt_and_error_is_recorded(write_config) -> None:
+    config = write_config(
+        """
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract:
+                steps:
+                  - {id: src, plugin: python.call, args: {callable: "flaky:rows"}, retry: {attempts: 3, initial: 10ms}}
+              load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}
+        """,
+        **{"flaky.py": "def rows(context):\n    c = context.path('n')\n    n = int(c.read_text()) + 1 if c.exists() else 1\n"
+                       "    c.write_text(str(n))\n    if n < 3:\n        raise ConnectionError(f'try {n} failed')\n    return [{'a': 1}]\n"},
+    )
+    assert cli("run", str(config)).returncode == 0
+    (listed,) = history(config)
+    steps = [s for s in history(config, "show", listed["run_id"])["steps"] if s["step"] == "src"]
+    assert [(s["attempt"], s["status"], s["error"]) for s in steps] == [
+        (1, "failed", "ConnectionError: try 1 failed"),
+        (2, "failed", "ConnectionError: try 2 failed"),
+        (3, "succeeded", None),
+    ]
+
+
+def test_secrets_never_reach_the_state_store(write_config, tmp_path: Path) -> None:
+    config = write_config(
+        """
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract: {steps: [{plugin: csv.read, args: {path: "in/${DB_PASSWORD}.csv"}}]}
+              load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}
+        """
+    )
+    secret = "pa55-w0rd-9913"
+    assert cli("run", str(config), env={"DB_PASSWORD": secret}).returncode == 1
+    stored = b"".join(p.read_bytes() for p in (tmp_path / ".orchestrator").iterdir())
+    assert secret.encode() not in stored
+    env = {"DB_PASSWORD": secret}  # loading the config to find its state needs it too
+    (listed,) = history(config, env=env)
+    (pipeline,) = history(config, "show", listed["run_id"], env=env)["pipelines"]
+    assert "in/***.csv" in pipeline["error"]
+
+
+def test_state_off_records_nothing(write_config, tmp_path: Path) -> None:
+    config = write_config(
+        """
+        state: "off"
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract: {steps: [{plugin: python.call, args: {callable: "rows:one"}}]}
+              load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}
+        """,
+        **{"rows.py": "def one():\n    return [{'a': 1}]\n"},
+    )
+    assert cli("run", str(config)).returncode == 0
+    assert not (tmp_path / ".orchestrator").exists()
+    refused = cli("runs", "--config", str(config))
+    assert refused.returncode == 2 and "says 'state: off'" in refused.stderr
+
+
+def test_runs_without_history_says_what_to_do(tmp_path: Path) -> None:
+    result = cli("runs", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no run history at .orchestrator/state.db; run a pipeline first" in result.stderr
+
+
+def test_concurrent_runs_record_into_one_database(quickstart: Path) -> None:
+    env = {**os.environ, **ONLY_BUILTIN}
+    processes = [
+        subprocess.Popen([str(BIN / "orchestrator"), "run", str(quickstart), "--pipeline", name],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        for name in ("customers", "sales", "customers", "sales")
+    ]
+    assert [p.wait(timeout=120) for p in processes] == [0, 0, 0, 0]
+    listed = history(quickstart)
+    assert len(listed) == 4 and {r["status"] for r in listed} == {"succeeded"}
+
+
+def test_the_process_executor_is_recorded_like_local(quickstart: Path) -> None:
+    assert cli("run", str(quickstart), "--executor", "process").returncode == 0
+    (listed,) = history(quickstart)
+    steps = history(quickstart, "show", listed["run_id"])["steps"]
+    assert len(steps) == 10 and {s["status"] for s in steps} == {"succeeded"}
