@@ -7,32 +7,22 @@ and uninstalled afterwards; nothing stands in for the entry-point machinery.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers import cli
+from helpers import cli, installed
 from orchestrator.plugins import load_plugins
 
-DISTRIBUTIONS = Path(__file__).parent / "distributions"
 NAMES = ["orchestrator-plugin-greeting", "orchestrator-plugin-broken", "orchestrator-plugin-badhook", "orchestrator-plugin-clash"]
 ALL = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,greeting,broken,badhook,clash"}
 
 
-def _pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check", *args], check=True)
-
-
 @pytest.fixture(scope="module", autouse=True)
-def installed() -> Iterator[None]:
-    _pip("install", "--no-deps", *(str(DISTRIBUTIONS / name) for name in NAMES))
-    try:
+def test_distributions() -> Iterator[None]:
+    with installed(*NAMES):
         yield
-    finally:
-        _pip("uninstall", "--yes", *NAMES)
 
 
 def _listing(env: dict[str, str]) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli
+from helpers import cli, installed
 from orchestrator import hookimpl
 from orchestrator.config import load_plan
 from orchestrator.engine import Engine
@@ -23,19 +23,14 @@ from orchestrator.events import Event
 from orchestrator.plugins import load_plugins
 from orchestrator.registry import Origin
 
-HOOKFILE = Path(__file__).parent / "distributions" / "orchestrator-plugin-hookfile"
 PLUGINS = "builtin,hookfile"
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def hookfile_installed() -> Iterator[None]:
-    pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "install", "--no-deps", str(HOOKFILE)], check=True)
-    try:
+    with installed("orchestrator-plugin-hookfile"):
         yield
-    finally:
-        subprocess.run([*pip, "uninstall", "--yes", "orchestrator-plugin-hookfile"], check=True)
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers import BIN
+from helpers import BIN, installed
 
 CONFIG = """
 pipelines:
@@ -50,17 +49,12 @@ async def waits(rows):
 WAITS = 'python.call, args: {callable: "slow:waits"}'
 # a sync step of an installed plugin, run in a worker thread that cannot be cancelled
 BLOCKS = "hookfile.burn, args: {seconds: 60}"
-HOOKFILE = Path(__file__).parent / "distributions" / "orchestrator-plugin-hookfile"
 
 
 @pytest.fixture(scope="module")
 def hookfile_installed() -> Iterator[None]:
-    pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "install", "--no-deps", str(HOOKFILE)], check=True)
-    try:
+    with installed("orchestrator-plugin-hookfile"):
         yield
-    finally:
-        subprocess.run([*pip, "uninstall", "--yes", "orchestrator-plugin-hookfile"], check=True)
 
 
 def start(tmp_path: Path, step: str, plugins: str = "builtin") -> subprocess.Popen[str]:

@@ -119,7 +119,7 @@ def test_only_the_listed_exceptions_are_retried(plugins, write_config, tmp_path)
 def test_defaults_apply_to_every_step(plugins, write_config, tmp_path) -> None:
     phases = (
         extract("rows")
-        + f"      transform: {{steps: [{{id: mark, plugin: python.call, args: {{callable: 'flaky:transform_fails_once'}}}}]}}\n"
+        + "      transform: {steps: [{id: mark, plugin: python.call, args: {callable: 'flaky:transform_fails_once'}}]}\n"
         + "      load: {steps: [{id: out, plugin: python.call, args: {callable: 'flaky:load_fails_once'}}]}\n"
     )
     outcome, _ = run(plugins, write_config, phases, top=f"defaults:\n  retry: {FAST}")
