@@ -231,21 +231,21 @@ def graph(config: str, params: Sequence[str], fmt: str) -> None:
 @click.argument("action", required=False, type=click.Choice(["list", "show"]), default="list")
 @click.argument("run_id", required=False)
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="The pipeline file whose runs to show (its state: setting is used).")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False), help="The state database itself.")
+@click.option("--state", "state_path", metavar="URL|PATH", help="The state store itself: a URL as in state:, or a SQLite file.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def runs(action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool) -> None:
     """The run history: list runs, or show one run's pipelines and step attempts."""
-    from orchestrator.history import HistoryError, history_path, list_runs, show_run
+    from orchestrator.history import HistoryError, history_store, list_runs, show_run
 
+    if action == "show" and not run_id:
+        _fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
     try:
-        path = history_path(config, state_path, _load_plugins if config else None, _load_plan)
-        if action == "show":
-            if not run_id:
-                _fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
-            text = show_run(path, run_id, as_json=as_json)
-        else:
-            text = list_runs(path, limit, as_json=as_json)
+        store = history_store(config, state_path, _load_plugins if config else None, _load_plan)
+        try:
+            text = show_run(store, run_id, as_json=as_json) if action == "show" and run_id else list_runs(store, limit, as_json=as_json)
+        finally:
+            store.close()
     except HistoryError as exc:
         _fail(f"error: {exc}")
     click.echo(text, nl=False)

@@ -6,51 +6,44 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.model import DEFAULT_STATE
+
+if TYPE_CHECKING:
+    from orchestrator.state import SQLState
 
 
 class HistoryError(OrchestratorError):
     """The history cannot be shown; the message says why and what to do."""
 
 
-def history_path(
+def history_store(
     config: str | None, state: str | None, load_plugins: Callable[[], Any] | None, load_plan: Callable[..., Any]
-) -> Path:
-    """The state database: ``--state``, else the one ``--config``'s file names, else the default
-    location in the current directory."""
+) -> SQLState:
+    """The run history: ``--state`` (a store URL, or a SQLite file), else the store ``--config``'s
+    file names, else the default location in the current directory."""
+    from orchestrator.state import SQLITE, open_state
+
     if state:
-        path = Path(state)
+        url = state if "://" in state else SQLITE + state
+        base = Path.cwd()
     elif config and load_plugins is not None:
         plan = load_plan(config, (), load_plugins())
         if plan.state == "off":
             raise HistoryError(f"{config} says 'state: off': its runs are not recorded")
-        path = plan.base_dir / plan.state.removeprefix("sqlite:///")
+        url, base = plan.state, plan.base_dir
     else:
-        path = Path(DEFAULT_STATE.removeprefix("sqlite:///"))
-    if not path.is_file():
-        raise HistoryError(f"no run history at {path}; run a pipeline first, or pass --config PIPELINE.yaml or --state PATH")
-    return path
+        url, base = DEFAULT_STATE, Path.cwd()
+    if url.startswith(SQLITE) and not (base / url.removeprefix(SQLITE)).is_file():
+        where = url.removeprefix(SQLITE)
+        raise HistoryError(f"no run history at {where}; run a pipeline first, or pass --config PIPELINE.yaml or --state PATH")
+    return open_state(url, base)
 
 
-def _rows(path: Path, query: str, *values: Any) -> list[dict[str, Any]]:
-    from orchestrator.state import open_history
-
-    with open_history(path) as db:
-        return [dict(row) for row in db.execute(query, values)]
-
-
-def list_runs(path: Path, limit: int, *, as_json: bool) -> str:
-    runs = _rows(
-        path,
-        "SELECT r.run_id, r.status, r.started, r.elapsed, r.config, "
-        "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id) AS pipelines, "
-        "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id AND p.status != 'succeeded') AS not_succeeded "
-        "FROM runs r ORDER BY r.started DESC LIMIT ?",
-        limit,
-    )
+def list_runs(store: SQLState, limit: int, *, as_json: bool) -> str:
+    runs = store.runs(limit)
     if as_json:
         return json.dumps(runs, indent=2) + "\n"
     table = [("run", "status", "started", "elapsed", "pipelines", "config")]
@@ -60,15 +53,14 @@ def list_runs(path: Path, limit: int, *, as_json: bool) -> str:
     return _render(table)
 
 
-def show_run(path: Path, run_id: str, *, as_json: bool) -> str:
-    runs = _rows(path, "SELECT * FROM runs WHERE run_id = ?", run_id)
-    if not runs:
-        raise HistoryError(f"no run {run_id!r} in {path}; 'orchestrator runs' lists the recorded ones")
-    pipelines = _rows(path, "SELECT * FROM pipeline_runs WHERE run_id = ? ORDER BY started", run_id)
-    steps = _rows(path, "SELECT * FROM step_attempts WHERE run_id = ? ORDER BY started, attempt", run_id)
+def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
+    run = store.run(run_id)
+    if run is None:
+        raise HistoryError(f"no run {run_id!r} in the history; 'orchestrator runs' lists the recorded ones")
+    pipelines = store.pipelines(run_id)
+    steps = store.steps(run_id)
     if as_json:
-        return json.dumps({"run": runs[0], "pipelines": pipelines, "steps": steps}, indent=2) + "\n"
-    run = runs[0]
+        return json.dumps({"run": run, "pipelines": pipelines, "steps": steps}, indent=2) + "\n"
     lines = [
         f"run {run['run_id']} {run['status']} in {_seconds(run['elapsed'])}, started {_when(run['started'])}",
         f"config {run['config']} (sha256 {run['config_hash'][:12]}), params {run['params']}",

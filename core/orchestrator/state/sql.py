@@ -1,0 +1,239 @@
+"""The run history in a SQL database: the statements and bookkeeping SQLite and PostgreSQL share.
+
+The store listens to the run's events, so it records the same thing whatever the executor (events
+from worker processes are relayed back). Writes are batched: one transaction every
+``flush_every`` events or ``flush_seconds``, at the end of a run, and after every load or
+transform_at_load step (the steps a resume must not repeat), which keeps the cost per step small.
+A backend only says how to connect and how its driver spells a placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from orchestrator.events import Event, EventSink
+from orchestrator.model import Plan
+from orchestrator.phases import LOAD, TRANSFORM_AT_LOAD
+from orchestrator.state.progress import Progress, config_hash
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, config TEXT NOT NULL, config_hash TEXT NOT NULL, params TEXT NOT NULL,
+    status TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION
+)""",
+    """CREATE TABLE IF NOT EXISTS pipeline_runs (
+    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 1,
+    started DOUBLE PRECISION, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION, error TEXT,
+    PRIMARY KEY (run_id, pipeline)
+)""",
+    """CREATE TABLE IF NOT EXISTS step_attempts (
+    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, phase TEXT NOT NULL, step TEXT NOT NULL, plugin TEXT NOT NULL,
+    attempt INTEGER NOT NULL, status TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
+    elapsed DOUBLE PRECISION, rows INTEGER, error TEXT, PRIMARY KEY (run_id, pipeline, step, attempt)
+)""",
+)
+
+START_ATTEMPT = (
+    "INSERT INTO step_attempts (run_id, pipeline, phase, step, plugin, attempt, status, started) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, pipeline, step, attempt) DO UPDATE SET "
+    "phase = excluded.phase, plugin = excluded.plugin, status = excluded.status, started = excluded.started"
+)
+
+#: the step kinds whose completion is committed at once: repeating them on resume is not free
+_DURABLE_PHASES = (LOAD, TRANSFORM_AT_LOAD)
+
+
+class SQLState:
+    """Records a run's events into a SQL database and answers what earlier runs did."""
+
+    flush_every = 500
+    flush_seconds = 0.5
+    #: how the driver writes a parameter; statements here are written with ``?``
+    placeholder = "?"
+
+    def __init__(self, redact: Callable[[str], str] = lambda text: text) -> None:
+        self.redact = redact
+        self.pending: list[tuple[str, tuple[Any, ...]]] = []
+        self.flushed = time.monotonic()
+        self.attempts: dict[tuple[str, str, str], int] = {}
+        self.db = self.connect()
+        with self._transaction() as cursor:
+            for table in TABLES:
+                cursor.execute(table)
+
+    # -- what a backend provides ----------------------------------------------------------------
+
+    def connect(self) -> Any:
+        """An open DB-API connection in autocommit mode (transactions are begun explicitly)."""
+        raise NotImplementedError
+
+    def begin(self, cursor: Any) -> None:
+        cursor.execute("BEGIN")
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def recording(self, run_id: str, plan: Plan, forward: EventSink, *, resumed: bool = False) -> EventSink:
+        """Record the start of a run (or, ``resumed``, that a recorded run goes on), and return
+        an event sink that records each of its events, then hands it on."""
+        if resumed:
+            self._write("UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL WHERE run_id = ?", (run_id,))
+            for row in self._query(
+                "SELECT pipeline, step, MAX(attempt) AS attempt FROM step_attempts WHERE run_id = ? GROUP BY pipeline, step",
+                run_id,
+            ):
+                self.attempts[(run_id, row["pipeline"], row["step"])] = row["attempt"]
+        else:
+            self._write(
+                "INSERT INTO runs (run_id, config, config_hash, params, status, started) VALUES (?, ?, ?, ?, 'running', ?)",
+                (run_id, str(plan.source.resolve()), config_hash(plan),
+                 self.redact(json.dumps(plan.params, default=str)), time.time()),
+            )
+        self.flush()
+
+        def record_then_forward(event: Event) -> None:
+            self.record(event)
+            forward(event)
+
+        return record_then_forward
+
+    def record(self, event: Event) -> None:
+        kind, run_id, pipeline = event.kind, event.run_id, event.pipeline
+        durable = False
+        if kind == "pipeline_started":
+            self._write(
+                "INSERT INTO pipeline_runs (run_id, pipeline, status, started) VALUES (?, ?, 'running', ?) "
+                "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, started = excluded.started, "
+                "finished = NULL, elapsed = NULL, error = NULL",
+                (run_id, pipeline, event.time),
+            )
+        elif kind == "pipeline_retry":
+            self._write("UPDATE pipeline_runs SET attempts = attempts + 1 WHERE run_id = ? AND pipeline = ?", (run_id, pipeline))
+        elif kind in ("pipeline_finished", "pipeline_skipped"):
+            self._write(
+                "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, finished = excluded.finished, "
+                "elapsed = excluded.elapsed, error = excluded.error",
+                (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error)),
+            )
+            durable = True
+        elif kind == "step_started":
+            key = (run_id, pipeline or "", event.step or "")
+            attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
+            self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt, "running", event.time))
+        elif kind in ("step_finished", "step_failed", "step_retry"):
+            key = (run_id, pipeline or "", event.step or "")
+            attempt = self.attempts.get(key, 1)
+            status = "failed" if kind == "step_retry" else event.status
+            self._write(
+                "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ? "
+                "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
+                (status, event.time, None if kind == "step_retry" else event.elapsed, event.rows,
+                 self._text(event.error), run_id, pipeline, event.step, attempt),
+            )
+            if kind == "step_retry":  # the next attempt gets its own row, started now
+                self.attempts[key] = attempt + 1
+                self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time))
+            durable = kind == "step_finished" and event.phase in _DURABLE_PHASES
+        elif kind == "run_finished":
+            self._write(
+                "UPDATE runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ?",
+                (event.status, event.time, event.elapsed, run_id),
+            )
+            durable = True
+        if durable or len(self.pending) >= self.flush_every or time.monotonic() - self.flushed > self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        self.flushed = time.monotonic()
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        with self._transaction() as cursor:
+            for statement, values in pending:
+                cursor.execute(self._sql(statement), values)
+
+    def close(self) -> None:
+        self.flush()
+        self.db.close()
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def runs(self, limit: int) -> list[dict[str, Any]]:
+        """The latest runs, newest first, with how many pipelines each had and how many of them
+        did not succeed."""
+        return self._query(
+            "SELECT r.run_id, r.status, r.started, r.elapsed, r.config, "
+            "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id) AS pipelines, "
+            "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id AND p.status != 'succeeded') AS not_succeeded "
+            "FROM runs r ORDER BY r.started DESC LIMIT ?",
+            limit,
+        )
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        found = self._query("SELECT * FROM runs WHERE run_id = ?", run_id)
+        return found[0] if found else None
+
+    def pipelines(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM pipeline_runs WHERE run_id = ? ORDER BY started, pipeline", run_id)
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM step_attempts WHERE run_id = ? ORDER BY started, attempt", run_id)
+
+    def latest_unfinished(self, config: str) -> dict[str, Any] | None:
+        """The newest run of this config file that did not succeed: what ``--resume`` continues."""
+        found = self._query(
+            "SELECT * FROM runs WHERE config = ? AND status != 'succeeded' ORDER BY started DESC LIMIT 1", config
+        )
+        return found[0] if found else None
+
+    def progress(self, run_id: str) -> Progress:
+        """What a recorded run completed: its succeeded pipelines, and the succeeded steps (with
+        their rows) of the others."""
+        self.flush()
+        pipelines = {row["pipeline"] for row in self._query(
+            "SELECT pipeline FROM pipeline_runs WHERE run_id = ? AND status = 'succeeded'", run_id
+        )}
+        steps: dict[str, dict[str, int | None]] = {}
+        for row in self._query(
+            "SELECT pipeline, step, rows FROM step_attempts WHERE run_id = ? AND status = 'succeeded'", run_id
+        ):
+            if row["pipeline"] not in pipelines:
+                steps.setdefault(row["pipeline"], {})[row["step"]] = row["rows"]
+        return Progress(frozenset(pipelines), steps)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _query(self, statement: str, *values: Any) -> list[dict[str, Any]]:
+        cursor = self.db.cursor()
+        try:
+            cursor.execute(self._sql(statement), values)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        cursor = self.db.cursor()
+        self.begin(cursor)
+        try:
+            yield cursor
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+    def _write(self, statement: str, values: tuple[Any, ...]) -> None:
+        self.pending.append((statement, values))
+
+    def _text(self, value: str | None) -> str | None:
+        return None if value is None else self.redact(value)
