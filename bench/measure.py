@@ -56,11 +56,13 @@ class MeasurementError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A process to measure: its arguments, and where and with what environment it runs."""
+    """A process to measure: its arguments, and where and with what environment it runs.
+    ``prepare`` runs before every sample, untimed (to put back what the command changes)."""
 
     argv: tuple[str, ...]
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
+    prepare: Callable[[], None] | None = None
 
     def __str__(self) -> str:
         return " ".join(self.argv)
@@ -111,6 +113,8 @@ def run_processes(commands: Mapping[str, Command], repetitions: int, warmup: int
     results = {name: Samples() for name in commands}
     for round_number in range(warmup + repetitions):
         for name, command in commands.items():
+            if command.prepare is not None:
+                command.prepare()
             seconds, rss = run_once(command)
             if round_number >= warmup:
                 results[name].seconds.append(seconds)

@@ -62,6 +62,37 @@ class Workspace:
         ]
         return self._write(f"transforms_{steps}{'' if ids else '_no_ids'}.yaml", lines)
 
+    def state_config(self, steps: int, name: str, state: str) -> Path:
+        """:meth:`transforms_config` recording into ``state`` (a ``state:`` URL, or ``off``)."""
+        lines = self.transforms_config(steps).read_text(encoding="utf-8").splitlines()
+        return self._write(f"state_{name}_{steps}.yaml", [f"state: '{state}'", *lines])
+
+    def resume_config(self, pipelines: int, name: str) -> Path:
+        """``pipelines`` independent pipelines of ten no-op steps each (an extract, eight sync
+        transforms, a load), in a folder of their own (``name``) with its own state directory.
+        The last pipeline's load is resume_steps.load, which fails while ``broken`` exists there."""
+        folder = self.root / name
+        folder.mkdir(exist_ok=True)
+        shutil.copyfile(STEP_MODULES / "resume_steps.py", folder / "resume_steps.py")
+        transforms = ", ".join(f"{{id: t{i}, plugin: bench.noop}}" for i in range(8))
+        lines = ["pipelines:"]
+        for index in range(pipelines):
+            load = (
+                "{id: sink, plugin: python.call, args: {callable: 'resume_steps:load'}}"
+                if index == pipelines - 1 else "{id: sink, plugin: bench.noop}"
+            )
+            lines += [
+                f"  p{index}:",
+                "    type: ETL",
+                "    phases:",
+                "      extract: {steps: [{id: source, plugin: bench.noop}]}",
+                f"      transform: {{steps: [{transforms}]}}",
+                f"      load: {{steps: [{load}]}}",
+            ]
+        path = folder / f"resume_{pipelines}.yaml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
     def extracts_config(self, steps: int, plugin: str, args: str = "{}") -> Path:
         """One pipeline: ``steps`` extract steps of ``plugin``, all allowed to run at once
         (``concurrency`` = steps), and a no-op load."""

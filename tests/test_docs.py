@@ -47,7 +47,7 @@ from orchestrator.events import RunResult
 from orchestrator.model import Plan
 from orchestrator.phases import PHASES
 from orchestrator.plugins import Plugins, load_plugins
-from orchestrator.registry import EXECUTOR
+from orchestrator.registry import EXECUTOR, NOTIFIER
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -416,10 +416,10 @@ def builtin_sections() -> dict[str, str]:
 
 
 def builtin_entries() -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
-    """Name -> [(phase or 'executor', args schema)] for everything the builtin plugin registers."""
+    """Name -> [(phase, 'executor' or 'notifier', args schema)] for everything the builtin plugin registers."""
     registry = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin"}).registry
     found: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
-    for kind in (*PHASES, EXECUTOR):
+    for kind in (*PHASES, EXECUTOR, NOTIFIER):
         for name in registry.names(kind, plugin="builtin"):
             entry = registry.get(kind, name)
             assert entry is not None
@@ -429,7 +429,7 @@ def builtin_entries() -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
 
 def test_builtin_plugin_registers_steps_in_every_phase() -> None:
     kinds = {kind for entries in builtin_entries().values() for kind, _ in entries}
-    assert kinds == {*PHASES, EXECUTOR}
+    assert kinds == {*PHASES, EXECUTOR, NOTIFIER}
 
 
 @pytest.mark.parametrize("name", sorted(builtin_entries()))
@@ -438,7 +438,7 @@ def test_builtin_step_is_documented_with_exactly_its_args(name: str) -> None:
     assert name in documented_sections, f"config-reference.md has no '### {name}' section"
     text = documented_sections[name]
     for kind, schema in builtin_entries()[name]:
-        header = "option" if kind == EXECUTOR else "arg"
+        header = "option" if kind in (EXECUTOR, NOTIFIER) else "arg"
         documented = [first_code(row[0]) for row in table_rows(text, header)]
         declared = list((schema or {}).get("properties", {}))
         assert documented, f"### {name} has no '| {header} |' table"

@@ -11,7 +11,7 @@ from orchestrator import hookimpl
 from orchestrator.config import load_plan
 from orchestrator.context import PipelineContext, StepContext
 from orchestrator.engine import Engine
-from orchestrator.events import RunResult
+from orchestrator.events import Event, RunResult
 from orchestrator.plugins import Plugins
 from orchestrator.registry import Origin
 
@@ -65,6 +65,10 @@ class Recorder:
     @hookimpl
     def on_step_error(self, context: StepContext, error: BaseException) -> None:
         self.calls.append(("on_step_error", (context.step_id, type(error).__name__)))
+
+    @hookimpl
+    def on_retry_exhausted(self, context: PipelineContext, step: str | None, error: BaseException, attempts: int) -> None:
+        self.calls.append(("on_retry_exhausted", (type(context).__name__, getattr(context, "step_id", None), step, str(error), attempts)))
 
     def of(self, hook: str) -> list[Any]:
         return [details for name, details in self.calls if name == hook]
@@ -135,6 +139,79 @@ def test_hook_on_step_error(plugins, write_config) -> None:
     assert recorder.of("on_step_error") == [("tx", "KeyError")]
     assert result.pipelines["p"].status == "failed"
     assert ("out", 2) not in recorder.of("after_step_run")
+
+
+RETRIED = """
+pipelines:
+  p:
+    type: ETL
+    PIPELINE_RETRY
+    phases:
+      extract: {steps: [{id: src, plugin: python.call, args: {callable: "hk:down"}, STEP_RETRY}]}
+      load: {steps: [{id: out, plugin: jsonl.write, args: {path: out.jsonl}}]}
+"""
+DOWN = "def down():\n    raise ConnectionError('still down')\n"
+
+
+def _retried_config(retry: str = "", pipeline_retry: str = "", top: str = "") -> str:
+    """RETRIED with ``retry`` on its step, ``pipeline_retry`` on its pipeline and ``top`` above."""
+    step = RETRIED.replace("STEP_RETRY", retry or "description: no retry")
+    return top + step.replace("PIPELINE_RETRY", pipeline_retry or "description: p")
+
+
+def _retried(plugins: Plugins, write_config, retry: str, pipeline_retry: str = "") -> tuple[Recorder, RunResult, list[Event]]:
+    """Run RETRIED, whose only extract step always fails, with ``retry`` on the step (and
+    ``pipeline_retry`` on the pipeline), recording every hook call and event."""
+    recorder = Recorder()
+    assert plugins.add(recorder, Origin("recorder", "tests", "0"))
+    plan = load_plan(write_config(_retried_config(retry, pipeline_retry), **{"hk.py": DOWN}), plugins.registry)
+    events: list[Event] = []
+    return recorder, Engine(plan, plugins, events.append).run_sync(), events
+
+
+def test_hook_on_retry_exhausted(plugins, write_config) -> None:
+    recorder, result, events = _retried(plugins, write_config, "retry: {attempts: 3, initial: 1ms}")
+    assert recorder.of("on_retry_exhausted") == [("StepContext", "src", "src", "still down", 3)]
+    assert recorder.of("on_step_error") == [("src", "ConnectionError")]  # fired after it
+    names = [name for name, _ in recorder.calls]
+    assert names.index("on_retry_exhausted") < names.index("on_step_error")
+    (event,) = [e for e in events if e.kind == "retry_exhausted"]
+    assert (event.step, event.attempts, event.error) == ("src", 3, "ConnectionError: still down")
+    assert result.pipelines["p"].error == "step 'src' (python.call) failed: ConnectionError: still down"
+
+
+def test_hook_on_retry_exhausted_not_for_an_error_the_policy_does_not_retry(write_config) -> None:
+    recorder, result, events = _retried(plugins_fresh(), write_config, "retry: {attempts: 3, initial: 1ms, on: [TimeoutError]}")
+    assert not result.ok
+    assert recorder.of("on_retry_exhausted") == [] and recorder.of("on_step_error") == [("src", "ConnectionError")]
+    assert [e for e in events if e.kind == "retry_exhausted"] == []
+    single, _, _ = _retried(plugins_fresh(), write_config, "retry: {attempts: 1}")
+    assert single.of("on_retry_exhausted") == []  # one attempt allowed: nothing was retried
+    unset, _, _ = _retried(plugins_fresh(), write_config, "")
+    assert unset.of("on_retry_exhausted") == []
+
+
+def test_hook_on_retry_exhausted_for_a_pipeline_policy(plugins, write_config) -> None:
+    recorder, _, _ = _retried(plugins, write_config, "", pipeline_retry="retry: {attempts: 2, initial: 1ms}")
+    assert recorder.of("on_retry_exhausted") == [
+        ("PipelineContext", None, None, "step 'src' (python.call) failed: ConnectionError: still down", 2)
+    ]
+
+
+def test_hook_on_retry_exhausted_that_raises_names_both_errors(write_config) -> None:
+    plugins = plugins_fresh()
+
+    class Paging:
+        @hookimpl
+        def on_retry_exhausted(self, context, step, error, attempts) -> None:
+            raise RuntimeError("pager is down")
+
+    plugins.add(Paging(), Origin("paging", "tests", "0"))
+    _, result, _ = _retried(plugins, write_config, "retry: {attempts: 2, initial: 1ms}")
+    assert result.pipelines["p"].error == (
+        "step 'src' (python.call) failed: ConnectionError: still down; "
+        "lifecycle hook on_retry_exhausted failed: RuntimeError: pager is down"
+    )
 
 
 def test_hook_failing_before_step_run_fails_the_step(plugins, write_config) -> None:
@@ -263,6 +340,44 @@ def test_hook_register_executors(registered) -> None:
     assert result.ok
     assert CountingExecutor.submitted == ["p"]
     assert plugins.registry.names("executor") == ["local", "process", "reg.counting"]
+
+
+def test_hook_register_notifiers(plugins: Plugins, write_config) -> None:
+    from orchestrator.notify import Dispatcher
+    from orchestrator.registry import NOTIFIER
+
+    sent = []
+
+    class Channels:
+        @hookimpl
+        def register_notifiers(self, register) -> None:
+            register("reg.remember", lambda prefix: lambda notification: sent.append(prefix + notification.subject),
+                     schema={"type": "object", "required": ["prefix"], "properties": {"prefix": {"type": "string"}}})
+
+    assert plugins.add(Channels(), Origin("channels", "tests", "0"))
+    entry = plugins.registry.get(NOTIFIER, "reg.remember")
+    assert (entry.origin.distribution, entry.kind) == ("tests", "notifier")
+    assert next(info for info in plugins.registry.plugins if info.name == "channels").notifiers == ["reg.remember"]
+    text = _retried_config(top="notify: [{channel: reg.remember, prefix: '! '}]")
+    plan = load_plan(write_config(text, **{"hk.py": DOWN}), plugins.registry)
+    dispatcher = Dispatcher(plan, plugins.registry)
+    Engine(plan, plugins, dispatcher.watching(lambda event: None)).run_sync()
+    dispatcher.close()
+    assert sent == ["! pipeline 'p' failed"]
+
+
+def test_hook_register_notifiers_options_schema_is_enforced(plugins: Plugins, write_config) -> None:
+    from orchestrator.errors import ConfigError
+
+    class Channels:
+        @hookimpl
+        def register_notifiers(self, register) -> None:
+            register("reg.strict", "no_such_module:factory", schema={"type": "object", "required": ["prefix"]})
+
+    plugins.add(Channels(), Origin("channels", "tests", "0"))
+    text = _retried_config(top="notify: [{channel: reg.strict}]")
+    with pytest.raises(ConfigError, match=r"pipeline.yaml:1: \$\.notify\[0\]: missing required key 'prefix'"):
+        load_plan(write_config(text), plugins.registry)
 
 
 def plugins_fresh() -> Plugins:

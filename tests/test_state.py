@@ -44,31 +44,6 @@ def test_a_run_is_recorded_beside_the_pipeline_file(quickstart: Path) -> None:
     assert json.loads(shown["run"]["params"]) == {"vat_rate": 0.2, "warehouse": "out/warehouse.db"}
 
 
-def test_every_attempt_and_error_is_recorded(write_config) -> None:
-    config = write_config(
-        """
-        pipelines:
-          p:
-            type: ETL
-            phases:
-              extract:
-                steps:
-                  - {id: src, plugin: python.call, args: {callable: "flaky:rows"}, retry: {attempts: 3, initial: 10ms}}
-              load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}
-        """,
-        **{"flaky.py": "def rows(context):\n    c = context.path('n')\n    n = int(c.read_text()) + 1 if c.exists() else 1\n"
-                       "    c.write_text(str(n))\n    if n < 3:\n        raise ConnectionError(f'try {n} failed')\n    return [{'a': 1}]\n"},
-    )
-    assert cli("run", str(config)).returncode == 0
-    (listed,) = history(config)
-    steps = [s for s in history(config, "show", listed["run_id"])["steps"] if s["step"] == "src"]
-    assert [(s["attempt"], s["status"], s["error"]) for s in steps] == [
-        (1, "failed", "ConnectionError: try 1 failed"),
-        (2, "failed", "ConnectionError: try 2 failed"),
-        (3, "succeeded", None),
-    ]
-
-
 def test_secrets_never_reach_the_state_store(write_config, tmp_path: Path) -> None:
     config = write_config(
         """

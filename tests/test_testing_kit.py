@@ -23,7 +23,18 @@ TestBuiltinConformance = conformance_suite(
         "sqlite.execute": {"database": "out/out.db", "sql": "SELECT 1"},
         "python.call": {"callable": "builtins:list"},
     },
+    idempotent_loads={"sqlite.write": lambda args, base: _rows(base / args["database"], args["table"])},
 )
+
+
+def _rows(database: Path, table: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        try:
+            return db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+        except sqlite3.OperationalError:  # no table yet: nothing loaded
+            return 0
 
 
 class Doubler:
@@ -113,7 +124,7 @@ def test_conformance_suite_fails_for_a_plugin_that_is_not_installed(tmp_path: Pa
     )
     # 'greeting' is not installed here: the suite says so instead of passing vacuously
     assert result.returncode == 1
-    assert "no installed plugin named 'greeting' registers a step or an executor" in result.stdout
+    assert "no installed plugin named 'greeting' registers a step, an executor or a notification channel" in result.stdout
 
 
 def _transform_without_data(ctx):

@@ -15,9 +15,9 @@ from typing import Any
 from orchestrator import __version__, cache
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.interpolate import Interpolator
-from orchestrator.model import DEFAULT_STATE, ExecutorSpec, PipelineSpec, Plan, StepSpec
-from orchestrator.phases import PHASES_BY_TYPE
-from orchestrator.policies import Policies
+from orchestrator.model import DEFAULT_NOTIFY_ON, DEFAULT_STATE, ExecutorSpec, NotifySpec, PipelineSpec, Plan, StepSpec
+from orchestrator.phases import PHASES_BY_TYPE, ROW_PHASES
+from orchestrator.policies import FAIL, Policies
 from orchestrator.registry import Registry
 from orchestrator.validation import Checker
 from orchestrator.yamlsource import NESTED_TOO_DEEPLY, YamlSource
@@ -133,10 +133,23 @@ def _executor(value: Any, fallback: ExecutorSpec) -> ExecutorSpec:
     return ExecutorSpec(value["name"], options)
 
 
+def _notify(entries: list[dict[str, Any]]) -> tuple[NotifySpec, ...]:
+    return tuple(
+        NotifySpec(
+            entry["channel"],
+            tuple(entry.get("on", DEFAULT_NOTIFY_ON)),
+            {k: v for k, v in entry.items() if k not in ("channel", "on")},
+        )
+        for entry in entries
+    )
+
+
 def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: frozenset[str]) -> Plan:
     default_concurrency = data.get("concurrency", DEFAULT_CONCURRENCY)
+    notify = _notify(data.get("notify", []))
     executor = _executor(data.get("executor"), ExecutorSpec())
     step_defaults = Policies.from_config(data.get("defaults", {}))
+    on_error = data.get("defaults", {}).get("on_error", FAIL)
     pipelines: dict[str, PipelineSpec] = {}
     for name, raw in data["pipelines"].items():
         ptype = raw["type"]
@@ -156,7 +169,8 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
             for step in body["steps"]:
                 step_id = step.get("id") or _default_id(step["plugin"], used_ids, counters)
                 policies = Policies.from_config(step, step_defaults)
-                steps.append(StepSpec(step_id, step["plugin"], phase, step.get("args") or {}, policies))
+                rejects = step.get("on_error", on_error) if phase in ROW_PHASES else FAIL
+                steps.append(StepSpec(step_id, step["plugin"], phase, step.get("args") or {}, policies, rejects))
             phases[phase] = tuple(steps)
         pipelines[name] = PipelineSpec(
             name=name,
@@ -167,6 +181,8 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
             executor=_executor(raw.get("executor"), executor),
             phase_concurrency=phase_concurrency,
             policies=Policies.from_config(raw),
+            notify=_notify(raw["notify"]) if "notify" in raw else notify,
+            checkpoint=raw.get("checkpoint", True),
         )
     base_dir = file.resolve().parent
     allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from orchestrator.policies import DEAD_LETTER, FAIL
 
 
 class PipelineContext:
@@ -59,10 +62,21 @@ class PipelineContext:
         return f"<{type(self).__name__} run={self.run_id} pipeline={self.pipeline}>"
 
 
-class StepContext(PipelineContext):
-    """A :class:`PipelineContext` plus the step: its phase, id and plugin name."""
+class DeadLetterSink(Protocol):
+    """Where a step's dead-lettered rows go (:class:`orchestrator.deadletters.DeadLetterFile`)."""
 
-    __slots__ = ("phase", "step_id", "plugin")
+    def add(self, context: StepContext, row: Any, error: str, position: int | None) -> None: ...
+
+
+#: guards the rejected-row counts, which sync steps may update from several threads
+_counting = threading.Lock()
+
+
+class StepContext(PipelineContext):
+    """A :class:`PipelineContext` plus the step: its phase, id and plugin name, and what happens
+    to a row it rejects (``on_error``, see :meth:`reject`)."""
+
+    __slots__ = ("phase", "step_id", "plugin", "on_error", "rejected", "_dead_letters", "_load_id")
 
     def __init__(
         self,
@@ -74,11 +88,41 @@ class StepContext(PipelineContext):
         step_id: str,
         plugin: str,
         allowed_paths: tuple[Path, ...] = (),
+        *,
+        on_error: str = FAIL,
+        dead_letters: DeadLetterSink | None = None,
+        load_id: str | None = None,
     ) -> None:
         super().__init__(run_id, pipeline, params, base_dir, allowed_paths)
         self.phase = phase
         self.step_id = step_id
         self.plugin = plugin
+        #: the step's ``on_error``: ``fail``, ``skip`` or ``dead_letter``
+        self.on_error = on_error
+        #: rows rejected so far (skipped or dead-lettered)
+        self.rejected = 0
+        self._dead_letters = dead_letters
+        self._load_id = load_id
+
+    def reject(self, row: Any, error: BaseException | str, *, position: int | None = None) -> None:
+        """Set aside a row this step cannot handle, as the step's ``on_error`` says, and go on
+        with the others: ``fail`` (the default) raises :class:`~orchestrator.errors.StepError`
+        naming the row and the error, which fails the step; ``skip`` drops the row; ``dead_letter``
+        writes it, with the error and the step, to the run's dead letters (see
+        :mod:`orchestrator.deadletters`). Skipped and dead-lettered rows are counted.
+
+        ``position`` is the row's number in the step's input, counting from 0 across batches,
+        when the step knows it: it is recorded, and a row rejected again at the same position (by
+        a retried or resumed step) is written once. Callable from any thread."""
+        from orchestrator.errors import StepError, describe
+
+        text = error if isinstance(error, str) else describe(error)
+        if self.on_error == FAIL:
+            raise StepError(f"{'a row' if position is None else f'row {position}'} was rejected: {text}")
+        with _counting:
+            self.rejected += 1
+        if self.on_error == DEAD_LETTER and self._dead_letters is not None:
+            self._dead_letters.add(self, row, text, position)
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
@@ -87,6 +131,16 @@ class StepContext(PipelineContext):
             logging.getLogger(f"orchestrator.run.{self.pipeline}.{self.step_id}"),
             {"run_id": self.run_id, "pipeline": self.pipeline, "step": self.step_id},
         )
+
+    @property
+    def load_id(self) -> str:
+        """The identity of this load within its run, the same on every retry and resume of the
+        run: an idempotent loader records each batch it commits under ``(load_id, batch
+        number)`` in the same transaction as the rows, and skips the batches recorded already.
+        Batches arrive in the same order on every attempt (a resumed run reads them back from
+        its checkpoint), so the numbers stay meaningful. A run that replays dead letters loads
+        under an identity of the run it replays, the same on every replay of that run."""
+        return self._load_id or f"{self.run_id}/{self.pipeline}/{self.step_id}"
 
     def __repr__(self) -> str:
         return f"<StepContext run={self.run_id} pipeline={self.pipeline} step={self.step_id}>"

@@ -24,6 +24,21 @@ class StepError(OrchestratorError):
     """
 
 
+class NotificationError(OrchestratorError):
+    """Raised by a notification channel that could not send (server unreachable, refused, slow).
+
+    ``orchestrator run`` prints its message as the reason in a warning naming the channel.
+    """
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception: our own errors by message, others with their type."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, OrchestratorError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Problem:
     """One thing wrong with a config file, located as precisely as the file allows."""

@@ -21,7 +21,9 @@ class Event:
     """One thing that happened. ``kind`` is one of ``run_started``, ``pipeline_started``,
     ``phase_started``, ``step_started``, ``step_finished``, ``step_failed``, ``step_retry``,
     ``phase_finished``, ``pipeline_finished``, ``pipeline_retry``, ``pipeline_skipped``,
-    ``run_finished``."""
+    ``retry_exhausted``, ``pipeline_reused``, ``step_reused``, ``run_finished``. ``attempts`` is set on ``retry_exhausted`` only;
+    ``rejected`` on ``step_finished`` and ``step_failed`` of a step that rejected rows (skipped or
+    dead-lettered them)."""
 
     kind: str
     run_id: str
@@ -34,6 +36,8 @@ class Event:
     elapsed: float | None = None
     error: str | None = None
     time: float = field(default_factory=time.time)
+    attempts: int | None = None
+    rejected: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -56,6 +60,8 @@ class StepOutcome:
     elapsed: float = 0.0
     error: str | None = None
     attempts: int = 1
+    #: rows the step rejected: skipped or dead-lettered (see ``on_error``)
+    rejected: int = 0
 
 
 @dataclass(slots=True)
@@ -68,6 +74,8 @@ class PipelineOutcome:
     error: str | None = None
     steps: list[StepOutcome] = field(default_factory=list)
     attempts: int = 1
+    #: the file of the rows its steps dead-lettered in this run, when there are any
+    dead_letters: str | None = None
 
     @property
     def rows(self) -> int | None:

@@ -22,9 +22,9 @@ class HistoryError(OrchestratorError):
 def history_store(
     config: str | None, state: str | None, load_plugins: Callable[[], Any] | None, load_plan: Callable[..., Any]
 ) -> SQLState:
-    """The run history: ``--state`` (a store URL, or a SQLite file), else the store ``--config``'s
-    file names, else the default location in the current directory."""
-    from orchestrator.state import SQLITE, open_state
+    """The run history: ``--state`` (a store URL such as ``postgresql://...``, or a SQLite file),
+    else the store ``--config``'s file names, else the default location in the current directory."""
+    from orchestrator.state import SQLITE, StateError, open_state
 
     if state:
         url = state if "://" in state else SQLITE + state
@@ -39,7 +39,10 @@ def history_store(
     if url.startswith(SQLITE) and not (base / url.removeprefix(SQLITE)).is_file():
         where = url.removeprefix(SQLITE)
         raise HistoryError(f"no run history at {where}; run a pipeline first, or pass --config PIPELINE.yaml or --state PATH")
-    return open_state(url, base)
+    try:
+        return open_state(url, base)
+    except StateError as exc:
+        raise HistoryError(str(exc)) from None
 
 
 def list_runs(store: SQLState, limit: int, *, as_json: bool) -> str:
@@ -59,8 +62,9 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
         raise HistoryError(f"no run {run_id!r} in the history; 'orchestrator runs' lists the recorded ones")
     pipelines = store.pipelines(run_id)
     steps = store.steps(run_id)
+    letters = _dead_letters(store, run)
     if as_json:
-        return json.dumps({"run": run, "pipelines": pipelines, "steps": steps}, indent=2) + "\n"
+        return json.dumps({"run": run, "pipelines": pipelines, "steps": steps, "dead_letters": letters}, indent=2) + "\n"
     lines = [
         f"run {run['run_id']} {run['status']} in {_seconds(run['elapsed'])}, started {_when(run['started'])}",
         f"config {run['config']} (sha256 {run['config_hash'][:12]}), params {run['params']}",
@@ -69,14 +73,30 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
     table = [("pipeline", "status", "attempts", "elapsed", "error")]
     table += [(p["pipeline"], p["status"], str(p["attempts"]), _seconds(p["elapsed"]), p["error"] or "") for p in pipelines]
     lines.append(_render(table))
-    table = [("pipeline", "phase", "step", "plugin", "attempt", "status", "rows", "elapsed", "error")]
+    table = [("pipeline", "phase", "step", "plugin", "attempt", "status", "rows", "rejected", "elapsed", "error")]
     table += [
         (s["pipeline"], s["phase"], s["step"], s["plugin"], str(s["attempt"]), s["status"],
-         "-" if s["rows"] is None else str(s["rows"]), _seconds(s["elapsed"]), s["error"] or "")
+         "-" if s["rows"] is None else str(s["rows"]), "-" if not s["rejected"] else str(s["rejected"]),
+         _seconds(s["elapsed"]), s["error"] or "")
         for s in steps
     ]
     lines.append(_render(table))
+    if letters:
+        lines.append(f"dead letters (to run them again: orchestrator run {run['config']} --replay-dead-letters {run_id})")
+        table = [("pipeline", "phase", "step", "rows", "file")]
+        table += [(d["pipeline"], d["phase"], d["step"], str(d["rows"]), d["file"]) for d in letters]
+        lines.append(_render(table))
     return "\n".join(lines)
+
+
+def _dead_letters(store: SQLState, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows the run dead-lettered, per pipeline and step, with the file they are in."""
+    from orchestrator.deadletters import FOLDER, DeadLetterError, counts
+
+    try:
+        return counts(store.directory(run["config"]) / FOLDER, run["run_id"])
+    except DeadLetterError as exc:
+        raise HistoryError(str(exc)) from None
 
 
 def _render(rows: list[tuple[str, ...]]) -> str:

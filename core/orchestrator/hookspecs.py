@@ -106,6 +106,26 @@ def register_executors(register: Register) -> None:
     """
 
 
+@hookspec
+def register_notifiers(register: Register) -> None:
+    """Register the notification channels this plugin provides (``channel:`` under ``notify:``).
+
+    Fires once per process, like :func:`register_extractors`.
+
+    :param register: ``register(name, factory, schema=None, description="")``; ``factory`` (a
+        callable or a ``"module:attr"`` string) is called with the channel's options from the
+        config (every key of its ``notify:`` entry but ``channel`` and ``on``) as keyword
+        arguments, and returns the sender: a callable taking one
+        :class:`orchestrator.notify.Notification`. ``schema`` is the JSON Schema of the options.
+    :returns: nothing.
+
+    Senders run in a background thread of the ``orchestrator run`` process, one notification at a
+    time, so a sender may block (an HTTP request, an SMTP session) but should bound its own wait.
+    A sender that raises is reported as a warning naming the channel; the run's outcome and exit
+    code never change because of it.
+    """
+
+
 # -- lifecycle --------------------------------------------------------------------------------------
 
 
@@ -192,4 +212,20 @@ def on_step_error(context: StepContext, error: BaseException) -> None:
     :param context: the step's context.
     :param error: the exception the step raised.
     :returns: ignored. The step's pipeline then fails.
+    """
+
+
+@hookspec
+def on_retry_exhausted(context: PipelineContext, step: str | None, error: BaseException, attempts: int) -> None:
+    """Called when a retry policy ran out: a step or a pipeline that has a ``retry:`` failed on its
+    last attempt. Not called for an error the policy does not retry (one outside its ``on:`` list,
+    a config error), nor when the policy allows a single attempt.
+
+    :param context: the step's :class:`StepContext` when a step gave up, the pipeline's
+        :class:`PipelineContext` when the whole pipeline did.
+    :param step: the step's id, or ``None`` for the pipeline's own retry policy.
+    :param error: the exception of the last attempt.
+    :param attempts: how many attempts were made (the policy's ``attempts``).
+    :returns: ignored. It fires before :func:`on_step_error` (or :func:`on_pipeline_error`); raising
+        adds the hook's error to the failure's message.
     """

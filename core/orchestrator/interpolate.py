@@ -154,3 +154,16 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+#: the password of a URL (``scheme://user:PASSWORD@host``), or its ``password=`` query parameter
+_URL_PASSWORD = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)[^\s@]*@|(?P<query>[?&]password=)[^&\s]*")
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every URL in it shown as ``***``: a connection URL written in
+    a config (``state: postgresql://user:PASSWORD@host/db``) is not a secret by its name, but its
+    password must not reach a message either."""
+    if "://" not in text and "password=" not in text:
+        return text
+    return _URL_PASSWORD.sub(lambda m: f"{m['keep']}***@" if m["keep"] else f"{m['query']}***", text)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import anyio
 
 from orchestrator.engine import Engine
 from orchestrator.events import RunResult
+from orchestrator.progress import Progress
 
 #: Seconds an interrupted run may take to wind down before the process ends anyway.
 GRACE_PERIOD = 10.0
@@ -23,14 +25,17 @@ GRACE_PERIOD = 10.0
 EXIT_INTERRUPTED = 130
 
 
-def run_until_interrupted(engine: Engine, selected: Iterable[str] | None, *, run_id: str | None = None) -> RunResult:
+def run_until_interrupted(
+    engine: Engine, selected: Iterable[str] | None, *, run_id: str | None = None, resume: Progress | None = None,
+    replay: Mapping[str, Path] | None = None,
+) -> RunResult:
     """Run the engine on a fresh event loop, watching for SIGINT and SIGTERM."""
     results: list[RunResult] = []
 
     async def main() -> None:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_watch, engine, tasks)
-            results.append(await engine.run(selected, run_id=run_id))
+            results.append(await engine.run(selected, run_id=run_id, resume=resume, replay=replay))
             tasks.cancel_scope.cancel()
 
     try:

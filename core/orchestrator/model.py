@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.policies import NONE, Policies
+from orchestrator.policies import FAIL, NONE, Policies
 
 #: Where runs are recorded unless the config says otherwise: beside the pipeline file.
 DEFAULT_STATE = "sqlite:///.orchestrator/state.db"
@@ -32,6 +32,20 @@ class ExecutorSpec:
         return self.name + json.dumps(self.options, sort_keys=True, default=str)
 
 
+#: When a notification channel is used unless its ``on:`` says otherwise.
+DEFAULT_NOTIFY_ON = ("failure", "retry_exhausted")
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySpec:
+    """One ``notify:`` entry: a notification channel by registered name, the events it is sent
+    for (``success``, ``failure``, ``retry_exhausted``), and the options the channel is created with."""
+
+    channel: str
+    on: tuple[str, ...] = DEFAULT_NOTIFY_ON
+    options: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class StepSpec:
     """One step of a phase: which plugin runs, with what arguments."""
@@ -41,6 +55,9 @@ class StepSpec:
     phase: str
     args: dict[str, Any]
     policies: Policies = NONE
+    #: what happens to a row the step rejects (``fail``, ``skip``, ``dead_letter``); always
+    #: ``fail`` for extract and transform_at_load steps
+    on_error: str = FAIL
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -55,6 +72,10 @@ class PipelineSpec:
     executor: ExecutorSpec
     phase_concurrency: dict[str, int] = field(default_factory=dict)
     policies: Policies = NONE
+    #: the pipeline's own ``notify:``, else the file's
+    notify: tuple[NotifySpec, ...] = ()
+    #: whether phase outputs are kept on disk for ``--resume`` (``checkpoint:`` in the config)
+    checkpoint: bool = True
 
     def concurrency_of(self, phase: str) -> int:
         return self.phase_concurrency.get(phase, self.concurrency)

@@ -21,6 +21,9 @@ PHASES_BY_TYPE: Final[dict[str, tuple[str, ...]]] = {
 #: Phases every pipeline must have; transform and transform_at_load may be left out.
 REQUIRED_PHASES: Final = (EXTRACT, LOAD)
 
+#: Phases whose steps handle rows and may reject some (``on_error``).
+ROW_PHASES: Final = (TRANSFORM, LOAD)
+
 #: The registration hook that fills each phase, and the noun used in messages.
 REGISTRATION_HOOKS: Final[dict[str, str]] = {
     EXTRACT: "register_extractors",
@@ -29,3 +32,4 @@ REGISTRATION_HOOKS: Final[dict[str, str]] = {
     TRANSFORM_AT_LOAD: "register_load_transformers",
 }
 EXECUTOR_HOOK: Final = "register_executors"
+NOTIFIER_HOOK: Final = "register_notifiers"

@@ -9,8 +9,8 @@ from orchestrator.registry import Registry
 
 
 def listing(registry: Registry) -> dict[str, Any]:
-    """Every loaded plugin (distribution, version, steps per phase, executors, hooks) and every
-    plugin that failed to load, with why."""
+    """Every loaded plugin (distribution, version, steps per phase, executors, notification
+    channels, hooks) and every plugin that failed to load, with why."""
     return {
         "plugins": [
             {
@@ -19,6 +19,7 @@ def listing(registry: Registry) -> dict[str, Any]:
                 "version": info.version,
                 "steps": {phase: info.steps[phase] for phase in PHASES if info.steps.get(phase)},
                 "executors": info.executors,
+                "notifiers": info.notifiers,
                 "hooks": info.hooks,
             }
             for info in sorted(registry.plugins, key=lambda i: (i.distribution, i.name))
@@ -37,8 +38,9 @@ def render_listing(registry: Registry) -> str:
         lines.append(f"{plugin['distribution']} {plugin['version']}  (plugin {plugin['name']})")
         for phase, names in plugin["steps"].items():
             lines.append(f"  {phase + ':':<19}{', '.join(names)}")
-        if plugin["executors"]:
-            lines.append(f"  {'executors:':<19}{', '.join(plugin['executors'])}")
+        for kind in ("executors", "notifiers"):
+            if plugin[kind]:
+                lines.append(f"  {kind + ':':<19}{', '.join(plugin[kind])}")
         lines.append(f"  {'hooks:':<19}{', '.join(plugin['hooks'])}")
     if data["failed"]:
         lines.append("")

@@ -25,9 +25,10 @@ import pluggy
 
 from orchestrator import cache, hookspecs
 from orchestrator.errors import PluginError
-from orchestrator.phases import EXECUTOR_HOOK, REGISTRATION_HOOKS
+from orchestrator.phases import EXECUTOR_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
 from orchestrator.registry import (
     EXECUTOR,
+    NOTIFIER,
     Origin,
     PluginInfo,
     PluginProblem,
@@ -39,7 +40,8 @@ ENTRY_POINT_GROUP = "orchestrator.plugins"
 CORE_DISTRIBUTION = "pipeline-orchestrator"
 
 _KIND_BY_HOOK = {hook: phase for phase, hook in REGISTRATION_HOOKS.items()} | {
-    EXECUTOR_HOOK: EXECUTOR
+    EXECUTOR_HOOK: EXECUTOR,
+    NOTIFIER_HOOK: NOTIFIER,
 }
 _KNOWN_HOOKS = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "orchestrator_spec")]
 
@@ -99,6 +101,8 @@ class Plugins:
                 self._call_registration(hook_name, plugin, register)
                 if kind == EXECUTOR:
                     info.executors = sorted(register.names)
+                elif kind == NOTIFIER:
+                    info.notifiers = sorted(register.names)
                 else:
                     info.steps[kind] = sorted(register.names)
         except (PluginError, pluggy.PluginValidationError) as exc:

@@ -1,8 +1,9 @@
-"""Retry and timeout policies: what the config says, as the engine uses it.
+"""Retry, timeout and row-error policies: what the config says, as the engine uses it.
 
 ``retry`` and ``timeout`` may be set on a step, on a pipeline (for the pipeline as a whole) and, for
 every step of the file, under ``defaults``. Durations are written ``500ms``, ``30s``, ``5m`` or
-``1h`` (or a number of seconds).
+``1h`` (or a number of seconds). ``on_error`` (a transform or load step's, or under ``defaults``)
+says what happens to a row the step rejects: see :mod:`orchestrator.deadletters`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import random
 import re
 from dataclasses import dataclass
 from typing import Any
+
+#: ``on_error``: a rejected row fails the step, is dropped, or goes to the run's dead letters
+FAIL, SKIP, DEAD_LETTER = "fail", "skip", "dead_letter"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -1,4 +1,4 @@
-"""What plugins registered: step and executor entries, who registered them, and lookups by name.
+"""What plugins registered: step, executor and notification channel entries, who registered them, and lookups by name.
 
 The registry is filled through :class:`Register` callbacks (one per plugin and hook), so the core
 always knows which distribution a name came from and can report clashes with both names in hand.
@@ -15,6 +15,7 @@ from typing import Any
 from orchestrator.errors import PluginError
 
 EXECUTOR = "executor"
+NOTIFIER = "notifier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Origin:
 
 @dataclass(slots=True, eq=False)
 class Registration:
-    """One registered step or executor. ``target`` may be a ``"module:attr"`` string, imported on
+    """One registered step, executor or notification channel. ``target`` may be a ``"module:attr"`` string, imported on
     first use so that plugin modules stay cheap to import."""
 
     name: str
@@ -102,6 +103,7 @@ class PluginInfo:
     hooks: list[str]
     steps: dict[str, list[str]] = field(default_factory=dict)
     executors: list[str] = field(default_factory=list)
+    notifiers: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,8 @@ class PluginProblem:
 
 
 class Registry:
-    """Registered steps, one namespace per phase, and executors, plus load problems and clashes.
+    """Registered steps, one namespace per phase, executors and notification channels, plus load
+    problems and clashes.
 
     A name is unique within its phase: ``python.call`` may exist in all four phases, while two
     plugins both registering the load step ``sqlite.write`` is a clash.
@@ -141,15 +144,15 @@ class Registry:
             f"{entry.kind} step {entry.name!r} is registered by both {existing.origin} and "
             f"{entry.origin}; uninstall one of them or disable one with "
             f"ORCHESTRATOR_DISABLE_PLUGINS={entry.origin.plugin}"
-            if entry.kind != EXECUTOR
-            else f"executor {entry.name!r} is registered by both {existing.origin} and {entry.origin}"
+            if entry.kind not in (EXECUTOR, NOTIFIER)
+            else f"{entry.kind} {entry.name!r} is registered by both {existing.origin} and {entry.origin}"
         )
 
     def get(self, kind: str, name: str) -> Registration | None:
         return self.tables.get(kind, {}).get(name)
 
     def kinds_of(self, name: str) -> list[str]:
-        """Every phase (or ``"executor"``) that has a registration under this name."""
+        """Every phase (or ``"executor"``, ``"notifier"``) that has a registration under this name."""
         return [kind for kind, table in self.tables.items() if name in table]
 
     def remove_origin(self, plugin: str) -> None:
@@ -159,7 +162,7 @@ class Registry:
                 del table[name]
 
     def names(self, kind: str, plugin: str | None = None) -> list[str]:
-        """Registered names of one phase (or ``"executor"``), sorted; only one plugin's if given."""
+        """Registered names of one phase (or ``"executor"``, ``"notifier"``), sorted; only one plugin's if given."""
         return sorted(
             name
             for name, entry in self.tables.get(kind, {}).items()

@@ -17,8 +17,9 @@ import yaml
 
 from orchestrator.errors import Problem
 from orchestrator.graph import find_cycle
-from orchestrator.phases import PHASES, PHASES_BY_TYPE, REQUIRED_PHASES
-from orchestrator.registry import EXECUTOR, Registry
+from orchestrator.interpolate import hide_passwords
+from orchestrator.phases import PHASES, PHASES_BY_TYPE, REQUIRED_PHASES, ROW_PHASES
+from orchestrator.registry import EXECUTOR, NOTIFIER, Registry
 from orchestrator.schema import (
     FastValidator,
     args_validator,
@@ -54,6 +55,7 @@ class Checker:
         line = self.source.line_of(path, key=key)
         for secret in sorted(self.secrets, key=len, reverse=True):
             message = message.replace(secret, "***")
+        message = hide_passwords(message)
         self.problems.append(Problem(self.source.name, line, json_path(path), message))
 
     # -- pass 1: the schema ------------------------------------------------------------------
@@ -129,6 +131,7 @@ class Checker:
         if not isinstance(pipelines, dict):
             return
         self._check_executor(data.get("executor"), ["executor"])
+        self._check_notify(data.get("notify"), ["notify"])
         for name, pipeline in pipelines.items():
             if isinstance(pipeline, dict):
                 self._check_pipeline(name, pipeline)
@@ -136,20 +139,35 @@ class Checker:
 
     def _check_executor(self, value: Any, path: list[PathPart]) -> None:
         name = value.get("name") if isinstance(value, dict) else value
-        if not isinstance(name, str):
+        if isinstance(name, str):
+            self._check_registered(EXECUTOR, name, value if isinstance(value, dict) else None, path, path, ["name"])
+
+    def _check_notify(self, value: Any, path: list[PathPart]) -> None:
+        """Each ``notify:`` entry names a registered channel, and its options fit that channel's schema."""
+        for index, entry in enumerate(value if isinstance(value, list) else []):
+            name = entry.get("channel") if isinstance(entry, dict) else None
+            if isinstance(name, str) and name:
+                where: list[PathPart] = [*path, index]
+                self._check_registered(NOTIFIER, name, entry, where, [*where, "channel"], ["channel", "on"])
+
+    def _check_registered(
+        self, kind: str, name: str, value: dict[str, Any] | None, path: list[PathPart], name_path: list[PathPart], own: list[str]
+    ) -> None:
+        """An executor or notification channel: the name is registered, and the mapping's options
+        (every key but ``own``, the config's own keys) fit the schema it registered."""
+        if self.registry.get(kind, name) is None:
+            self.report(name_path, self._unknown_message(kind, name, kind))
             return
-        if self.registry.get(EXECUTOR, name) is None:
-            self.report(path, self._unknown_message("executor", name, EXECUTOR))
-            return
-        if isinstance(value, dict):
-            options = {k: v for k, v in value.items() if k != "name"}
-            validator = self._args_validator(EXECUTOR, name, path)
+        if value is not None:
+            options = {k: v for k, v in value.items() if k not in own}
+            validator = self._args_validator(kind, name, name_path)
             if validator is not None:
-                self._report_errors(_under(path, validator.iter_errors(options)), extra_allowed=["name"])
+                self._report_errors(_under(path, validator.iter_errors(options)), extra_allowed=own)
 
     def _check_pipeline(self, name: str, pipeline: dict[str, Any]) -> None:
         base: list[PathPart] = ["pipelines", key_text(name)]
         self._check_executor(pipeline.get("executor"), [*base, "executor"])
+        self._check_notify(pipeline.get("notify"), [*base, "notify"])
         ptype = pipeline.get("type")
         phases = pipeline.get("phases")
         if not isinstance(phases, dict):
@@ -192,6 +210,13 @@ class Checker:
                 self.report([*path, "id"], f"duplicate step id {step_id!r} (first used on line {line}); step ids must be unique within a pipeline")
             else:
                 first_seen[step_id] = path
+        if "on_error" in step and phase not in ROW_PHASES:
+            self.report(
+                [*path, "on_error"],
+                f"on_error is for transform and load steps, which handle rows one by one; "
+                f"{_a(phase)} {phase} step cannot reject a row, remove it",
+                key=True,
+            )
         plugin = step.get("plugin")
         if not isinstance(plugin, str) or not plugin:
             return
@@ -264,9 +289,9 @@ class Checker:
             )
         close = self.registry.suggest(name, kind)
         hint = f"; did you mean {close!r}?" if close else ""
-        if what == "executor":
-            installed = ", ".join(self.registry.names(EXECUTOR)) or "none"
-            return f"unknown executor {_short(name, 60)}{hint} (installed: {installed}; 'orchestrator plugins' shows which plugin provides each)"
+        if what in _NOUNS:
+            installed = ", ".join(self.registry.names(kind)) or "none"
+            return f"unknown {_NOUNS[what]} {_short(name, 60)}{hint} (installed: {installed}; 'orchestrator plugins' shows which plugin provides each)"
         return f"unknown {kind} plugin {_short(name, 60)}{hint} (run 'orchestrator plugins' to list the installed steps)"
 
     def _check_depends_on(self, pipelines: dict[str, Any]) -> None:
@@ -300,6 +325,9 @@ class Checker:
 
 
 TYPO_CUTOFF = 0.6
+
+#: what the registry kinds that are not phases are called in messages
+_NOUNS = {EXECUTOR: "executor", NOTIFIER: "notification channel"}
 
 
 def unknown_key_message(key: Any, allowed: Sequence[str]) -> str:
@@ -540,5 +568,5 @@ def _describe(value: Any) -> str:
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
+    text = repr(hide_passwords(value) if isinstance(value, str) else value)  # before cutting: a cut URL hides nothing
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,20 +1,19 @@
 """Fixtures: the plugins (the core's built-ins and this distribution, through their real entry
-points), a real PostgreSQL server started for the session, and one fresh database per test on
-each backend."""
+points), a real PostgreSQL server started for the session (the core's test kit's), and one fresh
+database per test on each backend."""
 
 from __future__ import annotations
 
-import shutil
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 
 import pytest
 
 from orchestrator.plugins import Plugins, load_plugins
+from orchestrator.testing.postgresql import PostgresServer
 from sql_helpers import LOAD_PLUGINS, Backend
-from sql_postgres import PostgresServer, start_server
 
 _schemas = count(1)
 
@@ -42,18 +41,10 @@ def plugins() -> Plugins:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
+def postgres(postgresql_server: PostgresServer) -> PostgresServer:
     """A real PostgreSQL server on 127.0.0.1, for the whole session. Missing binaries fail the
     tests that need it, with what to install: these tests are not optional."""
-    try:
-        server = start_server()
-    except LookupError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.root, ignore_errors=True)
+    return postgresql_server
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from orchestrator.config import load_plan
 from orchestrator.engine import Engine
 from orchestrator.events import RunResult
 from orchestrator.plugins import Plugins
-from sql_postgres import PostgresServer
+from orchestrator.testing.postgresql import PostgresServer
 
 LOAD_PLUGINS = "builtin,sql"
 BIN = Path(sys.executable).parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator.testing.postgresql import PostgresServer
 from sql_helpers import Backend, cli
-from sql_postgres import PostgresServer
 
 PIPELINE = """
 pipelines:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.plugins import Plugins
+from orchestrator.testing.postgresql import PostgresServer, free_port
 from sql_helpers import Backend, error_of, run
-from sql_postgres import PostgresServer, free_port
 
 QUERY = """
 pipelines:

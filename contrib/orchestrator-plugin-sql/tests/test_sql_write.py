@@ -192,6 +192,39 @@ def test_sql_write_into_a_postgresql_schema_with_every_kind_of_value(pg: Backend
     again = load(pg, f"schema: {staging}, mode: upsert, key: [id]", [{**row, "flag": False, "meta": {"k": 2}}])
     assert again.ok, again.pipelines["p"].error
     assert pg.fetch(f"SELECT id, at, tags, meta, flag FROM {staging}.people") == [(1, "2026-01-02T03:04:05", ["a", "b"], {"k": 2}, False)]
-    types = dict(pg.fetch(f"SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = '{staging}'"))
+    types = dict(pg.fetch(
+        f"SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = '{staging}' AND table_name = 'people'"
+    ))
     assert types == {"id": "bigint", "at": "text", "tags": "jsonb", "meta": "jsonb", "flag": "boolean"}
-    assert pg.tables() == set()  # everything went to the schema named in the args
+    assert pg.tables() == set()  # everything went to the schema named in the args, the load ledger too
+    assert pg.fetch(f"SELECT COUNT(*) FROM {staging}._orchestrator_loads") == [(1,)]
+
+
+def _cut_after(batches: list[Rows], count: int) -> Any:
+    for number, batch in enumerate(batches):
+        if number == count:
+            raise ConnectionError("the input stopped")
+        yield batch
+
+
+@pytest.mark.parametrize("mode", ["create", "append", "upsert"])
+def test_sql_write_run_again_under_one_load_id_commits_every_chunk_once(backend: Backend, tmp_path: Path, mode: str) -> None:
+    """A retried or resumed load (same ``ctx.load_id``) skips what it committed; another load adds."""
+    from orchestrator.context import StepContext
+    from orchestrator_plugin_sql.write import write
+
+    def ctx(run_id: str) -> StepContext:
+        return StepContext(run_id, "p", {}, tmp_path, "load", "out", "sql.write")
+
+    batches = [people(*range(b * 10, b * 10 + 10)) for b in range(3)]
+    key = {"key": ["id"]} if mode == "upsert" else {}
+    with pytest.raises(ConnectionError):
+        write(ctx("run-1"), _cut_after(batches, 2), backend.url, "people", mode=mode, batch_size=5, **key)
+    assert backend.fetch("SELECT COUNT(*) FROM people") == [(20,)]
+    assert write(ctx("run-1"), iter(batches), backend.url, "people", mode=mode, batch_size=5, **key) == 30
+    assert write(ctx("run-1"), iter(batches), backend.url, "people", mode=mode, batch_size=5, **key) == 30
+    assert backend.fetch("SELECT COUNT(*), COUNT(DISTINCT id) FROM people") == [(30, 30)]
+    assert backend.fetch("SELECT COUNT(*), SUM(rows) FROM _orchestrator_loads") == [(6, 30)]
+    if mode == "append":  # a new run is a new load: its rows are appended again
+        write(ctx("run-2"), iter(batches), backend.url, "people", mode=mode, batch_size=5)
+        assert backend.fetch("SELECT COUNT(*) FROM people") == [(60,)]

@@ -1,8 +1,8 @@
-"""Registration of the built-in steps and executor.
+"""Registration of the built-in steps, executors and notification channels.
 
 This module is what the ``builtin`` entry point names. It only registers names, schemas and
 ``"module:function"`` references, so it imports nothing heavy; each step's module is imported when
-the step first runs.
+the step first runs (a channel's, when a run first notifies).
 """
 
 from __future__ import annotations
@@ -95,6 +95,41 @@ LOCAL_EXECUTOR = {
     "additionalProperties": False,
     "properties": {"threads": _prop("integer", "Worker threads for sync steps (anyio's default is 40).", 8, minimum=1)},
 }
+TIMEOUT = _prop("number", "Seconds to wait for the server before the send counts as failed.", 10, exclusiveMinimum=0)
+WEBHOOK = _object(
+    {
+        "url": _prop("string", "The URL the notification is POSTed to, as JSON.", "${ALERT_URL}", pattern="^https?://"),
+        "headers": _prop(
+            "object", "Extra HTTP headers (an Authorization token, say).", {"Authorization": "Bearer ${ALERT_TOKEN}"},
+            additionalProperties={"type": "string"},
+        ),
+        "timeout": TIMEOUT,
+    },
+    ["url"],
+)
+LOG = _object(
+    {
+        "level": {
+            "description": "Log level of the line; by default info for success, warning for failure and retry_exhausted.",
+            "enum": ["info", "warning", "error"],
+            "examples": ["error"],
+        }
+    },
+    [],
+)
+SMTP = _object(
+    {
+        "host": _prop("string", "The SMTP server.", "smtp.example.com", minLength=1),
+        "port": _prop("integer", "The server's port (25 by default; 587 with starttls, usually).", 587, minimum=1, maximum=65535),
+        "from": _prop("string", "The sender address.", "etl@example.com", minLength=1),
+        "to": _prop("array", "Recipient addresses.", ["data-team@example.com"], items={"type": "string", "minLength": 1}, minItems=1),
+        "username": _prop("string", "Log in with this user name (after STARTTLS, when starttls is set).", "etl"),
+        "password": _prop("string", "The password for username; write it as ${SMTP_PASSWORD} so it stays out of the file and the output.", "${SMTP_PASSWORD}"),
+        "starttls": _prop("boolean", "Switch the connection to TLS with STARTTLS before logging in.", True),
+        "timeout": TIMEOUT,
+    },
+    ["host", "from", "to"],
+)
 
 
 @hookimpl
@@ -129,3 +164,10 @@ def register_executors(register: Register) -> None:
     register("process", "orchestrator.executors.process:ProcessExecutor", schema=PROCESS_EXECUTOR,
              description="A pool of worker processes on this machine, for CPU-bound pipelines.")
     register("local", "orchestrator.executors.local:LocalExecutor", schema=LOCAL_EXECUTOR, description="anyio in this process (the default).")
+
+
+@hookimpl
+def register_notifiers(register: Register) -> None:
+    register("webhook", f"{_HERE}.notifiers:Webhook", schema=WEBHOOK, description="POST each notification as JSON to a URL.")
+    register("log", f"{_HERE}.notifiers:Log", schema=LOG, description="A line in the run's output for each notification.")
+    register("smtp", f"{_HERE}.notifiers:Smtp", schema=SMTP, description="E-mail each notification through an SMTP server.")

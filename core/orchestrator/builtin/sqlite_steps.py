@@ -2,12 +2,21 @@
 
 Writes commit one transaction per batch, so a failure keeps every batch already written; ``replace``
 fills a new table and swaps it in at the end, so a failed replace leaves the old table untouched.
+
+Appends are idempotent within a run: each batch is committed together with a row in the target's
+``_orchestrator_loads`` table naming the load (``ctx.load_id``) and the batch number, and a batch
+found there already is skipped. A retried or resumed load therefore neither doubles nor loses rows.
+
+With ``on_error: skip`` or ``dead_letter``, a batch that SQLite refuses because of some of its rows
+(a NOT NULL, UNIQUE or CHECK constraint, a value of the wrong type) is written again row by row in
+the same transaction, and the refused rows are rejected through ``ctx.reject``.
 """
 
 from __future__ import annotations
 
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any
@@ -15,8 +24,18 @@ from typing import Any
 from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE, rows_of
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
+from orchestrator.policies import FAIL
 
 _TYPES = {bool: "INTEGER", int: "INTEGER", float: "REAL", bytes: "BLOB", str: "TEXT"}
+
+#: the batches each load committed, written in the same transaction as their rows
+LEDGER = "_orchestrator_loads"
+_LEDGER_TABLE = f"CREATE TABLE IF NOT EXISTS {LEDGER} (load_id TEXT NOT NULL, batch INTEGER NOT NULL, rows INTEGER NOT NULL, committed REAL NOT NULL, PRIMARY KEY (load_id, batch))"
+_LEDGER_INSERT = f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?)"
+
+#: what SQLite raises for a row it refuses (a constraint, a value of the wrong type, a value
+#: that cannot be bound), rather than for the table or the database
+_ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
 
 
 @contextmanager
@@ -74,7 +93,7 @@ def write(
     target = f"_orchestrator_new_{table}_{secrets.token_hex(4)}" if mode == "replace" else table
     with connect(ctx, database, create=True) as connection:
         try:
-            columns, written = _insert_all(connection, batches, target, table, mode)
+            columns, written = _insert_all(ctx, connection, batches, target, table, mode)
         except BaseException:
             if mode == "replace":  # the half-filled new table goes; the old one was never touched
                 _in_transaction(connection, [f"DROP TABLE IF EXISTS {_quote(target)}"], table)
@@ -88,13 +107,26 @@ def write(
 
 
 def _insert_all(
-    connection: sqlite3.Connection, batches: Iterable[Any], target: str, table: str, mode: str
+    ctx: StepContext, connection: sqlite3.Connection, batches: Iterable[Any], target: str, table: str, mode: str
 ) -> tuple[list[str] | None, int]:
-    """Insert batch after batch, one transaction each; the columns come from the first row."""
+    """Insert batch after batch, one transaction each; the columns come from the first row.
+    Except for ``replace`` (whose swap is all or nothing anyway), every batch is recorded in the
+    ledger with its rows, and batches this load committed before are skipped."""
+    load_id = ctx.load_id
+    ledger = mode != "replace"
+    committed = _committed(connection, load_id) if ledger else {}
+    rejecting = ctx.on_error != FAIL
+    offset = 0  # rows before this batch, which locate a rejected row in the load's input
+    if committed and mode == "create":  # the table is this load's own, from an earlier attempt
+        mode = "append"
     columns: list[str] | None = None
     insert = ""
     written = 0
-    for batch in batches:
+    for number, batch in enumerate(batches):
+        if number in committed:
+            written += committed[number]
+            offset += len(rows_of(batch, "sqlite.write")) if rejecting else 0
+            continue
         rows = rows_of(batch, "sqlite.write")
         if not rows:
             continue
@@ -106,9 +138,61 @@ def _insert_all(
                 f"VALUES ({', '.join('?' * len(columns))})"
             )
         values = [tuple(row.get(c) for c in columns) for row in rows]
-        _in_transaction(connection, [(insert, values)], table)
+        if rejecting:
+            written += _insert_rejecting(ctx, connection, insert, rows, values, (load_id, number) if ledger else None, table, offset)
+            offset += len(rows)
+            continue
+        work: list[str | tuple[str, list[Any]]] = [(insert, values)]
+        if ledger:
+            work.append((_LEDGER_INSERT, [(load_id, number, len(rows), time.time())]))
+        _in_transaction(connection, work, table)
         written += len(rows)
     return columns, written
+
+
+def _insert_rejecting(
+    ctx: StepContext,
+    connection: sqlite3.Connection,
+    insert: str,
+    rows: list[dict[str, Any]],
+    values: list[tuple[Any, ...]],
+    ledger: tuple[str, int] | None,
+    table: str,
+    offset: int,
+) -> int:
+    """Write one batch of a load whose ``on_error`` is skip or dead_letter, in one transaction
+    with its ledger row (``(load_id, batch number)``): all rows at once when SQLite takes them,
+    else row by row, each under a savepoint, rejecting the rows it refuses. The rejections are
+    made once the batch committed, so a batch written again (a retry, a resume) is not rejected
+    twice. Returns the rows written."""
+    refused: list[tuple[int, sqlite3.Error]] = []
+    with _transaction(connection, table):
+        connection.execute("SAVEPOINT batch")
+        try:
+            connection.executemany(insert, values)
+        except _ROW_ERRORS:
+            connection.execute("ROLLBACK TO batch")
+            for index, row in enumerate(values):
+                connection.execute("SAVEPOINT row")
+                try:
+                    connection.execute(insert, row)
+                except _ROW_ERRORS as exc:
+                    connection.execute("ROLLBACK TO row")
+                    refused.append((index, exc))
+                connection.execute("RELEASE row")
+        connection.execute("RELEASE batch")
+        if ledger is not None:
+            connection.execute(_LEDGER_INSERT, (*ledger, len(rows) - len(refused), time.time()))
+    for index, error in refused:
+        ctx.reject(rows[index], error, position=offset + index)
+    return len(rows) - len(refused)
+
+
+def _committed(connection: sqlite3.Connection, load_id: str) -> dict[int, int]:
+    """The batches (number: rows) this load committed in earlier attempts."""
+    connection.execute(_LEDGER_TABLE)
+    query = f"SELECT batch, rows FROM {LEDGER} WHERE load_id = ?"
+    return dict(connection.execute(query, (load_id,)).fetchall())
 
 
 def execute(ctx: StepContext, database: str, sql: str) -> int:
@@ -142,13 +226,21 @@ def _prepare(
 
 def _in_transaction(connection: sqlite3.Connection, work: list[str | tuple[str, list[Any]]], table: str) -> None:
     """Run statements (or ``(statement, rows)`` for executemany) in one transaction."""
-    try:
-        connection.execute("BEGIN IMMEDIATE")
+    with _transaction(connection, table):
         for item in work:
             if isinstance(item, tuple):
                 connection.executemany(*item)
             else:
                 connection.execute(item)
+
+
+@contextmanager
+def _transaction(connection: sqlite3.Connection, table: str) -> Iterator[None]:
+    """One write transaction: committed at the end, rolled back on an SQLite error, which is
+    raised as a StepError naming the table."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
         connection.execute("COMMIT")
     except sqlite3.Error as exc:
         if connection.in_transaction:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from orchestrator.progress import Continuation
+
 if TYPE_CHECKING:
     from orchestrator.events import EventSink, PipelineOutcome
     from orchestrator.model import PipelineSpec, Plan
@@ -33,6 +35,7 @@ class PipelineJob:
     run_id: str
     run_here: Callable[[], Awaitable[PipelineOutcome]]
     emit: EventSink
+    continuation: Continuation = Continuation()
 
 
 class Executor(abc.ABC):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from orchestrator.events import Event, PipelineOutcome, discard
+from orchestrator.progress import Continuation
 
 if TYPE_CHECKING:
     from orchestrator.executors import PipelineJob
@@ -40,6 +41,7 @@ class RemoteJob:
     pipeline: str
     run_id: str
     plugin_env: dict[str, str]
+    continuation: Continuation = Continuation()
 
 
 def remote_job(job: PipelineJob) -> RemoteJob:
@@ -47,7 +49,7 @@ def remote_job(job: PipelineJob) -> RemoteJob:
     graph would be pickled once per pipeline), with this process's plugin selection."""
     env = {name: os.environ[name] for name in PLUGIN_VARIABLES if name in os.environ}
     plan = replace(job.plan, pipelines={job.pipeline.name: job.pipeline})
-    return RemoteJob(plan, job.pipeline.name, job.run_id, env)
+    return RemoteJob(plan, job.pipeline.name, job.run_id, env, job.continuation)
 
 
 _plugins: dict[tuple[tuple[str, str], ...], Plugins] = {}
@@ -71,7 +73,7 @@ def run_remote(job: RemoteJob, emit: Callable[[Event], None] = discard) -> Pipel
     from orchestrator.engine import Engine, PipelineRunner
 
     engine = Engine(job.plan, worker_plugins(job.plugin_env), emit)
-    runner = PipelineRunner(engine, job.plan.pipelines[job.pipeline], job.run_id)
+    runner = PipelineRunner(engine, job.plan.pipelines[job.pipeline], job.run_id, job.continuation)
     return anyio.run(runner.run)
 
 

@@ -98,6 +98,20 @@ def make_reporter(kind: str, stream: IO[str], redact: Redact) -> Reporter:
     return PlainReporter(stream, redact)
 
 
+def rejected_lines(result: RunResult) -> list[str]:
+    """One line per pipeline whose steps rejected rows: how many, by which step, and the file of
+    those that were dead-lettered."""
+    lines = []
+    for outcome in result.pipelines.values():
+        steps = [(step.step, step.rejected) for step in outcome.steps if step.rejected]
+        if steps:
+            total = sum(count for _, count in steps)
+            each = ", ".join(f"{name} {count}" for name, count in steps)
+            line = f"{outcome.name}: {total} row{'' if total == 1 else 's'} rejected ({each})"
+            lines.append(line + (f"; dead letters in {outcome.dead_letters}" if outcome.dead_letters else ""))
+    return lines
+
+
 def summary_rows(result: RunResult) -> list[tuple[str, str, str, str, str]]:
     """The final table's rows: pipeline, status, rows, elapsed, error."""
     rows = []

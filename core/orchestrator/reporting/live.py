@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.events import Event, RunResult
-from orchestrator.reporting import Redact, Reporter, summary_rows, where
+from orchestrator.reporting import Redact, Reporter, rejected_lines, summary_rows, where
 
 _STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "yellow", "running": "cyan", "waiting": "dim"}
 
@@ -46,9 +46,9 @@ class LiveReporter(Reporter):
         elif kind in ("phase_started", "step_started"):
             row.phase = event.phase or row.phase
             row.step = event.step or row.step
-        elif kind == "step_finished" and event.rows is not None and event.phase in ("extract", "transform"):
+        elif kind in ("step_finished", "step_reused") and event.rows is not None and event.phase in ("extract", "transform"):
             row.rows = event.rows if event.phase == "transform" else row.rows + event.rows
-        elif kind in ("pipeline_finished", "pipeline_skipped"):
+        elif kind in ("pipeline_finished", "pipeline_skipped", "pipeline_reused"):
             row.status, row.elapsed, row.step = event.status or "finished", event.elapsed, ""
 
     def _table(self) -> Table:
@@ -85,5 +85,7 @@ class LiveReporter(Reporter):
         for name, status, rows, elapsed, error in summary_rows(result):
             table.add_row(name, Text(status, style=_STYLES.get(status, "")), rows, elapsed, self.redact(error))
         self.console.print(table)
+        for line in rejected_lines(result):
+            self.console.print(self.redact(line), highlight=False)
         verdict = "[yellow]interrupted[/]" if result.interrupted else "[green]succeeded[/]" if result.ok else "[bold red]failed[/]"
         self.console.print(f"run {verdict} in {result.elapsed:.2f}s", highlight=False)

@@ -6,7 +6,7 @@ import logging
 import time
 
 from orchestrator.events import Event, RunResult
-from orchestrator.reporting import Reporter, summary_rows, where
+from orchestrator.reporting import Reporter, rejected_lines, summary_rows, where
 
 HEADERS = ("pipeline", "status", "rows", "elapsed", "error")
 
@@ -38,14 +38,20 @@ class PlainReporter(Reporter):
             return f"{where} started" + (f" ({event.plugin})" if event.plugin else "")
         if kind in ("step_finished", "phase_finished", "pipeline_finished"):
             rows = f" rows={event.rows}" if event.rows is not None else ""
+            rows += f" rejected={event.rejected}" if event.rejected else ""
             error = f": {event.error}" if event.error else ""
             return f"{where} {event.status or 'finished'}{rows} in {event.elapsed or 0:.3f}s{error}"
         if kind == "step_failed":
             return f"{where} failed after {event.elapsed or 0:.3f}s: {event.error}"
+        if kind in ("pipeline_reused", "step_reused"):
+            rows = f" rows={event.rows}" if event.rows is not None else ""
+            return f"{where} done in the earlier attempt of this run{rows}"
         if kind == "pipeline_skipped":
             return f"{where} {event.error}"
         if kind in ("step_retry", "pipeline_retry"):
             return f"{where} failed: {event.error}; retrying ({event.status}) in {event.elapsed or 0:.2f}s"
+        if kind == "retry_exhausted":
+            return f"{where} failed on its last attempt ({event.attempts} in all): {event.error}"
         return None
 
     def summary(self, result: RunResult) -> None:
@@ -55,6 +61,9 @@ class PlainReporter(Reporter):
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
             lines.append("  ".join(cells).rstrip())
+        rejected = rejected_lines(result)
+        if rejected:
+            lines += ["", *rejected]
         state = "interrupted" if result.interrupted else "succeeded" if result.ok else "failed"
         lines += ["", f"run {result.run_id} {state} in {result.elapsed:.2f}s"]
         self.write("\n".join(lines) + "\n")

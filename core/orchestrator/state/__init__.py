@@ -2,7 +2,8 @@
 directory beside it that holds checkpoints and dead letters.
 
 ``state:`` in the config chooses the store by URL: ``sqlite:///PATH`` (the default,
-``.orchestrator/state.db`` relative to the pipeline file) or ``off``. Every store is a
+``.orchestrator/state.db`` relative to the pipeline file), ``postgresql://USER:PASSWORD@HOST/DB``
+(``postgres://`` too; needs psycopg) or ``off``. Every store is a
 :class:`~orchestrator.state.sql.SQLState`; a backend only says how to connect.
 """
 
@@ -12,16 +13,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.model import Plan
-from orchestrator.state.progress import Progress, config_hash
-from orchestrator.state.sql import SQLState
+from orchestrator.progress import Progress, config_hash
+from orchestrator.state.sql import SQLState, StateError
 
-__all__ = ["Progress", "SQLState", "config_hash", "open_state", "state_directory", "state_for"]
+__all__ = ["Progress", "SQLState", "StateError", "config_hash", "open_state", "state_directory", "state_for"]
 
 SQLITE = "sqlite:///"
+POSTGRES = ("postgresql://", "postgres://")
 
 
 def open_state(url: str, base_dir: Path, redact: Callable[[str], str] = lambda text: text) -> SQLState:
-    """The store a ``state:`` URL names; relative SQLite paths are relative to ``base_dir``."""
+    """The store a ``state:`` URL names; relative SQLite paths are relative to ``base_dir``.
+    Raises StateError when it cannot be opened (the message masks the URL's password)."""
+    if url.startswith(POSTGRES):
+        from orchestrator.state.postgres import PostgresState
+
+        return PostgresState(url, redact)
+    if not url.startswith(SQLITE):
+        from orchestrator.interpolate import hide_passwords
+
+        raise StateError(
+            f"unknown state store {hide_passwords(redact(url))!r}: use sqlite:///PATH, "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (or postgres://), or off"
+        )
     from orchestrator.state.sqlite import SQLiteState
 
     return SQLiteState(base_dir / url.removeprefix(SQLITE), redact)

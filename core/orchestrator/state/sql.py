@@ -2,23 +2,30 @@
 
 The store listens to the run's events, so it records the same thing whatever the executor (events
 from worker processes are relayed back). Writes are batched: one transaction every
-``flush_every`` events or ``flush_seconds``, at the end of a run, and after every load or
-transform_at_load step (the steps a resume must not repeat), which keeps the cost per step small.
+``flush_every`` events or ``flush_seconds`` (a background thread flushes while a long step is
+quiet), at the end of a run, and within ``urgent_seconds`` of a finished load or transform_at_load
+step or pipeline (what a resume must not repeat). That keeps the cost per step small, and the
+commits off the event loop; a killed process loses at most ``flush_seconds`` of history.
 A backend only says how to connect and how its driver spells a placeholder.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.events import Event, EventSink
 from orchestrator.model import Plan
 from orchestrator.phases import LOAD, TRANSFORM_AT_LOAD
-from orchestrator.state.progress import Progress, config_hash
+from orchestrator.progress import Progress, config_hash
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS runs (
@@ -33,15 +40,24 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS step_attempts (
     run_id TEXT NOT NULL, pipeline TEXT NOT NULL, phase TEXT NOT NULL, step TEXT NOT NULL, plugin TEXT NOT NULL,
     attempt INTEGER NOT NULL, status TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
-    elapsed DOUBLE PRECISION, rows INTEGER, error TEXT, PRIMARY KEY (run_id, pipeline, step, attempt)
+    elapsed DOUBLE PRECISION, rows BIGINT, error TEXT, rejected BIGINT, PRIMARY KEY (run_id, pipeline, step, attempt)
 )""",
 )
+
+#: columns added since the tables were first released: (table, column, type), added to a
+#: database an older version created
+ADDED_COLUMNS = (("step_attempts", "rejected", "BIGINT"),)
 
 START_ATTEMPT = (
     "INSERT INTO step_attempts (run_id, pipeline, phase, step, plugin, attempt, status, started) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, pipeline, step, attempt) DO UPDATE SET "
     "phase = excluded.phase, plugin = excluded.plugin, status = excluded.status, started = excluded.started"
 )
+
+
+class StateError(OrchestratorError):
+    """The state store cannot be opened: the message names it (its password masked) and says why."""
+
 
 #: the step kinds whose completion is committed at once: repeating them on resume is not free
 _DURABLE_PHASES = (LOAD, TRANSFORM_AT_LOAD)
@@ -52,6 +68,8 @@ class SQLState:
 
     flush_every = 500
     flush_seconds = 0.5
+    #: how soon a finished load, transform_at_load step or pipeline is committed
+    urgent_seconds = 0.02
     #: how the driver writes a parameter; statements here are written with ``?``
     placeholder = "?"
 
@@ -60,10 +78,20 @@ class SQLState:
         self.pending: list[tuple[str, tuple[Any, ...]]] = []
         self.flushed = time.monotonic()
         self.attempts: dict[tuple[str, str, str], int] = {}
+        self.lock = threading.Lock()  # one transaction at a time, in the order the events came
+        self.queue_lock = threading.Lock()  # held only to add to, or take, the pending statements
+        self.closed = threading.Event()
+        self.urgent = threading.Event()
+        self.flusher: threading.Thread | None = None
         self.db = self.connect()
         with self._transaction() as cursor:
+            self.creating_tables(cursor)
             for table in TABLES:
                 cursor.execute(table)
+            for table, column, kind in ADDED_COLUMNS:
+                cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+                if column not in {described[0] for described in cursor.description}:
+                    cursor.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     # -- what a backend provides ----------------------------------------------------------------
 
@@ -74,6 +102,10 @@ class SQLState:
     def begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN")
 
+    def creating_tables(self, cursor: Any) -> None:
+        """Called in the transaction that creates the tables (if they do not exist), before it
+        does: a backend whose CREATE TABLE IF NOT EXISTS can race with another process's takes a lock."""
+
     # -- recording ------------------------------------------------------------------------------
 
     def recording(self, run_id: str, plan: Plan, forward: EventSink, *, resumed: bool = False) -> EventSink:
@@ -81,6 +113,9 @@ class SQLState:
         an event sink that records each of its events, then hands it on."""
         if resumed:
             self._write("UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL WHERE run_id = ?", (run_id,))
+            # what was still running when the earlier attempt died did not finish
+            for table in ("step_attempts", "pipeline_runs"):
+                self._write(f"UPDATE {table} SET status = 'interrupted' WHERE run_id = ? AND status IN ('running', 'waiting')", (run_id,))
             for row in self._query(
                 "SELECT pipeline, step, MAX(attempt) AS attempt FROM step_attempts WHERE run_id = ? GROUP BY pipeline, step",
                 run_id,
@@ -93,6 +128,8 @@ class SQLState:
                  self.redact(json.dumps(plan.params, default=str)), time.time()),
             )
         self.flush()
+        self.flusher = threading.Thread(target=self._flush_while_quiet, name="orchestrator-state", daemon=True)
+        self.flusher.start()
 
         def record_then_forward(event: Event) -> None:
             self.record(event)
@@ -119,7 +156,7 @@ class SQLState:
                 "elapsed = excluded.elapsed, error = excluded.error",
                 (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error)),
             )
-            durable = True
+            durable = kind == "pipeline_finished"
         elif kind == "step_started":
             key = (run_id, pipeline or "", event.step or "")
             attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
@@ -129,10 +166,10 @@ class SQLState:
             attempt = self.attempts.get(key, 1)
             status = "failed" if kind == "step_retry" else event.status
             self._write(
-                "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ? "
+                "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ? "
                 "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
                 (status, event.time, None if kind == "step_retry" else event.elapsed, event.rows,
-                 self._text(event.error), run_id, pipeline, event.step, attempt),
+                 self._text(event.error), event.rejected, run_id, pipeline, event.step, attempt),
             )
             if kind == "step_retry":  # the next attempt gets its own row, started now
                 self.attempts[key] = attempt + 1
@@ -143,20 +180,39 @@ class SQLState:
                 "UPDATE runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ?",
                 (event.status, event.time, event.elapsed, run_id),
             )
-            durable = True
-        if durable or len(self.pending) >= self.flush_every or time.monotonic() - self.flushed > self.flush_seconds:
+            self.flush()
+            return
+        if durable:  # committed by the background thread within ``urgent_seconds``, with whatever follows
+            self.urgent.set()
+        if len(self.pending) >= self.flush_every or time.monotonic() - self.flushed > self.flush_seconds:
             self.flush()
 
     def flush(self) -> None:
-        self.flushed = time.monotonic()
-        if not self.pending:
-            return
-        pending, self.pending = self.pending, []
-        with self._transaction() as cursor:
-            for statement, values in pending:
-                cursor.execute(self._sql(statement), values)
+        with self.lock:
+            self.flushed = time.monotonic()
+            with self.queue_lock:
+                pending, self.pending = self.pending, []
+            if not pending:
+                return
+            with self._transaction() as cursor:
+                # runs of one statement (1,000 pipelines starting at once) go in one executemany
+                for statement, group in groupby(pending, key=itemgetter(0)):
+                    cursor.executemany(self._sql(statement), [values for _, values in group])
+
+    def _flush_while_quiet(self) -> None:
+        while not self.closed.is_set():
+            if self.urgent.wait(self.flush_seconds):
+                time.sleep(self.urgent_seconds)  # let the events that come with it join the commit
+                self.urgent.clear()
+                self.flush()
+            elif time.monotonic() - self.flushed >= self.flush_seconds:
+                self.flush()
 
     def close(self) -> None:
+        self.closed.set()
+        self.urgent.set()
+        if self.flusher is not None:
+            self.flusher.join()
         self.flush()
         self.db.close()
 
@@ -178,10 +234,15 @@ class SQLState:
         return found[0] if found else None
 
     def pipelines(self, run_id: str) -> list[dict[str, Any]]:
-        return self._query("SELECT * FROM pipeline_runs WHERE run_id = ? ORDER BY started, pipeline", run_id)
+        return self._query("SELECT * FROM pipeline_runs WHERE run_id = ? ORDER BY started IS NULL, started, pipeline", run_id)
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM step_attempts WHERE run_id = ? ORDER BY started, attempt", run_id)
+
+    def directory(self, config: str) -> Path:
+        """The state directory of the runs of pipeline file ``config`` (their checkpoints and dead
+        letters): for a server-side store, ``.orchestrator`` beside the file."""
+        return Path(config).parent / ".orchestrator"
 
     def latest_unfinished(self, config: str) -> dict[str, Any] | None:
         """The newest run of this config file that did not succeed: what ``--resume`` continues."""
@@ -208,13 +269,14 @@ class SQLState:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _query(self, statement: str, *values: Any) -> list[dict[str, Any]]:
-        cursor = self.db.cursor()
-        try:
-            cursor.execute(self._sql(statement), values)
-            names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
-        finally:
-            cursor.close()
+        with self.lock:
+            cursor = self.db.cursor()
+            try:
+                cursor.execute(self._sql(statement), values)
+                names = [column[0] for column in cursor.description]
+                return [dict(zip(names, row)) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -233,7 +295,8 @@ class SQLState:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
 
     def _write(self, statement: str, values: tuple[Any, ...]) -> None:
-        self.pending.append((statement, values))
+        with self.queue_lock:
+            self.pending.append((statement, values))
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact(value)

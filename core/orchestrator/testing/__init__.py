@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.events import RunResult
+from orchestrator.phases import PHASES
 from orchestrator.plugins import Plugins
 from orchestrator.registry import Registration, Registry
 from orchestrator.testing.conformance import conformance_suite
@@ -92,6 +93,6 @@ def _recording_registry(registry: Registry, recorder: Recorder) -> Registry:
     for kind, table in registry.tables.items():
         target = copied.tables.setdefault(kind, {})
         for name, entry in table.items():
-            wrapped = recorder.wrap(entry) if kind != "executor" else entry.target
+            wrapped = recorder.wrap(entry) if kind in PHASES else entry.target  # executors, channels: as they are
             target[name] = Registration(name, kind, wrapped, entry.schema, entry.description, entry.origin)
     return copied

@@ -10,12 +10,18 @@ and pytest runs, for each registered step: a valid args schema, a call signature
 phase (streaming only from extract steps), picklability (for executors that cross process
 boundaries), and, for transforms and loads, an empty input handled and bad input refused with the
 core's documented error type. Example args come from ``examples=`` or the schema's own ``examples``.
+
+Loads that keep the idempotent-load contract (docs/reliability.md) say so with
+``idempotent_loads={"myplugin.write": count_rows}``, where ``count_rows(args, base_dir)`` returns
+how many rows the target holds; the suite then checks that a load run again with the same
+``ctx.load_id`` commits nothing twice, and that one cut short loads the rest when run again.
 """
 
 from __future__ import annotations
 
 import inspect
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +33,19 @@ from orchestrator.registry import Registration
 _DATA_PARAMETERS = {TRANSFORM: 2, LOAD: 2}
 
 
-def conformance_suite(plugin: str, *, examples: dict[str, dict[str, Any]] | None = None) -> type:
+#: rows a target holds, given the load's args and the directory relative paths start from
+RowCounter = Callable[[dict[str, Any], Path], int]
+
+#: what idempotent loads are given: three batches of ten rows
+SAMPLE_BATCHES = [[{"id": b * 10 + i, "name": f"row {b * 10 + i}"} for i in range(10)] for b in range(3)]
+
+
+def conformance_suite(
+    plugin: str,
+    *,
+    examples: dict[str, dict[str, Any]] | None = None,
+    idempotent_loads: dict[str, RowCounter] | None = None,
+) -> type:
     """A pytest test class checking every step registered by ``plugin`` (its entry point name or
     its distribution name). Assign it to a ``Test...`` name in a test module."""
     import pytest
@@ -43,23 +61,33 @@ def conformance_suite(plugin: str, *, examples: dict[str, dict[str, Any]] | None
         if plugin in (entry.origin.plugin, entry.origin.distribution)
     ]
     chosen = examples or {}
-    executors = [e for e in loaded.registry.tables.get("executor", {}).values() if plugin in (e.origin.plugin, e.origin.distribution)]
+    executors, notifiers = (
+        [e for e in loaded.registry.tables.get(kind, {}).values() if plugin in (e.origin.plugin, e.origin.distribution)]
+        for kind in ("executor", "notifier")
+    )
     ids = [f"{entry.kind}:{entry.name}" for entry in steps]
     with_data = [entry for entry in steps if entry.kind in _DATA_PARAMETERS]
 
     class Conformance:
         def test_the_plugin_loads_and_registers_steps(self) -> None:
             assert not problems, f"the plugin failed to load: {problems}"
-            assert steps or executors, (
-                f"no installed plugin named {plugin!r} registers a step or an executor (entry point or distribution name)"
+            assert steps or executors or notifiers, (
+                f"no installed plugin named {plugin!r} registers a step, an executor or a notification channel "
+                "(entry point or distribution name)"
             )
             for entry in executors:
                 from orchestrator.executors import Executor
 
                 assert isinstance(entry.resolve()(), Executor), f"executor {entry.name}: the factory must return an Executor"
+            for entry in notifiers:
+                from jsonschema import Draft202012Validator
+
+                assert callable(entry.resolve()), f"notification channel {entry.name}: the factory must be callable"
+                if entry.schema is not None:
+                    Draft202012Validator.check_schema(entry.schema)
 
     suite: type = Conformance
-    if not steps:  # an executor-only plugin: no step tests (and no empty parameter sets)
+    if not steps:  # an executor- or channel-only plugin: no step tests (and no empty parameter sets)
         return _named(suite, plugin)
 
     class ConformanceOfSteps(Conformance):
@@ -133,6 +161,40 @@ def conformance_suite(plugin: str, *, examples: dict[str, dict[str, Any]] | None
 
         suite = ConformanceWithData
 
+    counted = idempotent_loads or {}
+    unknown = sorted(set(counted) - {entry.name for entry in steps if entry.kind == LOAD})
+    idempotent = [entry for entry in steps if entry.kind == LOAD and entry.name in counted]
+    if idempotent or unknown:
+        load_ids = [entry.name for entry in idempotent]
+
+        class ConformanceOfIdempotentLoads(suite):  # type: ignore[misc, valid-type]
+            def test_idempotent_loads_name_load_steps(self) -> None:
+                assert not unknown, f"idempotent_loads names no load step of {plugin!r}: {unknown}"
+
+            @pytest.mark.parametrize("entry", idempotent, ids=load_ids)
+            def test_a_load_run_again_commits_nothing_twice(self, entry: Registration, tmp_path: Path) -> None:
+                args = _example(entry, chosen)
+                total = sum(len(batch) for batch in SAMPLE_BATCHES)
+                _call(entry, args, SAMPLE_BATCHES, tmp_path)
+                assert counted[entry.name](args, tmp_path) == total, f"{entry.name}: the first load did not hold every row"
+                _call(entry, args, SAMPLE_BATCHES, tmp_path)  # a retry or a resume: the same ctx.load_id
+                held = counted[entry.name](args, tmp_path)
+                assert held == total, f"{entry.name}: loading the same batches again under one load_id left {held} rows, not {total}"
+
+            @pytest.mark.parametrize("entry", idempotent, ids=load_ids)
+            def test_a_load_cut_short_loads_the_rest_when_run_again(self, entry: Registration, tmp_path: Path) -> None:
+                args = _example(entry, chosen)
+                total = sum(len(batch) for batch in SAMPLE_BATCHES)
+                with pytest.raises(_CutShort):
+                    _call(entry, args, SAMPLE_BATCHES, tmp_path, fail_after=2)
+                before = counted[entry.name](args, tmp_path)
+                assert before <= 20, f"{entry.name}: {before} rows held after only 20 arrived"
+                _call(entry, args, SAMPLE_BATCHES, tmp_path)
+                held = counted[entry.name](args, tmp_path)
+                assert held == total, f"{entry.name}: after the cut and a second attempt the target holds {held} rows, not {total}"
+
+        suite = ConformanceOfIdempotentLoads
+
     return _named(suite, plugin)
 
 
@@ -156,12 +218,16 @@ def _example(entry: Registration, chosen: dict[str, dict[str, Any]]) -> dict[str
     )
 
 
-def _call(entry: Registration, args: dict[str, Any], data: list[Any], base_dir: Path) -> Any:
+class _CutShort(Exception):
+    """The input of a load stopped half way (the process running it died, say)."""
+
+
+def _call(entry: Registration, args: dict[str, Any], data: list[Any], base_dir: Path, fail_after: int | None = None) -> Any:
     import anyio
 
     function = entry.resolve()
     ctx = StepContext("conformance", "conformance", {}, base_dir, entry.kind, entry.name, entry.name)
-    payload: Any = data if entry.kind == TRANSFORM else _batches(data, inspect.iscoroutinefunction(function))
+    payload: Any = data if entry.kind == TRANSFORM else _batches(data, inspect.iscoroutinefunction(function), fail_after)
     if inspect.iscoroutinefunction(function):
         async def call() -> Any:
             return await function(ctx, payload, **args)
@@ -170,12 +236,20 @@ def _call(entry: Registration, args: dict[str, Any], data: list[Any], base_dir: 
     return function(ctx, payload, **args)
 
 
-def _batches(batches: list[Any], asynchronous: bool) -> Any:
+def _batches(batches: list[Any], asynchronous: bool, fail_after: int | None = None) -> Any:
+    """The batches as a load receives them; ``fail_after`` batches, the input breaks off."""
+
+    def sync() -> Any:
+        for number, batch in enumerate(batches):
+            if number == fail_after:
+                raise _CutShort(f"the input stopped after {fail_after} batches")
+            yield batch
+
     if not asynchronous:
-        return iter(batches)
+        return sync()
 
     async def stream() -> Any:
-        for batch in batches:
+        for batch in sync():
             yield batch
 
     return stream()

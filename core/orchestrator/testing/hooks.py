@@ -51,3 +51,7 @@ class HookRecorder:
     @hookimpl
     def on_step_error(self, context: Any, error: BaseException) -> None:
         self.calls.append(("on_step_error", {"context": context, "error": error}))
+
+    @hookimpl
+    def on_retry_exhausted(self, context: Any, step: str | None, error: BaseException, attempts: int) -> None:
+        self.calls.append(("on_retry_exhausted", {"context": context, "step": step, "error": error, "attempts": attempts}))

@@ -4,7 +4,7 @@ Importing this module costs next to nothing: everything heavier is imported by t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from orchestrator.plugins import Plugins
     from orchestrator.testing import PipelineRun
     from orchestrator.testing.hooks import HookRecorder
+    from orchestrator.testing.postgresql import PostgresServer
 
 
 @pytest.fixture
@@ -59,3 +60,23 @@ def hook_recorder(register_plugin: Callable[..., None]) -> HookRecorder:
     recorder = HookRecorder()
     register_plugin(recorder, name="hook-recorder")
     return recorder
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1 for the whole test session, removed afterwards:
+    ``.url(schema)``, ``.create_schema(name)``, ``.create_database(name)``, ``.connect()``. When
+    the server binaries are missing, the tests that use it fail, saying what to install."""
+    import shutil
+
+    from orchestrator.testing.postgresql import start_server
+
+    try:
+        server = start_server()
+    except LookupError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)

@@ -5,6 +5,8 @@
 - ``replace`` fills a new table and swaps it for the old one in one transaction at the end, so a
   failed replace leaves the old table exactly as it was (and readers see the old table until then).
 - ``upsert`` is ``INSERT .. ON CONFLICT (key) DO UPDATE`` (PostgreSQL and SQLite).
+- ``create`` / ``append`` / ``upsert`` record each committed chunk in the target's load ledger (see
+  :mod:`orchestrator_plugin_sql.ledger`), so a retried or resumed load skips what it committed.
 
 A table that does not exist is created from the first batch: its columns, typed from their values.
 """
@@ -21,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
-from orchestrator_plugin_sql import tables
+from orchestrator_plugin_sql import ledger, tables
 from orchestrator_plugin_sql.database import Database, open_database
 from orchestrator_plugin_sql.plugin import DEFAULT_BATCH_SIZE
 
@@ -44,11 +46,11 @@ def write(
     with open_database(ctx, url, write=True) as (database, connection):
         if mode == "upsert" and database.dialect not in UPSERT_DIALECTS:
             raise StepError(f"mode upsert supports {' and '.join(UPSERT_DIALECTS)}, not {database.dialect}; use mode append or replace")
-        writer = _Writer(database, connection, table, schema, mode, key)
+        writer = _Writer(database, connection, table, schema, mode, key, ctx.load_id)
         try:
-            for batch in batches:
-                for chunk in _chunks(_rows(batch), batch_size):
-                    writer.write(chunk)
+            chunks = (chunk for batch in batches for chunk in _chunks(_rows(batch), batch_size))
+            for number, chunk in enumerate(chunks):
+                writer.write(chunk, number)
         except BaseException:
             writer.abandon()
             raise
@@ -59,7 +61,10 @@ def write(
 class _Writer:
     """The state of one ``sql.write``: the table (known after the first rows) and the count."""
 
-    def __init__(self, database: Database, connection: Connection, table: str, schema: str | None, mode: str, key: list[str] | None) -> None:
+    def __init__(
+        self, database: Database, connection: Connection, table: str, schema: str | None, mode: str,
+        key: list[str] | None, load_id: str,
+    ) -> None:
         self.database = database
         self.connection = connection
         self.name = table
@@ -69,9 +74,22 @@ class _Writer:
         self.target: sa.Table | None = None
         self.written = 0
         self.where = f"table {table!r}" if schema is None else f"table {schema}.{table}"
+        self.load_id = load_id
+        # a replace is all or nothing at its swap: it needs no ledger
+        self.ledger = None if mode == "replace" else ledger.ledger_table(schema)
+        self.committed: dict[int, int] = {}
+        if self.ledger is not None:
+            with database.guard(f"writing {self.where}"):
+                self.committed = ledger.committed(connection, self.ledger, load_id)
+        if self.committed and mode == "create":  # the table is this load's own, from an earlier attempt
+            self.mode = "append"
 
-    def write(self, rows: list[Mapping[str, Any]]) -> None:
-        """Insert (or upsert) one chunk of rows in a transaction of its own."""
+    def write(self, rows: list[Mapping[str, Any]], number: int) -> None:
+        """Insert (or upsert) chunk ``number`` in a transaction of its own, with its ledger row;
+        a chunk the ledger names was committed by an earlier attempt and is skipped."""
+        if number in self.committed:
+            self.written += self.committed[number]
+            return
         with self.database.guard(f"writing {self.where}"):
             if self.target is None:
                 self.target = self._prepare(rows)
@@ -81,6 +99,8 @@ class _Writer:
                 values = _last_per_key(values, self.key or [])
             with self.connection.begin():
                 self.connection.execute(self._insert(columns), values)
+                if self.ledger is not None:
+                    ledger.record(self.connection, self.ledger, self.load_id, number, len(rows))
         self.written += len(rows)
 
     def finish(self) -> None:

@@ -1,8 +1,13 @@
-"""A real, throw-away PostgreSQL server for the tests: initdb into a temporary directory, then
-pg_ctl start on a free port of 127.0.0.1, its unix socket in that directory too.
+"""A real, throw-away PostgreSQL server for tests: ``initdb`` into a temporary directory, then
+``pg_ctl start`` on a free port of 127.0.0.1, its unix socket in that directory too. The test kit's
+``postgresql_server`` fixture starts one per test session; :func:`start_server` is the same outside
+pytest.
 
-PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` system user (the
-Debian package creates it) through ``runuser``, and the directory is handed to that user.
+It needs the server binaries (``initdb``, ``pg_ctl``): on PATH, or where Debian's ``postgresql``
+package puts them (``/usr/lib/postgresql/N/bin``). PostgreSQL refuses to run as root, so as root
+the server runs as the ``postgres`` system user (the Debian package creates it) through
+``runuser``, and the directory is handed to that user. Connecting (``connect``, ``create_schema``,
+``create_database``) needs psycopg 3 (``pip install 'psycopg[binary]'``).
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import psycopg
+__all__ = ["PostgresServer", "find_binaries", "free_port", "start_server"]
 
 INSTALL = "apt-get install -y postgresql"
 USER = "orchestrator"
@@ -26,7 +32,7 @@ USER = "orchestrator"
 
 def find_binaries() -> Path:
     """The directory holding initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/N/bin
-    (the newest), which the Debian package does not put on PATH."""
+    (the newest), which the Debian package does not put on PATH. LookupError when neither."""
     on_path = [shutil.which("initdb"), shutil.which("pg_ctl")]
     if all(on_path):
         return Path(on_path[0]).resolve().parent  # type: ignore[arg-type]
@@ -43,6 +49,7 @@ def find_binaries() -> Path:
 
 
 def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on (at the moment of asking)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -50,7 +57,7 @@ def free_port() -> int:
 
 @dataclass
 class PostgresServer:
-    """One running server; ``url(database)`` is a SQLAlchemy URL with the password in it."""
+    """One running server; ``url()`` is a libpq (and SQLAlchemy) URL with the password in it."""
 
     bin_dir: Path
     root: Path
@@ -63,19 +70,28 @@ class PostgresServer:
         return self.root / "data"
 
     def url(self, schema: str | None = None, *, database: str = "postgres", password: str | None = None, port: int | None = None) -> str:
-        """A URL (libpq's and SQLAlchemy's alike); with ``schema``, connections work in that schema."""
+        """A URL of the server's ``database``; with ``schema``, connections work in that schema.
+        ``password`` and ``port`` replace the real ones (to show a URL masked, or to get one that fails)."""
         secret = self.password if password is None else password
         options = f"?options=-csearch_path%3D{schema}" if schema else ""
         return f"postgresql://{USER}:{secret}@127.0.0.1:{port or self.port}/{database}{options}"
 
-    def connect(self, schema: str | None = None) -> psycopg.Connection:
-        """A psycopg connection of the tests' own, to check what the steps did."""
-        return psycopg.connect(self.url(schema), autocommit=True)
+    def connect(self, schema: str | None = None, *, database: str = "postgres") -> Any:
+        """A psycopg connection (autocommit) of the test's own, to set up and check data."""
+        import psycopg
+
+        return psycopg.connect(self.url(schema, database=database), autocommit=True)
 
     def create_schema(self, name: str) -> str:
         """A schema for one test: far cheaper than a database (CREATE DATABASE takes most of a second)."""
         with self.connect() as connection:
             connection.execute(f'CREATE SCHEMA "{name}"')
+        return name
+
+    def create_database(self, name: str) -> str:
+        """A database of its own, for what a schema does not separate."""
+        with self.connect() as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
         return name
 
     def start(self) -> None:
@@ -96,6 +112,7 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
 
     def log(self) -> str:
+        """The end of the server's log, for a failure message."""
         path = self.root / "server.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
@@ -103,7 +120,7 @@ class PostgresServer:
         command = [str(self.bin_dir / program), *args]
         if self.as_user:
             command = ["runuser", "-u", self.as_user, "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=self.root)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=self.root, check=False)
         if check and done.returncode != 0:
             raise RuntimeError(f"{program} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n{self.log()}")
 
@@ -115,17 +132,18 @@ class PostgresServer:
 
 
 def start_server() -> PostgresServer:
-    """Start a fresh server; the caller stops it and removes ``root``."""
+    """Start a fresh server; the caller stops it and removes ``root``. LookupError when the
+    binaries (or, as root, the ``postgres`` user) are missing, saying what to install."""
     bin_dir = find_binaries()
     as_user = None
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
         except KeyError:
-            raise LookupError(f"running as root, the tests start PostgreSQL as the 'postgres' user, which does not exist; {INSTALL} creates it") from None
+            raise LookupError(f"running as root, the server is started as the 'postgres' user, which does not exist; {INSTALL} creates it") from None
         as_user = "postgres"
     # not under pytest's basetemp: that is private to root, and the server runs as postgres
-    root = Path(tempfile.mkdtemp(prefix="orchestrator-sql-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="orchestrator-pg-"))
     server = PostgresServer(bin_dir, root, free_port(), secrets.token_urlsafe(12), as_user)
     try:
         server.start()

@@ -1,0 +1,192 @@
+"""Checkpoints: a phase's output, kept on disk until its pipeline succeeds.
+
+A resumed run (``orchestrator run --resume``) starts a pipeline from its last completed phase
+instead of extracting again, and a load that is run again gets exactly the batches it got before,
+which is what lets an idempotent loader recognise the ones it already committed.
+
+A checkpoint is a file of pickle frames (protocol 5, which stores lists of rows and Arrow tables
+compactly) under ``<state directory>/checkpoints/<run id>/``, named ``<pipeline>.<phase>.pickle``
+(one folder per run, not per pipeline: creating and removing thousands of folders costs more than
+the files in them): a header saying whether the phase streamed, then one frame per batch. It is
+written as ``<pipeline>.<phase>.partial`` and renamed only when the phase finished, so a killed
+run never leaves a checkpoint that looks complete. Pickle is read back only from this directory, which the run itself wrote.
+
+Small outputs (most pipelines' in number, if not in bytes) are not worth a file each: creating a
+file costs far more than writing a few rows into one. They are appended, in one ``write`` each, as
+length-prefixed records to the run's ``small.records``; a record cut short by a crash is ignored.
+A pipeline whose data must not be kept on disk sets ``checkpoint: false``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from orchestrator.phases import EXTRACT, TRANSFORM
+
+_HEADER = "orchestrator-checkpoint-1"
+_SUFFIXES = (".pickle", ".partial")
+#: a whole output of at most this many rows is tried as a record of the run's shared file ...
+SMALL_ROWS = 10_000
+#: ... and kept there when it pickles to at most this many bytes
+SMALL_BYTES = 1 << 20
+RECORDS = "small.records"
+_LENGTH = struct.Struct("<I")
+
+
+class Checkpoints:
+    """The checkpoints of one pipeline of one run, in the run's folder."""
+
+    def __init__(self, directory: Path, pipeline: str, *, resumed: bool = False) -> None:
+        self.directory = directory
+        self.pipeline = pipeline
+        # the files this pipeline may have: written by this attempt, or by an earlier one
+        self.files: set[Path] = {self._path(p, s) for p in (EXTRACT, TRANSFORM) for s in _SUFFIXES} if resumed else set()
+        self.recorded: set[str] = {EXTRACT, TRANSFORM} if resumed else set()
+        self._found: dict[str, Any] | None = None
+
+    def _path(self, phase: str, suffix: str = ".pickle") -> Path:
+        return self.directory / f"{self.pipeline}.{phase}{suffix}"
+
+    def complete(self, phase: str) -> bool:
+        return self._path(phase).is_file() or phase in self._records()
+
+    def streamed(self, phase: str) -> bool:
+        """Whether the phase's output was a stream of batches (else one piece of data)."""
+        if not self._path(phase).is_file():
+            return False
+        with self._path(phase).open("rb") as file:
+            return bool(_header(file))
+
+    def keep_whole(self, phase: str, data: Any) -> None:
+        """Write a phase's whole (not streamed) output: a record when it is small, else a file."""
+        if isinstance(data, (list, tuple, dict)) and len(data) <= SMALL_ROWS:
+            record = pickle.dumps((self.pipeline, phase, False, data), protocol=5)
+            if len(record) <= SMALL_BYTES:
+                self._append(record)
+                self.recorded.add(phase)
+                return
+        writer = self.writer(phase, streamed=False)
+        writer.add(data)
+        writer.commit()
+
+    def read(self, phase: str) -> Iterator[Any]:
+        """The phase's batches, in the order they were written."""
+        if not self._path(phase).is_file():
+            yield self._records()[phase]
+            return
+        with self._path(phase).open("rb") as file:
+            _header(file)
+            while True:
+                try:
+                    yield pickle.load(file)
+                except EOFError:
+                    return
+
+    def writer(self, phase: str, *, streamed: bool) -> CheckpointWriter:
+        partial, final = self._path(phase, ".partial"), self._path(phase)
+        self.files.update((partial, final))
+        return CheckpointWriter(partial, final, streamed)
+
+    def discard(self, *, again: bool = False) -> None:
+        """Remove this pipeline's checkpoint files: it succeeded (its records go with the run's
+        folder), or, ``again``, it starts again from its extract (its records are then marked
+        forgotten, so a later resume does not take them for the new attempt's)."""
+        for path in self.files:
+            path.unlink(missing_ok=True)
+        self.files.clear()
+        if again:
+            for phase in self.recorded:
+                self._append(pickle.dumps((self.pipeline, phase, True, None), protocol=5))
+            self.recorded.clear()
+            self._found = None
+
+    def _append(self, record: bytes) -> None:
+        """One ``write`` on an append-only descriptor: records of pipelines running at the same
+        time (in threads or in worker processes) never interleave."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.directory / RECORDS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, _LENGTH.pack(len(record)) + record)
+        finally:
+            os.close(descriptor)
+
+    def _records(self) -> dict[str, Any]:
+        """This pipeline's recorded outputs by phase, the last record of each winning."""
+        if self._found is None:
+            self._found = {}
+            for pipeline, phase, forgotten, data in _read_records(self.directory / RECORDS)[0]:
+                if pipeline == self.pipeline:
+                    if forgotten:
+                        self._found.pop(phase, None)
+                    else:
+                        self._found[phase] = data
+        return self._found
+
+
+def _read_records(path: Path) -> tuple[list[tuple[str, str, bool, Any]], int]:
+    """Every complete record of a run's file, and where the complete ones end."""
+    content = path.read_bytes() if path.is_file() else b""
+    records, offset = [], 0
+    while offset + _LENGTH.size <= len(content):
+        (length,) = _LENGTH.unpack_from(content, offset)
+        end = offset + _LENGTH.size + length
+        if end > len(content):  # cut short by a crash
+            break
+        records.append(pickle.loads(content[offset + _LENGTH.size:end]))
+        offset = end
+    return records, offset
+
+
+def recover(directory: Path) -> None:
+    """Before a resumed run appends to its records: cut off a record the crash left half written,
+    so the new ones follow the last complete record."""
+    path = directory / RECORDS
+    if path.is_file():
+        end = _read_records(path)[1]
+        if end < path.stat().st_size:
+            os.truncate(path, end)
+
+
+def remove_run(directory: Path) -> None:
+    """Remove a run's checkpoint folder: every pipeline of the run succeeded."""
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+class CheckpointWriter:
+    """Appends batches to ``<phase>.partial``; :meth:`commit` makes it the phase's checkpoint."""
+
+    def __init__(self, partial: Path, final: Path, streamed: bool) -> None:
+        self.partial, self.final, self.streamed = partial, final, streamed
+        self.file: IO[bytes] | None = None
+
+    def _open(self) -> IO[bytes]:
+        if self.file is None:
+            self.partial.parent.mkdir(parents=True, exist_ok=True)
+            self.file = self.partial.open("wb")
+            pickle.dump((_HEADER, self.streamed), self.file, protocol=5)
+        return self.file
+
+    def add(self, batch: Any) -> None:
+        pickle.dump(batch, self._open(), protocol=5)
+
+    def commit(self) -> None:
+        self._open().close()  # with no batch at all, still a complete (empty) output
+        os.replace(self.partial, self.final)
+
+    def close(self) -> None:
+        """Stop writing without committing (the phase failed): the partial file stays."""
+        if self.file is not None:
+            self.file.close()
+
+
+def _header(file: IO[bytes]) -> bool:
+    marker, streamed = pickle.load(file)
+    if marker != _HEADER:
+        raise ValueError(f"{file.name} is not a checkpoint of this version")
+    return bool(streamed)

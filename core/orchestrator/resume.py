@@ -1,0 +1,49 @@
+"""``orchestrator run --resume [RUN_ID]``: which recorded run goes on, and whether it may.
+
+A run may be resumed when it did not succeed and was started from the same config file. It is
+refused when the file or its parameters changed since (the checkpoints and committed loads belong
+to the old config, and mixing two configs' outputs is how rows get lost or doubled), unless
+``--force`` says the change is known to be harmless.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from orchestrator.errors import OrchestratorError
+from orchestrator.progress import Progress, config_hash
+
+if TYPE_CHECKING:
+    from orchestrator.model import Plan
+    from orchestrator.state import SQLState
+
+#: ``--resume`` without a run id: the newest run of this config that did not succeed
+LATEST = "latest"
+
+
+class ResumeError(OrchestratorError):
+    """The run cannot be resumed; the message says why and what to do instead."""
+
+
+def resumable(store: SQLState, plan: Plan, wanted: str, *, force: bool, config: str) -> tuple[str, Progress]:
+    """The run id to continue and what it completed, or :class:`ResumeError`."""
+    source = str(plan.source.resolve())
+    if wanted == LATEST:
+        run = store.latest_unfinished(source)
+        if run is None:
+            raise ResumeError(f"--resume: no failed or interrupted run of {config} in its history; run it without --resume")
+    else:
+        run = store.run(wanted)
+        if run is None:
+            raise ResumeError(f"--resume {wanted}: no such run ('orchestrator runs --config {config}' lists the recorded ones)")
+        if run["config"] != source:
+            raise ResumeError(f"--resume {wanted}: that run is of {run['config']}, not {config}")
+        if run["status"] == "succeeded":
+            raise ResumeError(f"--resume {wanted}: that run succeeded, there is nothing to resume; run {config} without --resume")
+    run_id = run["run_id"]
+    if run["config_hash"] != config_hash(plan) and not force:
+        raise ResumeError(
+            f"--resume {run_id}: {config} or its parameters changed since that run; resuming would mix the "
+            "outputs of two configs. Run it without --resume to start afresh, or add --force to resume anyway"
+        )
+    return run_id, store.progress(run_id)
