@@ -23,6 +23,7 @@ import os
 import pickle
 import shutil
 import struct
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +37,8 @@ SMALL_ROWS = 10_000
 #: ... and kept there when it pickles to at most this many bytes
 SMALL_BYTES = 1 << 20
 RECORDS = "small.records"
+#: whole outputs of at most this many rows are checkpointed without leaving the event loop
+TINY_ROWS = 256
 _LENGTH = struct.Struct("<I")
 
 
@@ -49,6 +52,7 @@ class Checkpoints:
         self.files: set[Path] = {self._path(p, s) for p in (EXTRACT, TRANSFORM) for s in _SUFFIXES} if resumed else set()
         self.recorded: set[str] = {EXTRACT, TRANSFORM} if resumed else set()
         self._found: dict[str, Any] | None = None
+        self.descriptor: int | None = None
 
     def _path(self, phase: str, suffix: str = ".pickle") -> Path:
         return self.directory / f"{self.pipeline}.{phase}{suffix}"
@@ -107,14 +111,17 @@ class Checkpoints:
             self._found = None
 
     def _append(self, record: bytes) -> None:
-        """One ``write`` on an append-only descriptor: records of pipelines running at the same
-        time (in threads or in worker processes) never interleave."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.directory / RECORDS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(descriptor, _LENGTH.pack(len(record)) + record)
-        finally:
-            os.close(descriptor)
+        """One ``write`` on the run's append-only descriptor: records of pipelines running at the
+        same time (in threads or in worker processes) never interleave."""
+        if self.descriptor is None:
+            self.descriptor = _acquire(self.directory)
+        os.write(self.descriptor, _LENGTH.pack(len(record)) + record)
+
+    def release(self) -> None:
+        """The pipeline is done writing (it ended, or goes on without checkpoints)."""
+        if self.descriptor is not None:
+            _release(self.directory)
+            self.descriptor = None
 
     def _records(self) -> dict[str, Any]:
         """This pipeline's recorded outputs by phase, the last record of each winning."""
@@ -127,6 +134,37 @@ class Checkpoints:
                     else:
                         self._found[phase] = data
         return self._found
+
+
+def is_tiny(data: Any) -> bool:
+    """Small enough to checkpoint on the event loop: a thread hand-off would cost more."""
+    return isinstance(data, (list, tuple, dict)) and len(data) <= TINY_ROWS
+
+
+#: the records files this process appends to: one descriptor per run, shared by its pipelines
+#: (opening the file once per record cost as much as the rest of a trivial pipeline), and how
+#: many pipelines use it; the last one to finish closes it
+_descriptors: dict[Path, list[int]] = {}
+_descriptors_lock = threading.Lock()
+
+
+def _acquire(directory: Path) -> int:
+    with _descriptors_lock:
+        if directory not in _descriptors:
+            directory.mkdir(parents=True, exist_ok=True)
+            _descriptors[directory] = [os.open(directory / RECORDS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), 0]
+        entry = _descriptors[directory]
+        entry[1] += 1
+        return entry[0]
+
+
+def _release(directory: Path) -> None:
+    with _descriptors_lock:
+        entry = _descriptors[directory]
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _descriptors[directory]
+            os.close(entry[0])
 
 
 def _read_records(path: Path) -> tuple[list[tuple[str, str, bool, Any]], int]:

@@ -26,7 +26,7 @@ import anyio
 import anyio.to_thread
 from anyio.abc import ObjectReceiveStream
 
-from orchestrator.checkpoints import Checkpoints, recover, remove_run
+from orchestrator.checkpoints import Checkpoints, is_tiny, recover, remove_run
 from orchestrator.context import PipelineContext, StepContext
 from orchestrator.deadletters import FOLDER as DEAD_LETTERS
 from orchestrator.deadletters import DeadLetterFile, pipeline_file, rows_by_step, source_run, uses_dead_letters
@@ -276,8 +276,10 @@ class PipelineRunner:
         hook_error = self._observe("after_pipeline_run", error, status=status, elapsed=elapsed)
         if hook_error:
             status, error = FAILED, hook_error
-        if status == SUCCEEDED and self.checkpoints is not None:
-            self.checkpoints.discard()  # kept only for resuming a pipeline that did not finish
+        if self.checkpoints is not None:
+            if status == SUCCEEDED:
+                self.checkpoints.discard()  # kept only for resuming a pipeline that did not finish
+            self.checkpoints.release()
         letters = None
         if self.dead_letters is not None:
             self.dead_letters.close()
@@ -557,11 +559,11 @@ class PipelineRunner:
         keep = None if self.checkpoints is None or (replayed and not transforms) else TRANSFORM if transforms else EXTRACT
         if source.batch is not _END:
             if keep == TRANSFORM and not replayed:  # the extract output too: a resume can skip extracting
-                await self._keep(partial(self.checkpoints.keep_whole, EXTRACT, source.batch))  # type: ignore[union-attr]
+                await self._keep(partial(self.checkpoints.keep_whole, EXTRACT, source.batch), is_tiny(source.batch))  # type: ignore[union-attr]
             data = await chain.apply(source.batch)
             chain.finish()
             if keep is not None:
-                await self._keep(partial(self.checkpoints.keep_whole, keep, data))  # type: ignore[union-attr]
+                await self._keep(partial(self.checkpoints.keep_whole, keep, data), is_tiny(data))  # type: ignore[union-attr]
             await self._load_all(loads, [] if data is None else [data])
             return
         writer = None if keep is None or self.checkpoints is None else self.checkpoints.writer(keep, streamed=True)
@@ -596,20 +598,24 @@ class PipelineRunner:
                     await self._keep(writer.commit)
         self._phase(LOAD, "phase_finished", load_started)
 
-    async def _keep(self, write: Callable[[], None]) -> bool:
-        """Write to the pipeline's checkpoint, off the event loop. A checkpoint that cannot be
-        written (data that does not pickle, a full disk) does not fail the pipeline: it goes on
-        without one, with a warning, and a resume extracts again."""
+    async def _keep(self, write: Callable[[], None], tiny: bool = False) -> bool:
+        """Write to the pipeline's checkpoint, off the event loop unless the data is ``tiny``. A
+        checkpoint that cannot be written (data that does not pickle, a full disk) does not fail
+        the pipeline: it goes on without one, with a warning, and a resume extracts again."""
         if self.checkpoints is None:
             return False
         try:
-            await anyio.to_thread.run_sync(write)
+            if tiny:
+                write()
+            else:
+                await anyio.to_thread.run_sync(write)
         except Exception as exc:
             self.context.logger.warning(
                 "no checkpoint kept (%s); a resume will extract again. 'checkpoint: false' on the pipeline turns them off",
                 describe(exc),
             )
             self.checkpoints.discard()
+            self.checkpoints.release()
             self.checkpoints = None
             return False
         return True
