@@ -159,6 +159,9 @@ def test_a_failed_run_resumes_from_its_checkpoints_and_skips_what_completed(writ
     assert failed.returncode == 1, failed.stderr
     assert "the target is down" in failed.stdout
     assert _kept(config, "second") == {"extract"}, "the failed pipeline's extract output is kept"
+    (run,) = json.loads(cli("runs", "--config", str(config), "--json").stdout)
+    shown = json.loads(cli("runs", "show", run["run_id"], "--config", str(config), "--json").stdout)
+    assert {p["phase"]: p["status"] for p in shown["phases"] if p["pipeline"] == "second"} == {"extract": "succeeded", "load": "failed"}
 
     (config.parent / "fixed").touch()
     resumed = cli("run", str(config), "--resume", "--json")

@@ -41,6 +41,17 @@ def test_a_run_is_recorded_beside_the_pipeline_file(quickstart: Path) -> None:
     }
     loads = {(s["pipeline"], s["step"]): s["rows"] for s in shown["steps"] if s["phase"] == "load"}
     assert loads[("customers", "sqlite.write")] == 8 and loads[("sales", "sqlite.write")] == 40
+    flow = {(s["pipeline"], s["phase"]): (s["rows_in"], s["rows"]) for s in shown["steps"]}
+    extracted = flow[("customers", "extract")][1]
+    assert flow[("customers", "extract")] == (None, extracted)  # an extract is given nothing
+    assert flow[("customers", "transform")] == (extracted, 8)  # cleaning dropped rows
+    assert flow[("customers", "load")] == (8, 8) and flow[("sales", "load")] == (40, 40)
+    phases = {(p["pipeline"], p["phase"]): p["status"] for p in shown["phases"]}
+    assert phases == {
+        **{("customers", phase): "succeeded" for phase in ("extract", "transform", "load")},
+        **{("sales", phase): "succeeded" for phase in ("extract", "transform", "load", "transform_at_load")},
+        **{("revenue_by_country", phase): "succeeded" for phase in ("extract", "load")},  # no transforms
+    }
     assert json.loads(shown["run"]["params"]) == {"vat_rate": 0.2, "warehouse": "out/warehouse.db"}
 
 

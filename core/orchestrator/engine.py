@@ -247,6 +247,7 @@ class PipelineRunner:
         self.tries: dict[str, int] = {}  # attempts of steps that were retried
         self.attempts = 1
         self.done = continuation.done
+        self.loading: TransformChain | None = None  # what feeds the loads, and counts their input
         self.resumed = continuation.resumed
         self.dead_letters = None if continuation.dead_letters is None else DeadLetterFile(continuation.dead_letters)
         self.replaying = continuation.replay_dead_letters
@@ -404,7 +405,7 @@ class PipelineRunner:
             raise self._fail(step, context, started, exc) from exc
         return context, function, started
 
-    def _finish(self, step: StepSpec, context: StepContext, started: float, rows: int | None) -> None:
+    def _finish(self, step: StepSpec, context: StepContext, started: float, rows: int | None, rows_in: int | None = None) -> None:
         elapsed = time.perf_counter() - started
         if self.after_step is not None:
             self.after_step(context=context, rows=rows, elapsed=elapsed)
@@ -415,7 +416,7 @@ class PipelineRunner:
         if self.step_events:
             self.emit(
                 Event("step_finished", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
-                      status=SUCCEEDED, rows=rows, elapsed=elapsed, rejected=rejected or None)
+                      status=SUCCEEDED, rows=rows, elapsed=elapsed, rejected=rejected or None, rows_in=rows_in)
             )
 
     def _fail(self, step: StepSpec, context: StepContext | None, started: float, exc: BaseException) -> StepFailure:
@@ -553,7 +554,7 @@ class PipelineRunner:
     async def _transform_and_load(
         self, source: BatchSource, transforms: tuple[StepSpec, ...], loads: tuple[StepSpec, ...]
     ) -> None:
-        chain = TransformChain(self, transforms)
+        chain = self.loading = TransformChain(self, transforms)
         replayed = isinstance(source, _Replay)
         # the loads' input is kept, unless it is itself a checkpoint read back
         keep = None if self.checkpoints is None or (replayed and not transforms) else TRANSFORM if transforms else EXTRACT
@@ -641,7 +642,13 @@ class PipelineRunner:
             if not isinstance(exc, Exception):
                 raise
             raise self._fail(step, context, started, exc) from exc
-        self._finish(step, context, started, rows)
+        if isinstance(batches, list):
+            rows_in: int | None = 0
+            for batch in batches:
+                rows_in = _plus(rows_in, batch)
+        else:
+            rows_in = None if self.loading is None else self.loading.output
+        self._finish(step, context, started, rows, rows_in)
 
     async def _in_order(self, phase: str, steps: tuple[StepSpec, ...]) -> None:
         phase_started = self._phase(phase, "phase_started")
@@ -736,6 +743,8 @@ class TransformChain:
         self.started_phase: float | None = None
         self.state: list[tuple[StepContext, Callable[..., Any], float]] = []
         self.rows: list[int | None] = [0] * len(steps)
+        self.rows_in: list[int | None] = [0] * len(steps)
+        self.output: int | None = 0  # rows the chain passed on, to the loads
         self.seen = [0] * len(steps)  # input rows so far, of steps that may reject rows
         self.groups: list[tuple[bool, list[int]]] = []
 
@@ -754,6 +763,12 @@ class TransformChain:
                 self.groups.append((is_async, [index]))
 
     async def apply(self, batch: Any) -> Any:
+        batch = await self._through(batch)
+        if batch is not None:
+            self.output = _plus(self.output, batch)
+        return batch
+
+    async def _through(self, batch: Any) -> Any:
         if not self.steps:
             return batch
         if self.started_phase is None:
@@ -786,6 +801,7 @@ class TransformChain:
         try:
             if index in self.joining:
                 batch = _joined(batch, self.joining[index])
+            self.rows_in[index] = _plus(self.rows_in[index], batch)
             if step.on_error != FAIL and isinstance(batch, list):
                 self.seen[index] += len(batch)
             try:
@@ -823,6 +839,7 @@ class TransformChain:
     def _sync_group(self, indexes: list[int], batch: Any) -> Any:
         for index in indexes:
             context, function, _ = self.state[index]
+            self.rows_in[index] = _plus(self.rows_in[index], batch)
             try:
                 batch = function(context, batch, **self.steps[index].args)
             except Exception as exc:
@@ -833,9 +850,7 @@ class TransformChain:
         return batch
 
     def _count(self, index: int, batch: Any) -> None:
-        counted = _rows(batch) if batch is not None else 0
-        previous = self.rows[index]
-        self.rows[index] = None if counted is None or previous is None else previous + counted
+        self.rows[index] = _plus(self.rows[index], batch)
 
     def finish(self) -> None:
         if not self.steps:
@@ -844,7 +859,7 @@ class TransformChain:
             self._begin()
         for index, step in enumerate(self.steps):
             context, _, started = self.state[index]
-            self.runner._finish(step, context, started, self.rows[index])
+            self.runner._finish(step, context, started, self.rows[index], self.rows_in[index])
         self.runner._phase(TRANSFORM, "phase_finished", self.started_phase)
 
 
@@ -946,6 +961,12 @@ async def _collect(stream: Any) -> Any:
     if all(isinstance(b, list) for b in batches):
         return [row for batch in batches for row in batch]
     return batches
+
+
+def _plus(total: int | None, batch: Any) -> int | None:
+    """A running count of rows plus a batch's; unknown (None) once either is."""
+    counted = _rows(batch)
+    return None if counted is None or total is None else total + counted
 
 
 def _rows(data: Any) -> int | None:

@@ -21,9 +21,10 @@ class Event:
     """One thing that happened. ``kind`` is one of ``run_started``, ``pipeline_started``,
     ``phase_started``, ``step_started``, ``step_finished``, ``step_failed``, ``step_retry``,
     ``phase_finished``, ``pipeline_finished``, ``pipeline_retry``, ``pipeline_skipped``,
-    ``retry_exhausted``, ``pipeline_reused``, ``step_reused``, ``run_finished``. ``attempts`` is set on ``retry_exhausted`` only;
-    ``rejected`` on ``step_finished`` and ``step_failed`` of a step that rejected rows (skipped or
-    dead-lettered them)."""
+    ``retry_exhausted``, ``pipeline_reused``, ``step_reused``, ``run_finished``. ``attempts`` is
+    set on ``retry_exhausted`` only; ``rejected`` on ``step_finished`` and ``step_failed`` of a step
+    that rejected rows (skipped or dead-lettered them); rows_in on ``step_finished`` of a
+    transform or load step: the rows it was given (``rows`` are those it returned or wrote)."""
 
     kind: str
     run_id: str
@@ -38,6 +39,7 @@ class Event:
     time: float = field(default_factory=time.time)
     attempts: int | None = None
     rejected: int | None = None
+    rows_in: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

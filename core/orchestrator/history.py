@@ -61,10 +61,12 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
     if run is None:
         raise HistoryError(f"no run {run_id!r} in the history; 'orchestrator runs' lists the recorded ones")
     pipelines = store.pipelines(run_id)
+    phases = store.phases(run_id)
     steps = store.steps(run_id)
     letters = _dead_letters(store, run)
     if as_json:
-        return json.dumps({"run": run, "pipelines": pipelines, "steps": steps, "dead_letters": letters}, indent=2) + "\n"
+        shown = {"run": run, "pipelines": pipelines, "phases": phases, "steps": steps, "dead_letters": letters}
+        return json.dumps(shown, indent=2) + "\n"
     lines = [
         f"run {run['run_id']} {run['status']} in {_seconds(run['elapsed'])}, started {_when(run['started'])}",
         f"config {run['config']} (sha256 {run['config_hash'][:12]}), params {run['params']}",
@@ -73,11 +75,13 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
     table = [("pipeline", "status", "attempts", "elapsed", "error")]
     table += [(p["pipeline"], p["status"], str(p["attempts"]), _seconds(p["elapsed"]), p["error"] or "") for p in pipelines]
     lines.append(_render(table))
-    table = [("pipeline", "phase", "step", "plugin", "attempt", "status", "rows", "rejected", "elapsed", "error")]
+    table = [("pipeline", "phase", "status", "elapsed")]
+    table += [(p["pipeline"], p["phase"], p["status"], _seconds(p["elapsed"])) for p in phases]
+    lines.append(_render(table))
+    table = [("pipeline", "phase", "step", "plugin", "attempt", "status", "rows in", "rows", "rejected", "elapsed", "error")]
     table += [
-        (s["pipeline"], s["phase"], s["step"], s["plugin"], str(s["attempt"]), s["status"],
-         "-" if s["rows"] is None else str(s["rows"]), "-" if not s["rejected"] else str(s["rejected"]),
-         _seconds(s["elapsed"]), s["error"] or "")
+        (s["pipeline"], s["phase"], s["step"], s["plugin"], str(s["attempt"]), s["status"], _count(s["rows_in"]),
+         _count(s["rows"]), "-" if not s["rejected"] else str(s["rejected"]), _seconds(s["elapsed"]), s["error"] or "")
         for s in steps
     ]
     lines.append(_render(table))
@@ -97,6 +101,10 @@ def _dead_letters(store: SQLState, run: dict[str, Any]) -> list[dict[str, Any]]:
         return counts(store.directory(run["config"]) / FOLDER, run["run_id"])
     except DeadLetterError as exc:
         raise HistoryError(str(exc)) from None
+
+
+def _count(rows: int | None) -> str:
+    return "-" if rows is None else str(rows)
 
 
 def _render(rows: list[tuple[str, ...]]) -> str:

@@ -40,13 +40,19 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS step_attempts (
     run_id TEXT NOT NULL, pipeline TEXT NOT NULL, phase TEXT NOT NULL, step TEXT NOT NULL, plugin TEXT NOT NULL,
     attempt INTEGER NOT NULL, status TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
-    elapsed DOUBLE PRECISION, rows BIGINT, error TEXT, rejected BIGINT, PRIMARY KEY (run_id, pipeline, step, attempt)
+    elapsed DOUBLE PRECISION, rows BIGINT, error TEXT, rejected BIGINT, rows_in BIGINT,
+    PRIMARY KEY (run_id, pipeline, step, attempt)
+)""",
+    """CREATE TABLE IF NOT EXISTS phase_runs (
+    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, phase TEXT NOT NULL, status TEXT NOT NULL,
+    started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION,
+    PRIMARY KEY (run_id, pipeline, phase)
 )""",
 )
 
 #: columns added since the tables were first released: (table, column, type), added to a
 #: database an older version created
-ADDED_COLUMNS = (("step_attempts", "rejected", "BIGINT"),)
+ADDED_COLUMNS = (("step_attempts", "rejected", "BIGINT"), ("step_attempts", "rows_in", "BIGINT"))
 
 START_ATTEMPT = (
     "INSERT INTO step_attempts (run_id, pipeline, phase, step, plugin, attempt, status, started) "
@@ -114,7 +120,7 @@ class SQLState:
         if resumed:
             self._write("UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL WHERE run_id = ?", (run_id,))
             # what was still running when the earlier attempt died did not finish
-            for table in ("step_attempts", "pipeline_runs"):
+            for table in ("step_attempts", "phase_runs", "pipeline_runs"):
                 self._write(f"UPDATE {table} SET status = 'interrupted' WHERE run_id = ? AND status IN ('running', 'waiting')", (run_id,))
             for row in self._query(
                 "SELECT pipeline, step, MAX(attempt) AS attempt FROM step_attempts WHERE run_id = ? GROUP BY pipeline, step",
@@ -156,7 +162,24 @@ class SQLState:
                 "elapsed = excluded.elapsed, error = excluded.error",
                 (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error)),
             )
+            if kind == "pipeline_finished":  # a phase still running when the pipeline ended did not finish
+                self._write(
+                    "UPDATE phase_runs SET status = ?, finished = ? WHERE run_id = ? AND pipeline = ? AND status = 'running'",
+                    (event.status, event.time, run_id, pipeline),
+                )
             durable = kind == "pipeline_finished"
+        elif kind == "phase_started":
+            self._write(
+                "INSERT INTO phase_runs (run_id, pipeline, phase, status, started) VALUES (?, ?, ?, 'running', ?) "
+                "ON CONFLICT (run_id, pipeline, phase) DO UPDATE SET status = excluded.status, started = excluded.started, "
+                "finished = NULL, elapsed = NULL",
+                (run_id, pipeline, event.phase, event.time),
+            )
+        elif kind == "phase_finished":
+            self._write(
+                "UPDATE phase_runs SET status = 'succeeded', finished = ?, elapsed = ? WHERE run_id = ? AND pipeline = ? AND phase = ?",
+                (event.time, event.elapsed, run_id, pipeline, event.phase),
+            )
         elif kind == "step_started":
             key = (run_id, pipeline or "", event.step or "")
             attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
@@ -166,10 +189,10 @@ class SQLState:
             attempt = self.attempts.get(key, 1)
             status = "failed" if kind == "step_retry" else event.status
             self._write(
-                "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ? "
+                "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ? "
                 "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
                 (status, event.time, None if kind == "step_retry" else event.elapsed, event.rows,
-                 self._text(event.error), event.rejected, run_id, pipeline, event.step, attempt),
+                 self._text(event.error), event.rejected, event.rows_in, run_id, pipeline, event.step, attempt),
             )
             if kind == "step_retry":  # the next attempt gets its own row, started now
                 self.attempts[key] = attempt + 1
@@ -238,6 +261,9 @@ class SQLState:
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM step_attempts WHERE run_id = ? ORDER BY started, attempt", run_id)
+
+    def phases(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM phase_runs WHERE run_id = ? ORDER BY started, pipeline", run_id)
 
     def directory(self, config: str) -> Path:
         """The state directory of the runs of pipeline file ``config`` (their checkpoints and dead
