@@ -97,6 +97,24 @@ def test_a_run_killed_in_the_middle_of_a_load_resumes_and_loads_every_row_once(o
     assert not list((orders.parent / ".orchestrator" / "checkpoints").glob("*")), "checkpoints outlived the run"
 
 
+def test_a_run_stopped_with_sigterm_is_recorded_as_interrupted_and_resumes_exactly_once(orders: Path) -> None:
+    target = orders.parent / "out.db"
+    process = _start(orders)
+    deadline = time.monotonic() + 60
+    while not 0 < _rows_in(target, "orders") < ROWS // 2:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 130
+    (run,) = json.loads(cli("runs", "--config", str(orders), "--json").stdout)
+    assert run["status"] == "interrupted"
+    assert _rows_in(target, "orders") < ROWS
+
+    result = cli("run", str(orders), "--resume", run["run_id"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _count(target, "orders") == (ROWS, ROWS)
+
+
 RESUMABLE = """
 pipelines:
   first:

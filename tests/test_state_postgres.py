@@ -350,3 +350,43 @@ def test_a_state_error_masks_the_password(postgresql_server: PostgresServer) -> 
     assert postgresql_server.password not in message and "\n" not in message
     assert message.startswith("cannot open the state store postgresql://orchestrator:***@127.0.0.1:")
     assert 'database "no_such_database" does not exist' in message
+
+
+def test_a_server_lost_during_the_run_stops_the_recording_not_the_run(tmp_path: Path) -> None:
+    """The run's own server, stopped while a step runs: the pipelines finish, and the history
+    says in one warning that the rest of the run is not recorded."""
+    import shutil
+    import time
+
+    from orchestrator.testing.postgresql import start_server
+
+    server = start_server()
+    try:
+        url = server.url(server.create_schema("lost"))
+        (tmp_path / "slow.py").write_text(
+            "import time\nfrom pathlib import Path\n\n"
+            "def rows():\n    Path(__file__).with_name('started').touch()\n    time.sleep(3)\n    return [{'a': 1}]\n"
+        )
+        (tmp_path / "pipeline.yaml").write_text(
+            'state: "${STATE_URL}"\npipelines:\n  p:\n    type: ETL\n    phases:\n'
+            '      extract: {steps: [{plugin: python.call, args: {callable: "slow:rows"}}]}\n'
+            '      load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}\n'
+        )
+        run = subprocess.Popen(
+            [str(BIN / "orchestrator"), "run", str(tmp_path / "pipeline.yaml")], text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **ONLY_BUILTIN, "STATE_URL": url},
+        )
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "started").exists():
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+            time.sleep(0.02)
+        server.stop()
+        stdout, stderr = run.communicate(timeout=120)
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
+    assert run.returncode == 0, stdout + stderr
+    assert (tmp_path / "out.jsonl").read_text() == '{"a": 1}\n'
+    assert "Traceback" not in stderr
+    (warning,) = [line for line in stderr.splitlines() if line.startswith("warning: the run history in postgresql://")]
+    assert "could not be written" in warning and "cannot be resumed" in warning and server.password not in warning

@@ -191,6 +191,8 @@ def run(
         reporter.close()
         if state is not None:
             state.close()
+            if state.failure:
+                click.echo(f"warning: {state.failure}", err=True)
     if refused is not None:
         _fail(_problems(refused))
     reporter.summary(result)

@@ -24,7 +24,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from anyio.abc import ObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from orchestrator.checkpoints import Checkpoints, is_tiny, recover, remove_run
 from orchestrator.context import PipelineContext, StepContext
@@ -140,9 +140,9 @@ class Engine:
         async with AsyncExitStack() as stack:
             executors: dict[str, Executor] = {}
             for name in pending:
-                spec = self.plan.pipelines[name].executor
-                if spec.key not in executors:
-                    executors[spec.key] = self._executor(spec)
+                chosen = self.plan.pipelines[name].executor
+                if chosen.key not in executors:
+                    executors[chosen.key] = self._executor(chosen)
             self._check_shippable(pending, executors)
             for key, executor in executors.items():
                 executors[key] = await stack.enter_async_context(executor)
@@ -228,7 +228,8 @@ class Engine:
         entry = self.plugins.registry.get(EXECUTOR, spec.name)
         if entry is None:  # validation reports this; reaching here means a plan built by hand
             raise OrchestratorError(f"unknown executor {spec.name!r}")
-        return entry.resolve()(**spec.options)
+        executor: Executor = entry.resolve()(**spec.options)
+        return executor
 
 
 class PipelineRunner:
@@ -304,7 +305,8 @@ class PipelineRunner:
         failures = 0
         while True:
             try:
-                return await _within(policies.timeout, self._phases)
+                await _within(policies.timeout, self._phases)
+                return
             except Exception as exc:
                 failures += 1
                 policy = policies.retry
@@ -475,11 +477,14 @@ class PipelineRunner:
         if attempts < 2:
             return
         message = str(error) if isinstance(error, StepFailure) else describe(error)
-        where = () if step is None else (step.phase, step.id, step.plugin)
-        self.emit(Event("retry_exhausted", self.run_id, self.spec.name, *where, status=FAILED, error=message, attempts=attempts))
-        context = self.context if step is None else StepContext(
-            self.run_id, self.spec.name, self.plan.params, self.plan.base_dir, *where, self.plan.allowed_paths
-        )
+        context: PipelineContext = self.context
+        if step is None:
+            self.emit(Event("retry_exhausted", self.run_id, self.spec.name, status=FAILED, error=message, attempts=attempts))
+        else:
+            self.emit(Event("retry_exhausted", self.run_id, self.spec.name, step.phase, step.id, step.plugin,
+                            status=FAILED, error=message, attempts=attempts))
+            context = StepContext(self.run_id, self.spec.name, self.plan.params, self.plan.base_dir, step.phase, step.id,
+                                  step.plugin, self.plan.allowed_paths)
         try:
             self.hook.on_retry_exhausted(context=context, step=None if step is None else step.id, error=error, attempts=attempts)
         except Exception as exc:
@@ -895,7 +900,7 @@ class _StreamFeed:
     loop (async loads). When the producer failed, the end of the stream raises
     :class:`UpstreamFailed` instead, so the load rolls back rather than finishing a partial input."""
 
-    def __init__(self, stream: ObjectReceiveStream[Any], upstream: _Upstream) -> None:
+    def __init__(self, stream: MemoryObjectReceiveStream[Any], upstream: _Upstream) -> None:
         self.stream = stream
         self.upstream = upstream
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,7 +72,7 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
         f"config {run['config']} (sha256 {run['config_hash'][:12]}), params {run['params']}",
         "",
     ]
-    table = [("pipeline", "status", "attempts", "elapsed", "error")]
+    table: list[tuple[str, ...]] = [("pipeline", "status", "attempts", "elapsed", "error")]
     table += [(p["pipeline"], p["status"], str(p["attempts"]), _seconds(p["elapsed"]), p["error"] or "") for p in pipelines]
     lines.append(_render(table))
     table = [("pipeline", "phase", "status", "elapsed")]
@@ -107,7 +107,7 @@ def _count(rows: int | None) -> str:
     return "-" if rows is None else str(rows)
 
 
-def _render(rows: list[tuple[str, ...]]) -> str:
+def _render(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "".join("  ".join([c.ljust(w) for c, w in zip(row, widths)] + [row[-1]]).rstrip() + "\n" for row in rows)
 

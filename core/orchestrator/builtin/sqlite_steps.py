@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from typing import Any
 
@@ -224,7 +224,7 @@ def _prepare(
     _in_transaction(connection, statements, table)
 
 
-def _in_transaction(connection: sqlite3.Connection, work: list[str | tuple[str, list[Any]]], table: str) -> None:
+def _in_transaction(connection: sqlite3.Connection, work: Sequence[str | tuple[str, list[Any]]], table: str) -> None:
     """Run statements (or ``(statement, rows)`` for executemany) in one transaction."""
     with _transaction(connection, table):
         for item in work:

@@ -50,6 +50,9 @@ class PostgresState(SQLState):
             raise StateError(self._failure("cannot open the state store", exc)) from None
         self.pipelined = self.psycopg.Pipeline.is_supported()  # libpq 14 or later
 
+    def name(self) -> str:
+        return self.shown
+
     def connect(self) -> Any:
         options = {} if "connect_timeout" in self.url else {"connect_timeout": CONNECT_TIMEOUT}
         return self.psycopg.connect(self.url, autocommit=True, **options)

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -89,6 +89,8 @@ class SQLState:
         self.closed = threading.Event()
         self.urgent = threading.Event()
         self.flusher: threading.Thread | None = None
+        #: why recording stopped during the run, if it did
+        self.failure: str | None = None
         self.db = self.connect()
         with self._transaction() as cursor:
             self.creating_tables(cursor)
@@ -211,16 +213,28 @@ class SQLState:
             self.flush()
 
     def flush(self) -> None:
+        """Commit what was recorded so far. A store that stops answering in the middle of a run
+        (a server gone, a full disk) does not stop the run: recording ends, and ``failure`` says
+        why, for the CLI to warn."""
         with self.lock:
             self.flushed = time.monotonic()
             with self.queue_lock:
                 pending, self.pending = self.pending, []
-            if not pending:
+            if not pending or self.failure is not None:
                 return
-            with self._transaction() as cursor:
-                # runs of one statement (1,000 pipelines starting at once) go in one executemany
-                for statement, group in groupby(pending, key=itemgetter(0)):
-                    cursor.executemany(self._sql(statement), [values for _, values in group])
+            try:
+                with self._transaction() as cursor:
+                    # runs of one statement (1,000 pipelines starting at once) go in one executemany
+                    for statement, group in groupby(pending, key=itemgetter(0)):
+                        cursor.executemany(self._sql(statement), [values for _, values in group])
+            except Exception as exc:
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                from orchestrator.interpolate import hide_passwords
+
+                self.failure = hide_passwords(self.redact(
+                    f"the run history in {self.name()} could not be written ({reason}); "
+                    "the rest of this run is not recorded and cannot be resumed"
+                ))
 
     def _flush_while_quiet(self) -> None:
         while not self.closed.is_set():
@@ -237,7 +251,12 @@ class SQLState:
         if self.flusher is not None:
             self.flusher.join()
         self.flush()
-        self.db.close()
+        with suppress(Exception):  # a server already gone: failure says so
+            self.db.close()
+
+    def name(self) -> str:
+        """How messages name this store."""
+        return "the state store"
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -27,6 +27,9 @@ class SQLiteState(SQLState):
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
+    def name(self) -> str:
+        return str(self.path)
+
     def begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN IMMEDIATE")  # take the write lock now, not at the first write
 

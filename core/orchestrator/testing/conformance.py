@@ -167,7 +167,7 @@ def conformance_suite(
     if idempotent or unknown:
         load_ids = [entry.name for entry in idempotent]
 
-        class ConformanceOfIdempotentLoads(suite):  # type: ignore[misc, valid-type]
+        class ConformanceOfIdempotentLoads(suite):  # type: ignore[misc]
             def test_idempotent_loads_name_load_steps(self) -> None:
                 assert not unknown, f"idempotent_loads names no load step of {plugin!r}: {unknown}"
 
