@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def start(tmp_path: Path, step: str, plugins: str = "builtin") -> subprocess.Pop
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_the_run_cleanly(tmp_path: Path, signum: signal.Signals) -> None:
     process = start(tmp_path, WAITS)
+    time.sleep(0.2)  # the slow pipeline has run for a measurable while
     process.send_signal(signum)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130
@@ -81,6 +83,8 @@ def test_a_signal_stops_the_run_cleanly(tmp_path: Path, signum: signal.Signals) 
     assert "Traceback" not in out + err
     assert re.search(r"^quick +succeeded", out, re.M)
     assert re.search(r"^slow +interrupted", out, re.M) and re.search(r"^after +interrupted", out, re.M)
+    ran = re.search(r"^slow +interrupted +\S+ +(\d+\.\d+)s", out, re.M)
+    assert ran and float(ran.group(1)) > 0, "the interrupted pipeline reports how long it ran"
     assert "interrupted in" in out
     assert (tmp_path / "quick.jsonl").read_text() == '{"a": 1}\n'  # finished work is kept
     assert not (tmp_path / "after.jsonl").exists()

@@ -177,6 +177,7 @@ class Engine:
         outcomes: dict[str, PipelineOutcome],
     ) -> None:
         name = job.pipeline.name
+        submitted: float | None = None
         try:
             depends_on = [dep for dep in job.pipeline.depends_on if dep in finished]  # the others are not in this run
             for dep in depends_on:
@@ -187,6 +188,7 @@ class Engine:
                 outcomes[name] = PipelineOutcome(name, SKIPPED, error=reason)
                 self.emit(Event("pipeline_skipped", job.run_id, name, status=SKIPPED, error=reason))
                 return
+            submitted = time.perf_counter()
             try:
                 outcomes[name] = await executor.submit(job)
             except Exception as exc:  # the executor itself broke: fail this pipeline only
@@ -195,8 +197,9 @@ class Engine:
                 self.emit(Event("pipeline_finished", job.run_id, name, status=FAILED, error=error))
         except anyio.get_cancelled_exc_class():
             if name not in outcomes:  # the run was interrupted before or while this one ran
-                outcomes[name] = PipelineOutcome(name, INTERRUPTED, error="interrupted")
-                self.emit(Event("pipeline_finished", job.run_id, name, status=INTERRUPTED, error="interrupted"))
+                elapsed = 0.0 if submitted is None else time.perf_counter() - submitted
+                outcomes[name] = PipelineOutcome(name, INTERRUPTED, elapsed, "interrupted")
+                self.emit(Event("pipeline_finished", job.run_id, name, status=INTERRUPTED, elapsed=elapsed, error="interrupted"))
             raise
         finally:
             finished[name].set()

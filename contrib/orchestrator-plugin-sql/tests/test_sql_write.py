@@ -228,3 +228,38 @@ def test_sql_write_run_again_under_one_load_id_commits_every_chunk_once(backend:
     if mode == "append":  # a new run is a new load: its rows are appended again
         write(ctx("run-2"), iter(batches), backend.url, "people", mode=mode, batch_size=5)
         assert backend.fetch("SELECT COUNT(*) FROM people") == [(60,)]
+
+
+@pytest.mark.parametrize("on_error", ["skip", "dead_letter"])
+def test_sql_write_rejects_the_rows_the_database_refuses_and_keeps_the_others(backend: Backend, tmp_path: Path, on_error: str) -> None:
+    """With on_error skip or dead_letter, a chunk refused for some of its rows is written row by
+    row: the good rows commit with the chunk's ledger row, the refused ones go to ctx.reject."""
+    from orchestrator.context import StepContext
+    from orchestrator.deadletters import DeadLetterFile
+    from orchestrator_plugin_sql.write import write
+
+    backend.run_sql("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL CHECK (score >= 0))")
+    letters = DeadLetterFile(tmp_path / "letters.jsonl")
+
+    def ctx() -> StepContext:
+        return StepContext("run-1", "p", {}, tmp_path, "load", "out", "sql.write", on_error=on_error, dead_letters=letters)
+
+    rows = people(*range(10))
+    rows[3]["score"] = -1.0  # breaks the CHECK
+    rows[7]["name"] = None  # breaks NOT NULL
+    first = ctx()
+    assert write(first, iter([rows[:5], rows[5:]]), backend.url, "people", batch_size=5) == 8
+    assert first.rejected == 2
+    assert backend.fetch("SELECT id FROM people ORDER BY id") == [(i,) for i in (0, 1, 2, 4, 5, 6, 8, 9)]
+    assert backend.fetch("SELECT SUM(rows) FROM _orchestrator_loads") == [(8,)]
+    again = ctx()  # a retry or resume: both chunks are in the ledger, nothing is written or rejected again
+    assert write(again, iter([rows[:5], rows[5:]]), backend.url, "people", batch_size=5) == 8
+    assert again.rejected == 0 and backend.fetch("SELECT COUNT(*) FROM people") == [(8,)]
+    letters.close()
+    kept = [json.loads(line) for line in (tmp_path / "letters.jsonl").read_text().splitlines()] if on_error == "dead_letter" else []
+    if on_error == "dead_letter":
+        assert [(k["position"], k["row"]["id"]) for k in kept] == [(3, 3), (7, 7)]
+        assert all("Violation" in k["error"] or "IntegrityError" in k["error"] for k in kept), kept
+        assert not any("INSERT" in k["error"] for k in kept), kept
+    else:
+        assert not (tmp_path / "letters.jsonl").exists()

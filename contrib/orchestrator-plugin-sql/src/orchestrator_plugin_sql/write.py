@@ -7,6 +7,9 @@
 - ``upsert`` is ``INSERT .. ON CONFLICT (key) DO UPDATE`` (PostgreSQL and SQLite).
 - ``create`` / ``append`` / ``upsert`` record each committed chunk in the target's load ledger (see
   :mod:`orchestrator_plugin_sql.ledger`), so a retried or resumed load skips what it committed.
+- With ``on_error: skip`` or ``dead_letter`` on the step, a chunk the database refuses because of
+  some of its rows (a constraint, a value of the wrong type) is written again row by row in the
+  same transaction, each row under a savepoint, and the refused rows go to ``ctx.reject``.
 
 A table that does not exist is created from the first batch: its columns, typed from their values.
 """
@@ -28,6 +31,8 @@ from orchestrator_plugin_sql.database import Database, open_database
 from orchestrator_plugin_sql.plugin import DEFAULT_BATCH_SIZE
 
 UPSERT_DIALECTS = ("postgresql", "sqlite")
+#: errors that a row's values cause (a constraint, a value of the wrong type), not the table
+ROW_ERRORS = (sa.exc.IntegrityError, sa.exc.DataError)
 
 
 def write(
@@ -46,7 +51,7 @@ def write(
     with open_database(ctx, url, write=True) as (database, connection):
         if mode == "upsert" and database.dialect not in UPSERT_DIALECTS:
             raise StepError(f"mode upsert supports {' and '.join(UPSERT_DIALECTS)}, not {database.dialect}; use mode append or replace")
-        writer = _Writer(database, connection, table, schema, mode, key, ctx.load_id)
+        writer = _Writer(database, connection, table, schema, mode, key, ctx)
         try:
             chunks = (chunk for batch in batches for chunk in _chunks(_rows(batch), batch_size))
             for number, chunk in enumerate(chunks):
@@ -63,7 +68,7 @@ class _Writer:
 
     def __init__(
         self, database: Database, connection: Connection, table: str, schema: str | None, mode: str,
-        key: list[str] | None, load_id: str,
+        key: list[str] | None, ctx: StepContext,
     ) -> None:
         self.database = database
         self.connection = connection
@@ -74,7 +79,10 @@ class _Writer:
         self.target: sa.Table | None = None
         self.written = 0
         self.where = f"table {table!r}" if schema is None else f"table {schema}.{table}"
-        self.load_id = load_id
+        self.ctx = ctx
+        self.load_id = load_id = ctx.load_id
+        self.rejecting = getattr(ctx, "on_error", "fail") != "fail"
+        self.offset = 0  # rows before this chunk, which locate a rejected row in the load's input
         # a replace is all or nothing at its swap: it needs no ledger
         self.ledger = None if mode == "replace" else ledger.ledger_table(schema)
         self.committed: dict[int, int] = {}
@@ -87,9 +95,11 @@ class _Writer:
     def write(self, rows: list[Mapping[str, Any]], number: int) -> None:
         """Insert (or upsert) chunk ``number`` in a transaction of its own, with its ledger row;
         a chunk the ledger names was committed by an earlier attempt and is skipped."""
+        offset, self.offset = self.offset, self.offset + len(rows)
         if number in self.committed:
             self.written += self.committed[number]
             return
+        refused: list[tuple[int, Exception]] = []
         with self.database.guard(f"writing {self.where}"):
             if self.target is None:
                 self.target = self._prepare(rows)
@@ -97,11 +107,36 @@ class _Writer:
             values = [{c: row.get(c) for c in columns} for row in rows]
             if self.mode == "upsert":
                 values = _last_per_key(values, self.key or [])
+            insert = self._insert(columns)
             with self.connection.begin():
-                self.connection.execute(self._insert(columns), values)
+                if self.rejecting:
+                    refused = self._insert_each_if_refused(insert, values)
+                else:
+                    self.connection.execute(insert, values)
                 if self.ledger is not None:
-                    ledger.record(self.connection, self.ledger, self.load_id, number, len(rows))
-        self.written += len(rows)
+                    ledger.record(self.connection, self.ledger, self.load_id, number, len(values) - len(refused))
+        # rejected once the chunk committed: a chunk written again (a retry, a resume) is skipped whole
+        for index, error in refused:  # the driver's own error: SQLAlchemy's adds the statement and values
+            self.ctx.reject(values[index], getattr(error, "orig", None) or error, position=offset + index)
+        self.written += len(values) - len(refused)
+
+    def _insert_each_if_refused(self, insert: sa.Insert, values: list[dict[str, Any]]) -> list[tuple[int, Exception]]:
+        """Inside the chunk's transaction: all rows at once, else (the database refused some)
+        each row under a savepoint of its own; returns the refused rows' indexes and errors."""
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(insert, values)
+            return []
+        except ROW_ERRORS:
+            pass
+        refused = []
+        for index, value in enumerate(values):
+            try:
+                with self.connection.begin_nested():
+                    self.connection.execute(insert, [value])
+            except ROW_ERRORS as exc:
+                refused.append((index, exc))
+        return refused
 
     def finish(self) -> None:
         """``replace``: swap the filled table in; with no rows at all, empty the old table."""
