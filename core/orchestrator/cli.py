@@ -15,14 +15,9 @@ import click
 from orchestrator import __version__
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from orchestrator.errors import ConfigError
-    from orchestrator.interrupts import EXIT_INTERRUPTED, run_until_interrupted
     from orchestrator.model import Plan
     from orchestrator.plugins import Plugins
-    from orchestrator.progress import Progress
-    from orchestrator.state import SQLState
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -58,7 +53,6 @@ def _parse_params(values: Sequence[str]) -> dict[str, str]:
 def _load_plan(config: str, params: Sequence[str], plugins: Plugins) -> Plan:
     from orchestrator.config import load_plan
     from orchestrator.errors import ConfigError
-    from orchestrator.interrupts import EXIT_INTERRUPTED, run_until_interrupted
 
     try:
         return load_plan(config, plugins.registry, params=_parse_params(params))
@@ -137,115 +131,24 @@ def run(
     resume: str | None, force: bool, replay: str | None,
 ) -> None:
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
-    import difflib
-
-    from orchestrator.engine import Engine, new_run_id
     from orchestrator.errors import ConfigError
-    from orchestrator.interrupts import EXIT_INTERRUPTED, run_until_interrupted
-    from orchestrator.reporting import make_reporter, route_step_logs
-    from orchestrator.state import StateError, state_directory, state_for
+    from orchestrator.interrupts import EXIT_INTERRUPTED
+    from orchestrator.launch import Launch, LaunchError, launch
 
     plugins = _load_plugins()
     plan = _load_plan(config, params, plugins)
-    for name in selected:
-        if name not in plan.pipelines:
-            close = difflib.get_close_matches(name, list(plan.pipelines), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            _fail(f"error: --pipeline {name!r}: no such pipeline in {config}{hint}")
-    if replay and resume:
-        _fail("error: --replay-dead-letters starts a new run and --resume continues an earlier one; use one of them")
     if executor:
         plan = _with_executor(plan, executor, plugins)
-    redact = redactor(plan.secrets)
-    reporter = make_reporter("json" if as_json else ("live" if sys.stdout.isatty() else "plain"), sys.stdout, redact)
-    route_step_logs(reporter)
+    asked = Launch(config, selected, as_json, resume, force, replay)
     try:
-        state = state_for(plan, redact)
-    except StateError as exc:  # a store that cannot be opened: nothing has run yet
-        reporter.close()
-        _fail(f"error: {exc}")
-    letters = _dead_letter_folder(plan)
-    replayed = _replayed(state, plan, replay, selected, config, letters) if replay else None
-    run_id, progress = _resumed(state, plan, resume, force, config) if resume else (new_run_id(), None)
-    if replay:
-        from orchestrator.deadletters import mark_replay
-
-        mark_replay(letters, run_id, replay)
-    sink = reporter if state is None else state.recording(run_id, plan, reporter, resumed=progress is not None)
-    notifier = None
-    if any(p.notify for p in plan.pipelines.values()):  # only then is orchestrator.notify imported
-        from orchestrator.notify import Dispatcher
-
-        notifier = Dispatcher(plan, plugins.registry, redact)
-        sink = notifier.watching(sink)
-    directory = state_directory(plan)
-    engine = Engine(plan, plugins, sink, checkpoints=None if directory is None else directory / "checkpoints", dead_letters=letters)
-    refused: ConfigError | None = None
-    try:
-        result = run_until_interrupted(engine, selected or None, run_id=run_id, resume=progress, replay=replayed)
+        result, unrecorded = launch(plan, plugins, asked, redactor(plan.secrets))
+    except LaunchError as exc:
+        _fail("\n".join(f"error: {line}" for line in str(exc).splitlines()))
     except ConfigError as exc:  # the plan cannot go where the executor would send it
-        refused = exc
-    finally:
-        if notifier is not None:
-            notifier.close()
-        reporter.close()
-        if state is not None:
-            state.close()
-            if state.failure:
-                click.echo(f"warning: {state.failure}", err=True)
-    if refused is not None:
-        _fail(_problems(refused))
-    reporter.summary(result)
+        _fail(_problems(exc))
+    if unrecorded:
+        click.echo(f"warning: {unrecorded}", err=True)
     sys.exit(EXIT_INTERRUPTED if result.interrupted else EXIT_OK if result.ok else EXIT_FAILED)
-
-
-def _resumed(state: SQLState | None, plan: Plan, wanted: str, force: bool, config: str) -> tuple[str, Progress]:
-    """The run ``--resume`` continues, and what it completed; refused with exit 2 when it may not."""
-    from orchestrator.deadletters import replay_of
-    from orchestrator.resume import ResumeError, resumable
-
-    if state is None:
-        _fail(f"error: --resume needs the run history, and {config} says 'state: off'")
-    try:
-        run_id, progress = resumable(state, plan, wanted, force=force, config=config)
-        source = replay_of(_dead_letter_folder(plan), run_id)
-        if source is not None:  # it ran dead letters, not the pipelines: replaying them again is what goes on
-            raise ResumeError(
-                f"--resume {run_id}: that run replayed the dead letters of run {source}; run "
-                f"'orchestrator run {config} --replay-dead-letters {source}' again instead (a load that keeps a "
-                "ledger, as sqlite.write does, skips what the earlier replay committed)"
-            )
-    except ResumeError as exc:
-        state.close()
-        _fail(f"error: {exc}")
-    return run_id, progress
-
-
-def _dead_letter_folder(plan: Plan) -> Path:
-    """Where a run's dead letters go: ``dead-letters`` in the state directory (``.orchestrator``
-    beside the pipeline file when state is off)."""
-    from orchestrator.deadletters import FOLDER
-    from orchestrator.state import state_directory
-
-    return (state_directory(plan) or plan.base_dir / ".orchestrator") / FOLDER
-
-
-def _replayed(
-    state: SQLState | None, plan: Plan, wanted: str, selected: Sequence[str], config: str, folder: Path
-) -> dict[str, Path]:
-    """The dead-letter files ``--replay-dead-letters`` runs again, by pipeline; refused with exit
-    2 when the run has none, or a pipeline or step that rejected rows is no longer in the config."""
-    from orchestrator.deadletters import DeadLetterError, replayable
-
-    recorded = None if state is None else state.run(wanted)
-    try:
-        if recorded is not None and recorded["config"] != str(plan.source.resolve()):
-            raise DeadLetterError(f"that run is of {recorded['config']}, not {config}")
-        return replayable(folder, wanted, plan, selected)
-    except DeadLetterError as exc:
-        if state is not None:
-            state.close()
-        _fail("\n".join(f"error: --replay-dead-letters {wanted}: {line}" for line in str(exc).splitlines()))
 
 
 def _with_executor(plan: Plan, name: str, plugins: Plugins) -> Plan:
