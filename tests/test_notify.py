@@ -25,7 +25,7 @@ import pytest
 
 from helpers import cli, installed
 from orchestrator import hookimpl
-from orchestrator.cli import redactor
+from orchestrator.interpolate import redactor
 from orchestrator.config import load_plan
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError

@@ -118,3 +118,44 @@ def test_the_process_executor_is_recorded_like_local(quickstart: Path) -> None:
     (listed,) = history(quickstart)
     steps = history(quickstart, "show", listed["run_id"])["steps"]
     assert len(steps) == 10 and {s["status"] for s in steps} == {"succeeded"}
+
+
+def test_a_secret_reaches_nothing_a_run_writes(write_config, tmp_path: Path) -> None:
+    """A secret from the environment, quoted in a step's error, in a dead letter's error and in a
+    pipeline's failure: not in the output, the history, the dead letters or the checkpoints."""
+    config = write_config(
+        """
+        pipelines:
+          checked:
+            type: ETL
+            phases:
+              extract: {steps: [{plugin: python.call, args: {callable: "steps:rows"}}]}
+              transform:
+                steps:
+                  - {plugin: python.call, args: {callable: "steps:check", kwargs: {token: "${API_TOKEN}"}}, on_error: dead_letter}
+              load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}
+          missing:
+            type: ETL
+            phases:
+              extract: {steps: [{plugin: csv.read, args: {path: "in/${API_TOKEN}.csv"}}]}
+              load: {steps: [{plugin: jsonl.write, args: {path: missing.jsonl}}]}
+        """,
+        **{"steps.py": "def rows():\n    return [{'id': i} for i in range(5)]\n\n"
+                       "def check(rows, token):\n    if any(r['id'] == 3 for r in rows):\n"
+                       "        raise ValueError(f'the service refused token {token}')\n    return rows\n"},
+    )
+    secret = "tok-5ecr3t-7781"
+    env = {"API_TOKEN": secret}
+    result = cli("run", str(config), "--json", env=env)
+    assert result.returncode == 1
+    assert secret not in result.stdout + result.stderr
+    written = [path for path in (tmp_path / ".orchestrator").rglob("*") if path.is_file()]
+    (letters,) = [path for path in written if "dead-letters" in path.parts and path.suffix == ".jsonl"]
+    assert "the service refused token ***" in letters.read_text()
+    for path in written:
+        assert secret.encode() not in path.read_bytes(), path
+    (listed,) = history(config, env=env)
+    for shown in (cli("runs", "show", listed["run_id"], "--config", str(config), env=env),
+                  cli("runs", "show", listed["run_id"], "--config", str(config), "--json", env=env)):
+        assert shown.returncode == 0 and secret not in shown.stdout
+        assert "***" in shown.stdout

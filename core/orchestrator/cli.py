@@ -78,18 +78,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def redactor(secrets: frozenset[str]) -> Callable[[str], str]:
-    """Replace every secret value (longest first) with ``***``."""
-    ordered = sorted(secrets, key=len, reverse=True)
-
-    def redact(text: str) -> str:
-        for secret in ordered:
-            text = text.replace(secret, "***")
-        return text
-
-    return redact
-
-
 CONFIG = click.argument("config", type=click.Path(dir_okay=True, path_type=str))
 PARAM = click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a parameter declared under params:.")
 
@@ -141,7 +129,7 @@ def run(
         plan = _with_executor(plan, executor, plugins)
     asked = Launch(config, selected, as_json, resume, force, replay)
     try:
-        result, unrecorded = launch(plan, plugins, asked, redactor(plan.secrets))
+        result, unrecorded = launch(plan, plugins, asked)
     except LaunchError as exc:
         _fail("\n".join(f"error: {line}" for line in str(exc).splitlines()))
     except ConfigError as exc:  # the plan cannot go where the executor would send it

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -62,8 +62,9 @@ class DeadLetterFile:
     """The dead letters of one pipeline of one run, appended to from any thread. Each line is
     flushed as it is written, so ``orchestrator runs show`` counts them while the run goes on."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, redact: Callable[[str], str] = lambda text: text) -> None:
         self.path = path
+        self.redact = redact  # an error's text may quote a secret substituted into the config
         self.lock = threading.Lock()
         self.file: IO[str] | None = None
         #: (step, position) of the rows written, read from the file of an earlier attempt when
@@ -80,7 +81,7 @@ class DeadLetterFile:
         }
         if position is not None:
             record["position"] = position
-        record.update(error=error, time=time.time(), row=row)
+        record.update(error=self.redact(error), time=time.time(), row=row)
         try:
             line = json.dumps(record, default=str, ensure_ascii=False)
         except ValueError:  # a row that contains itself

@@ -45,6 +45,7 @@ from orchestrator.events import (
 )
 from orchestrator.executors import Executor, PipelineJob
 from orchestrator.graph import topological_order, with_dependencies
+from orchestrator.interpolate import redactor
 from orchestrator.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
 from orchestrator.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
 from orchestrator.plugins import Plugins
@@ -253,7 +254,9 @@ class PipelineRunner:
         self.done = continuation.done
         self.loading: TransformChain | None = None  # what feeds the loads, and counts their input
         self.resumed = continuation.resumed
-        self.dead_letters = None if continuation.dead_letters is None else DeadLetterFile(continuation.dead_letters)
+        self.dead_letters = (
+            None if continuation.dead_letters is None else DeadLetterFile(continuation.dead_letters, redactor(self.plan.secrets))
+        )
         self.replaying = continuation.replay_dead_letters
         self.checkpoints = None if continuation.checkpoints is None else Checkpoints(continuation.checkpoints, spec.name, resumed=continuation.resumed)
         # per-step work is skipped when nobody listens: no event sink, no hook implementations

@@ -167,3 +167,16 @@ def hide_passwords(text: str) -> str:
     if "://" not in text and "password=" not in text:
         return text
     return _URL_PASSWORD.sub(lambda m: f"{m['keep']}***@" if m["keep"] else f"{m['query']}***", text)
+
+
+def redactor(secrets: frozenset[str]) -> Callable[[str], str]:
+    """Replace every secret value (longest first) with ``***``: what every text a run writes
+    (output, errors, the history, dead letters, notifications) goes through."""
+    ordered = sorted(secrets, key=len, reverse=True)
+
+    def redact(text: str) -> str:
+        for secret in ordered:
+            text = text.replace(secret, "***")
+        return text
+
+    return redact

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import OrchestratorError
+from orchestrator.interpolate import redactor
 from orchestrator.events import RunResult
 from orchestrator.model import Plan
 from orchestrator.plugins import Plugins
@@ -38,7 +39,7 @@ class Launch:
     replay: str | None = None
 
 
-def launch(plan: Plan, plugins: Plugins, asked: Launch, redact: Callable[[str], str]) -> tuple[RunResult, str | None]:
+def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str | None]:
     """Run the plan as asked; returns the result and, when the run history stopped recording
     during the run, why. Raises :class:`LaunchError` (nothing ran) or, from the engine,
     :class:`~orchestrator.errors.ConfigError` (the plan cannot go where its executor sends it)."""
@@ -48,6 +49,7 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch, redact: Callable[[str], 
     from orchestrator.state import StateError, state_directory, state_for
 
     _check_selection(plan, asked)
+    redact = redactor(plan.secrets)
     try:
         state = state_for(plan, redact)
     except StateError as exc:  # a store that cannot be opened: nothing has run yet
