@@ -327,3 +327,22 @@ def test_checkpoints_keep_small_outputs_as_records_and_large_ones_as_files(tmp_p
     again.discard(again=True)
     fresh = Checkpoints(tmp_path, "p", resumed=True)
     assert not fresh.complete("extract") and not fresh.complete("transform")
+
+
+def test_a_run_whose_process_still_runs_is_not_resumed_under_it(orders: Path) -> None:
+    target = orders.parent / "out.db"
+    process = _start(orders)
+    try:
+        deadline = time.monotonic() + 60
+        while not _rows_in(target, "orders"):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        refused = cli("run", str(orders), "--resume")
+        assert refused.returncode == 2, refused.stdout
+        assert f"may still be running (process {process.pid} on" in refused.stderr
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    result = cli("run", str(orders), "--resume")  # its process is gone now
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _count(target, "orders") == (ROWS, ROWS)

@@ -2,13 +2,16 @@
 
 A run may be resumed when it did not succeed and was started from the same config file. It is
 refused when the file or its parameters changed since (the checkpoints and committed loads belong
-to the old config, and mixing two configs' outputs is how rows get lost or doubled), unless
-``--force`` says the change is known to be harmless.
+to the old config, and mixing two configs' outputs is how rows get lost or doubled), or when the
+process that ran it may still be running, unless ``--force`` says the change is known to be
+harmless, or the process known to be gone.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import socket
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.progress import Progress, config_hash
@@ -41,9 +44,31 @@ def resumable(store: SQLState, plan: Plan, wanted: str, *, force: bool, config: 
         if run["status"] == "succeeded":
             raise ResumeError(f"--resume {wanted}: that run succeeded, there is nothing to resume; run {config} without --resume")
     run_id = run["run_id"]
+    if run["status"] == "running" and not force and _maybe_alive(run):
+        raise ResumeError(
+            f"--resume {run_id}: that run may still be running (process {run['pid']} on {run['host']}); two "
+            "attempts of one run at once would fail each other's loads. Wait for it to end or stop it; if it "
+            "is gone, add --force"
+        )
     if run["config_hash"] != config_hash(plan) and not force:
         raise ResumeError(
             f"--resume {run_id}: {config} or its parameters changed since that run; resuming would mix the "
             "outputs of two configs. Run it without --resume to start afresh, or add --force to resume anyway"
         )
     return run_id, store.progress(run_id)
+
+
+def _maybe_alive(run: dict[str, Any]) -> bool:
+    """Whether the process that recorded a 'running' run may still run: on this machine, whether
+    its process exists; on another one (a shared PostgreSQL history), it cannot be told from here."""
+    if run.get("pid") is None:  # recorded by a version that did not say
+        return False
+    if run.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(run["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return run["pid"] != os.getpid()

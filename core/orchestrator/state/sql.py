@@ -12,6 +12,8 @@ A backend only says how to connect and how its driver spells a placeholder.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -52,7 +54,12 @@ TABLES = (
 
 #: columns added since the tables were first released: (table, column, type), added to a
 #: database an older version created
-ADDED_COLUMNS = (("step_attempts", "rejected", "BIGINT"), ("step_attempts", "rows_in", "BIGINT"))
+ADDED_COLUMNS = (
+    ("step_attempts", "rejected", "BIGINT"),
+    ("step_attempts", "rows_in", "BIGINT"),
+    ("runs", "host", "TEXT"),
+    ("runs", "pid", "INTEGER"),
+)
 
 START_ATTEMPT = (
     "INSERT INTO step_attempts (run_id, pipeline, phase, step, plugin, attempt, status, started) "
@@ -120,7 +127,10 @@ class SQLState:
         """Record the start of a run (or, ``resumed``, that a recorded run goes on), and return
         an event sink that records each of its events, then hands it on."""
         if resumed:
-            self._write("UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL WHERE run_id = ?", (run_id,))
+            self._write(
+                "UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL, host = ?, pid = ? WHERE run_id = ?",
+                (socket.gethostname(), os.getpid(), run_id),
+            )
             # what was still running when the earlier attempt died did not finish
             for table in ("step_attempts", "phase_runs", "pipeline_runs"):
                 self._write(f"UPDATE {table} SET status = 'interrupted' WHERE run_id = ? AND status IN ('running', 'waiting')", (run_id,))
@@ -131,9 +141,10 @@ class SQLState:
                 self.attempts[(run_id, row["pipeline"], row["step"])] = row["attempt"]
         else:
             self._write(
-                "INSERT INTO runs (run_id, config, config_hash, params, status, started) VALUES (?, ?, ?, ?, 'running', ?)",
+                "INSERT INTO runs (run_id, config, config_hash, params, status, started, host, pid) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
                 (run_id, str(plan.source.resolve()), config_hash(plan),
-                 self.redact(json.dumps(plan.params, default=str)), time.time()),
+                 self.redact(json.dumps(plan.params, default=str)), time.time(), socket.gethostname(), os.getpid()),
             )
         self.flush()
         self.flusher = threading.Thread(target=self._flush_while_quiet, name="orchestrator-state", daemon=True)
