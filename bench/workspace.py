@@ -148,12 +148,13 @@ class Workspace:
             ]
         return self._write(f"cpu_{pipelines}_{workers}.yaml", lines)
 
-    def csv_config(self, source: Path, output: Path) -> Path:
-        """csv.read -> python.call (add a column) -> csv.write."""
+    def csv_config(self, source: Path, output: Path, *, checkpoint: bool = True) -> Path:
+        """csv.read -> python.call (add a column) -> csv.write; with or without checkpoints."""
         lines = [
             "pipelines:",
             "  rows:",
             "    type: ETL",
+            *([] if checkpoint else ["    checkpoint: false"]),
             "    phases:",
             "      extract:",
             "        steps:",
@@ -165,7 +166,7 @@ class Workspace:
             "        steps:",
             f"          - {{id: write, plugin: csv.write, args: {{path: '{output}'}}}}",
         ]
-        return self._write("csv_rows.yaml", lines)
+        return self._write("csv_rows.yaml" if checkpoint else "csv_rows_no_checkpoint.yaml", lines)
 
     def arrow_config(self, source: Path, output: Path) -> Path:
         """arrow.read_csv -> arrow.write_parquet: a CSV converted to Parquet as Arrow batches."""

@@ -315,7 +315,7 @@ def test_checkpoints_keep_small_outputs_as_records_and_large_ones_as_files(tmp_p
     kept = Checkpoints(tmp_path, "p")
     kept.keep_whole("extract", small)
     kept.keep_whole("transform", large)
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([RECORDS, "p.transform.pickle"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([RECORDS, "p.transform.checkpoint"])
     again = Checkpoints(tmp_path, "p", resumed=True)
     assert (list(again.read("extract")), list(again.read("transform"))) == ([small], [large])
     assert not Checkpoints(tmp_path, "other").complete("extract")

@@ -68,7 +68,7 @@ def test_secrets_never_reach_the_state_store(write_config, tmp_path: Path) -> No
     )
     secret = "pa55-w0rd-9913"
     assert cli("run", str(config), env={"DB_PASSWORD": secret}).returncode == 1
-    stored = b"".join(p.read_bytes() for p in (tmp_path / ".orchestrator").iterdir())
+    stored = b"".join(p.read_bytes() for p in (tmp_path / ".orchestrator").rglob("*") if p.is_file())
     assert secret.encode() not in stored
     env = {"DB_PASSWORD": secret}  # loading the config to find its state needs it too
     (listed,) = history(config, env=env)

@@ -4,12 +4,15 @@ A resumed run (``orchestrator run --resume``) starts a pipeline from its last co
 instead of extracting again, and a load that is run again gets exactly the batches it got before,
 which is what lets an idempotent loader recognise the ones it already committed.
 
-A checkpoint is a file of pickle frames (protocol 5, which stores lists of rows and Arrow tables
-compactly) under ``<state directory>/checkpoints/<run id>/``, named ``<pipeline>.<phase>.pickle``
-(one folder per run, not per pipeline: creating and removing thousands of folders costs more than
-the files in them): a header saying whether the phase streamed, then one frame per batch. It is
-written as ``<pipeline>.<phase>.partial`` and renamed only when the phase finished, so a killed
-run never leaves a checkpoint that looks complete. Pickle is read back only from this directory, which the run itself wrote.
+A checkpoint is a file of length-prefixed frames under ``<state directory>/checkpoints/<run id>/``,
+named ``<pipeline>.<phase>.checkpoint`` (one folder per run, not per pipeline: creating and
+removing thousands of folders costs more than the files in them): a header saying whether the phase
+streamed, then one frame per batch. A batch of plain data (rows of strings, numbers, ``None``) is
+written with :mod:`marshal`, which is several times faster than pickle for it; anything else
+(dates, decimals, Arrow tables) with pickle, protocol 5. A file is written as
+``<pipeline>.<phase>.partial`` and renamed only when the phase finished, so a killed run never
+leaves a checkpoint that looks complete. Frames are read back only from this directory, which the
+run itself wrote.
 
 Small outputs (most pipelines' in number, if not in bytes) are not worth a file each: creating a
 file costs far more than writing a few rows into one. They are appended, in one ``write`` each, as
@@ -19,27 +22,30 @@ A pipeline whose data must not be kept on disk sets ``checkpoint: false``.
 
 from __future__ import annotations
 
+import marshal
 import os
 import pickle
 import shutil
 import struct
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from orchestrator.phases import EXTRACT, TRANSFORM
 
-_HEADER = "orchestrator-checkpoint-1"
-_SUFFIXES = (".pickle", ".partial")
+_HEADER = "orchestrator-checkpoint-2"
+_SUFFIXES = (".checkpoint", ".partial")
 #: a whole output of at most this many rows is tried as a record of the run's shared file ...
 SMALL_ROWS = 10_000
-#: ... and kept there when it pickles to at most this many bytes
+#: ... and kept there when it encodes to at most this many bytes
 SMALL_BYTES = 1 << 20
 RECORDS = "small.records"
 #: whole outputs of at most this many rows are checkpointed without leaving the event loop
 TINY_ROWS = 256
-_LENGTH = struct.Struct("<I")
+_LENGTH = struct.Struct("<Q")
+_MARSHAL, _PICKLE = b"M", b"P"
 
 
 class Checkpoints:
@@ -54,7 +60,7 @@ class Checkpoints:
         self._found: dict[str, Any] | None = None
         self.descriptor: int | None = None
 
-    def _path(self, phase: str, suffix: str = ".pickle") -> Path:
+    def _path(self, phase: str, suffix: str = ".checkpoint") -> Path:
         return self.directory / f"{self.pipeline}.{phase}{suffix}"
 
     def complete(self, phase: str) -> bool:
@@ -65,12 +71,12 @@ class Checkpoints:
         if not self._path(phase).is_file():
             return False
         with self._path(phase).open("rb") as file:
-            return bool(_header(file))
+            return _header(file)
 
     def keep_whole(self, phase: str, data: Any) -> None:
         """Write a phase's whole (not streamed) output: a record when it is small, else a file."""
         if isinstance(data, (list, tuple, dict)) and len(data) <= SMALL_ROWS:
-            record = pickle.dumps((self.pipeline, phase, False, data), protocol=5)
+            record = _encode((self.pipeline, phase, False, data))
             if len(record) <= SMALL_BYTES:
                 self._append(record)
                 self.recorded.add(phase)
@@ -86,11 +92,8 @@ class Checkpoints:
             return
         with self._path(phase).open("rb") as file:
             _header(file)
-            while True:
-                try:
-                    yield pickle.load(file)
-                except EOFError:
-                    return
+            while (frame := _read_frame(file)) is not None:
+                yield _decode(frame)
 
     def writer(self, phase: str, *, streamed: bool) -> CheckpointWriter:
         partial, final = self._path(phase, ".partial"), self._path(phase)
@@ -106,7 +109,7 @@ class Checkpoints:
         self.files.clear()
         if again:
             for phase in self.recorded:
-                self._append(pickle.dumps((self.pipeline, phase, True, None), protocol=5))
+                self._append(_encode((self.pipeline, phase, True, None)))
             self.recorded.clear()
             self._found = None
 
@@ -148,14 +151,27 @@ _descriptors: dict[Path, list[int]] = {}
 _descriptors_lock = threading.Lock()
 
 
-def _acquire(directory: Path) -> int:
+def _acquire(directory: Path, *, open_now: bool = True) -> int:
+    """A user more of the run's descriptor, opened (with the folder) when first written to."""
     with _descriptors_lock:
-        if directory not in _descriptors:
+        entry = _descriptors.setdefault(directory, [-1, 0])
+        if open_now and entry[0] < 0:
             directory.mkdir(parents=True, exist_ok=True)
-            _descriptors[directory] = [os.open(directory / RECORDS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), 0]
-        entry = _descriptors[directory]
+            entry[0] = os.open(directory / RECORDS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         entry[1] += 1
         return entry[0]
+
+
+@contextmanager
+def held(directory: Path) -> Iterator[None]:
+    """Keep the run's records file open, once a pipeline opened it, while the run goes on:
+    pipelines that finish one after another then share one descriptor instead of opening the
+    file each. A run that writes no record creates nothing."""
+    _acquire(directory, open_now=False)
+    try:
+        yield
+    finally:
+        _release(directory)
 
 
 def _release(directory: Path) -> None:
@@ -164,7 +180,8 @@ def _release(directory: Path) -> None:
         entry[1] -= 1
         if entry[1] == 0:
             del _descriptors[directory]
-            os.close(entry[0])
+            if entry[0] >= 0:
+                os.close(entry[0])
 
 
 def _read_records(path: Path) -> tuple[list[tuple[str, str, bool, Any]], int]:
@@ -176,7 +193,7 @@ def _read_records(path: Path) -> tuple[list[tuple[str, str, bool, Any]], int]:
         end = offset + _LENGTH.size + length
         if end > len(content):  # cut short by a crash
             break
-        records.append(pickle.loads(content[offset + _LENGTH.size:end]))
+        records.append(_decode(memoryview(content)[offset + _LENGTH.size:end]))
         offset = end
     return records, offset
 
@@ -202,16 +219,19 @@ class CheckpointWriter:
     def __init__(self, partial: Path, final: Path, streamed: bool) -> None:
         self.partial, self.final, self.streamed = partial, final, streamed
         self.file: IO[bytes] | None = None
+        self.plain = True  # until a batch is not: then the others are not tried with marshal either
 
     def _open(self) -> IO[bytes]:
         if self.file is None:
             self.partial.parent.mkdir(parents=True, exist_ok=True)
             self.file = self.partial.open("wb")
-            pickle.dump((_HEADER, self.streamed), self.file, protocol=5)
+            _write_frame(self.file, _encode((_HEADER, self.streamed)))
         return self.file
 
     def add(self, batch: Any) -> None:
-        pickle.dump(batch, self._open(), protocol=5)
+        frame = _encode(batch, plain=self.plain)
+        self.plain = frame[:1] == _MARSHAL
+        _write_frame(self._open(), frame)
 
     def commit(self) -> None:
         self._open().close()  # with no batch at all, still a complete (empty) output
@@ -223,8 +243,42 @@ class CheckpointWriter:
             self.file.close()
 
 
+def _encode(data: Any, *, plain: bool = True) -> bytes:
+    """A frame's payload: marshal for plain data, else pickle (marshal refuses anything else,
+    subclasses of plain types included, so nothing comes back as another type)."""
+    if plain:
+        try:
+            return _MARSHAL + marshal.dumps(data)
+        except ValueError:
+            pass
+    return _PICKLE + pickle.dumps(data, protocol=5)
+
+
+def _decode(frame: bytes | memoryview) -> Any:
+    body = memoryview(frame)[1:]
+    return marshal.loads(body) if frame[:1] == _MARSHAL else pickle.loads(body)
+
+
+def _write_frame(file: IO[bytes], frame: bytes) -> None:
+    file.write(_LENGTH.pack(len(frame)))
+    file.write(frame)
+
+
+def _read_frame(file: IO[bytes]) -> bytes | None:
+    """The next frame, or None at the end of the file."""
+    prefix = file.read(_LENGTH.size)
+    if len(prefix) < _LENGTH.size:
+        return None
+    (length,) = _LENGTH.unpack(prefix)
+    frame = file.read(length)
+    if len(frame) < length:
+        raise ValueError(f"{file.name} ends in the middle of a batch")
+    return frame
+
+
 def _header(file: IO[bytes]) -> bool:
-    marker, streamed = pickle.load(file)
+    frame = _read_frame(file)
+    marker, streamed = (None, False) if frame is None else _decode(frame)
     if marker != _HEADER:
         raise ValueError(f"{file.name} is not a checkpoint of this version")
     return bool(streamed)

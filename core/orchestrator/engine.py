@@ -26,7 +26,7 @@ import anyio
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from orchestrator.checkpoints import Checkpoints, is_tiny, recover, remove_run
+from orchestrator.checkpoints import Checkpoints, held, is_tiny, recover, remove_run
 from orchestrator.context import PipelineContext, StepContext
 from orchestrator.deadletters import FOLDER as DEAD_LETTERS
 from orchestrator.deadletters import DeadLetterFile, pipeline_file, rows_by_step, source_run, uses_dead_letters
@@ -147,6 +147,8 @@ class Engine:
             self._check_shippable(pending, executors)
             for key, executor in executors.items():
                 executors[key] = await stack.enter_async_context(executor)
+            if self.checkpoints is not None and replay is None and any(self.plan.pipelines[n].checkpoint for n in pending):
+                stack.enter_context(held(self.checkpoints / run_id))
             self._scope = anyio.CancelScope()
             with self._scope:
                 async with anyio.create_task_group() as tasks:
