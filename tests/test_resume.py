@@ -80,6 +80,8 @@ def test_a_run_killed_in_the_middle_of_a_load_resumes_and_loads_every_row_once(o
     assert process.returncode == -signal.SIGKILL
     loaded_before = _rows_in(target, "orders")
     assert 0 < loaded_before < ROWS
+    listed = cli("runs", "--config", str(orders))
+    assert " running (process gone) " in listed.stdout, listed.stdout
 
     result = cli("run", str(orders), "--resume")
     assert result.returncode == 0, result.stdout + result.stderr

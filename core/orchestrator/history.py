@@ -52,7 +52,7 @@ def list_runs(store: SQLState, limit: int, *, as_json: bool) -> str:
     table = [("run", "status", "started", "elapsed", "pipelines", "config")]
     for run in runs:
         pipelines = f"{run['pipelines']}" + (f" ({run['not_succeeded']} not succeeded)" if run["not_succeeded"] else "")
-        table.append((run["run_id"], run["status"], _when(run["started"]), _seconds(run["elapsed"]), pipelines, run["config"]))
+        table.append((run["run_id"], _status(run), _when(run["started"]), _seconds(run["elapsed"]), pipelines, run["config"]))
     return _render(table)
 
 
@@ -68,7 +68,7 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
         shown = {"run": run, "pipelines": pipelines, "phases": phases, "steps": steps, "dead_letters": letters}
         return json.dumps(shown, indent=2) + "\n"
     lines = [
-        f"run {run['run_id']} {run['status']} in {_seconds(run['elapsed'])}, started {_when(run['started'])}",
+        f"run {run['run_id']} {_status(run)} in {_seconds(run['elapsed'])}, started {_when(run['started'])}",
         f"config {run['config']} (sha256 {run['config_hash'][:12]}), params {run['params']}",
         "",
     ]
@@ -101,6 +101,16 @@ def _dead_letters(store: SQLState, run: dict[str, Any]) -> list[dict[str, Any]]:
         return counts(store.directory(run["config"]) / FOLDER, run["run_id"])
     except DeadLetterError as exc:
         raise HistoryError(str(exc)) from None
+
+
+def _status(run: dict[str, Any]) -> str:
+    """A run's status; a run recorded as running whose process is gone (killed, or its machine
+    rebooted) says so, as ``orchestrator run --resume`` continues it."""
+    from orchestrator.resume import process_may_run
+
+    if run["status"] == "running" and not process_may_run(run):
+        return "running (process gone)"
+    return str(run["status"])
 
 
 def _count(rows: int | None) -> str:

@@ -44,7 +44,7 @@ def resumable(store: SQLState, plan: Plan, wanted: str, *, force: bool, config: 
         if run["status"] == "succeeded":
             raise ResumeError(f"--resume {wanted}: that run succeeded, there is nothing to resume; run {config} without --resume")
     run_id = run["run_id"]
-    if run["status"] == "running" and not force and _maybe_alive(run):
+    if run["status"] == "running" and not force and process_may_run(run):
         raise ResumeError(
             f"--resume {run_id}: that run may still be running (process {run['pid']} on {run['host']}); two "
             "attempts of one run at once would fail each other's loads. Wait for it to end or stop it; if it "
@@ -58,7 +58,7 @@ def resumable(store: SQLState, plan: Plan, wanted: str, *, force: bool, config: 
     return run_id, store.progress(run_id)
 
 
-def _maybe_alive(run: dict[str, Any]) -> bool:
+def process_may_run(run: dict[str, Any]) -> bool:
     """Whether the process that recorded a 'running' run may still run: on this machine, whether
     its process exists; on another one (a shared PostgreSQL history), it cannot be told from here."""
     if run.get("pid") is None:  # recorded by a version that did not say

@@ -275,7 +275,7 @@ class SQLState:
         """The latest runs, newest first, with how many pipelines each had and how many of them
         did not succeed."""
         return self._query(
-            "SELECT r.run_id, r.status, r.started, r.elapsed, r.config, "
+            "SELECT r.run_id, r.status, r.started, r.elapsed, r.config, r.host, r.pid, "
             "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id) AS pipelines, "
             "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id AND p.status != 'succeeded') AS not_succeeded "
             "FROM runs r ORDER BY r.started DESC LIMIT ?",
