@@ -348,3 +348,18 @@ def test_a_run_whose_process_still_runs_is_not_resumed_under_it(orders: Path) ->
     result = cli("run", str(orders), "--resume")  # its process is gone now
     assert result.returncode == 0, result.stdout + result.stderr
     assert _count(target, "orders") == (ROWS, ROWS)
+
+
+def test_a_later_success_retires_the_earlier_failed_run(write_config) -> None:
+    """Once a fresh run of the file succeeded, the older failed run's checkpoints go, and
+    resuming it (which would load its data over the newer run's) needs --force."""
+    config = write_config(RESUMABLE.replace("CHECKPOINT", "true").replace("EXECUTOR", "local"), **{"steps.py": STEPS})
+    assert cli("run", str(config)).returncode == 1
+    (failed,) = json.loads(cli("runs", "--config", str(config), "--json").stdout)
+    assert _kept(config, "second") == {"extract"}
+    (config.parent / "fixed").touch()
+    assert cli("run", str(config)).returncode == 0  # afresh, not resumed
+    assert not list((config.parent / ".orchestrator" / "checkpoints").glob("*")), "the failed run's checkpoints went"
+    refused = cli("run", str(config), "--resume", failed["run_id"])
+    assert refused.returncode == 2 and "started after it, succeeded" in refused.stderr and "--force" in refused.stderr
+    assert cli("run", str(config), "--resume", failed["run_id"], "--force").returncode == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,11 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
     engine = Engine(plan, plugins, sink, checkpoints=checkpoints, dead_letters=letters)
     try:
         result = run_until_interrupted(engine, asked.selected or None, run_id=run_id, resume=progress, replay=replayed)
+        if result.ok and state is not None and state.failure is None and checkpoints is not None:
+            from orchestrator.resume import forget_earlier_checkpoints
+
+            with suppress(Exception):  # tidying up after a run that succeeded never fails it
+                forget_earlier_checkpoints(state, str(plan.source.resolve()), run_id, checkpoints)
     finally:
         if notifier is not None:
             notifier.close()

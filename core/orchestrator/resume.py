@@ -2,15 +2,16 @@
 
 A run may be resumed when it did not succeed and was started from the same config file. It is
 refused when the file or its parameters changed since (the checkpoints and committed loads belong
-to the old config, and mixing two configs' outputs is how rows get lost or doubled), or when the
-process that ran it may still be running, unless ``--force`` says the change is known to be
-harmless, or the process known to be gone.
+to the old config, and mixing two configs' outputs is how rows get lost or doubled), when the
+process that ran it may still be running, or when a later run of the file succeeded (its data
+would be loaded over the newer run's), unless ``--force`` says that is known and wanted.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import OrchestratorError
@@ -50,12 +51,29 @@ def resumable(store: SQLState, plan: Plan, wanted: str, *, force: bool, config: 
             "attempts of one run at once would fail each other's loads. Wait for it to end or stop it; if it "
             "is gone, add --force"
         )
+    newer = store.newer_success(source, run["started"])
+    if newer is not None and not force:
+        raise ResumeError(
+            f"--resume {run_id}: run {newer['run_id']} of {config}, started after it, succeeded; resuming the older "
+            "run would load its data over the newer run's. Add --force if that is what you want"
+        )
     if run["config_hash"] != config_hash(plan) and not force:
         raise ResumeError(
             f"--resume {run_id}: {config} or its parameters changed since that run; resuming would mix the "
             "outputs of two configs. Run it without --resume to start afresh, or add --force to resume anyway"
         )
     return run_id, store.progress(run_id)
+
+
+def forget_earlier_checkpoints(store: SQLState, config: str, run_id: str, folder: Path) -> None:
+    """Run ``run_id`` of ``config`` succeeded: the checkpoints of its earlier runs can no longer
+    be resumed without ``--force`` (their data would go over the newer run's), so they go. Runs
+    that may still be running keep theirs; dead letters stay."""
+    from orchestrator.checkpoints import remove_run
+
+    for run in store.earlier_runs(config, run_id):
+        if (folder / run["run_id"]).exists() and not (run["status"] == "running" and process_may_run(run)):
+            remove_run(folder / run["run_id"])
 
 
 def process_may_run(run: dict[str, Any]) -> bool:

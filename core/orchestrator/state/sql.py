@@ -307,6 +307,20 @@ class SQLState:
         )
         return found[0] if found else None
 
+    def newer_success(self, config: str, started: float) -> dict[str, Any] | None:
+        """The newest run of this config file that succeeded after ``started``, if any."""
+        found = self._query(
+            "SELECT * FROM runs WHERE config = ? AND status = 'succeeded' AND started > ? ORDER BY started DESC LIMIT 1",
+            config, started,
+        )
+        return found[0] if found else None
+
+    def earlier_runs(self, config: str, before: str) -> list[dict[str, Any]]:
+        """The runs of this config file that started before run ``before``."""
+        return self._query(
+            "SELECT * FROM runs WHERE config = ? AND started < (SELECT started FROM runs WHERE run_id = ?)", config, before
+        )
+
     def progress(self, run_id: str) -> Progress:
         """What a recorded run completed: its succeeded pipelines, and the succeeded steps (with
         their rows) of the others."""
