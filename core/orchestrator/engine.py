@@ -24,13 +24,37 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from anyio.streams.memory import MemoryObjectReceiveStream
 
+from orchestrator.batches import (
+    END,
+    AsyncList,
+    StreamFeed,
+    Upstream,
+    UpstreamFailed,
+    collect,
+    fresh_input,
+    is_stream,
+    plus,
+    report_rows,
+    row_count,
+)
 from orchestrator.checkpoints import Checkpoints, held, is_tiny, recover, remove_run
 from orchestrator.context import PipelineContext, StepContext
 from orchestrator.deadletters import FOLDER as DEAD_LETTERS
-from orchestrator.deadletters import DeadLetterFile, pipeline_file, rows_by_step, source_run, uses_dead_letters
-from orchestrator.errors import ConfigError, OrchestratorError, Problem, StepError, describe
+from orchestrator.deadletters import (
+    DeadLetterFile,
+    pipeline_file,
+    rows_by_step,
+    source_run,
+    uses_dead_letters,
+)
+from orchestrator.errors import (
+    ConfigError,
+    OrchestratorError,
+    Problem,
+    StepError,
+    describe,
+)
 from orchestrator.events import (
     FAILED,
     INTERRUPTED,
@@ -49,14 +73,14 @@ from orchestrator.interpolate import redactor
 from orchestrator.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
 from orchestrator.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
 from orchestrator.plugins import Plugins
-from orchestrator.policies import FAIL, NONE, describe_seconds
+from orchestrator.policies import FAIL, NONE
 from orchestrator.progress import Continuation, Progress
 from orchestrator.registry import EXECUTOR
+from orchestrator.timeouts import within
 
 #: Batches buffered per load step while streaming; the producer waits when a buffer is full.
 STREAM_BUFFER = 4
 
-_END = object()
 
 #: how a pipeline of a fresh run without checkpoints goes on: from the start
 NEW = Continuation()
@@ -313,7 +337,7 @@ class PipelineRunner:
         failures = 0
         while True:
             try:
-                await _within(policies.timeout, self._phases)
+                await within(policies.timeout, self._phases)
                 return
             except Exception as exc:
                 failures += 1
@@ -463,7 +487,7 @@ class PipelineRunner:
         failures = 0
         while True:
             try:
-                return await _within(policies.timeout, call)
+                return await within(policies.timeout, call)
             except Exception as exc:
                 failures += 1
                 policy = policies.retry
@@ -524,9 +548,9 @@ class PipelineRunner:
                 result = await self._attempts(step, lambda: self._call(step, function, context, **step.args))
             except Exception as exc:
                 raise self._fail(step, context, started, exc) from exc
-            if _is_stream(result):
+            if is_stream(result):
                 return BatchSource(self, step, context, started, result, phase_started)
-            self._finish(step, context, started, _rows(result))
+            self._finish(step, context, started, row_count(result))
             self._phase(EXTRACT, "phase_finished", phase_started)
             return BatchSource.single(result)
         outputs: dict[str, Any] = {}
@@ -535,14 +559,14 @@ class PipelineRunner:
             context, function, started = self._start(step)
             async def call() -> Any:
                 result = await self._call(step, function, context, **step.args)
-                return await _collect(result) if _is_stream(result) else result
+                return await collect(result) if is_stream(result) else result
 
             try:
                 result = await self._attempts(step, call)
             except Exception as exc:
                 raise self._fail(step, context, started, exc) from exc
             outputs[step.id] = result
-            self._finish(step, context, started, _rows(result))
+            self._finish(step, context, started, row_count(result))
 
         await self._concurrently(EXTRACT, steps, one)
         self._phase(EXTRACT, "phase_finished", phase_started)
@@ -571,7 +595,7 @@ class PipelineRunner:
         replayed = isinstance(source, _Replay)
         # the loads' input is kept, unless it is itself a checkpoint read back
         keep = None if self.checkpoints is None or (replayed and not transforms) else TRANSFORM if transforms else EXTRACT
-        if source.batch is not _END:
+        if source.batch is not END:
             if keep == TRANSFORM and not replayed:  # the extract output too: a resume can skip extracting
                 await self._keep(partial(self.checkpoints.keep_whole, EXTRACT, source.batch), is_tiny(source.batch))  # type: ignore[union-attr]
             data = await chain.apply(source.batch)
@@ -582,18 +606,18 @@ class PipelineRunner:
             return
         writer = None if keep is None or self.checkpoints is None else self.checkpoints.writer(keep, streamed=True)
         load_started = self._phase(LOAD, "phase_started")
-        upstream = _Upstream()
+        upstream = Upstream()
         async with anyio.create_task_group() as tasks:
             streams = []
             for step in loads:
                 send, receive = anyio.create_memory_object_stream[Any](STREAM_BUFFER)
                 streams.append(send)
-                tasks.start_soon(self._load, step, _StreamFeed(receive, upstream), name=f"{self.spec.name}:load:{step.id}")
+                tasks.start_soon(self._load, step, StreamFeed(receive, upstream), name=f"{self.spec.name}:load:{step.id}")
             async with AsyncExitStack() as closing:
                 for send in streams:
                     closing.enter_context(send)
                 try:
-                    while (batch := await source.next()) is not _END:
+                    while (batch := await source.next()) is not END:
                         batch = await chain.apply(batch)
                         if batch is not None:
                             # kept before any load sees it: what a load committed is in the checkpoint
@@ -640,17 +664,17 @@ class PipelineRunner:
         await self._concurrently(LOAD, loads, lambda step: self._load(step, batches if feeds is None else feeds[step.id]))
         self._phase(LOAD, "phase_finished", load_started)
 
-    async def _load(self, step: StepSpec, batches: list[Any] | _StreamFeed) -> None:
+    async def _load(self, step: StepSpec, batches: list[Any] | StreamFeed) -> None:
         context, function, started = self._start(step)
-        feed = _AsyncList(batches) if isinstance(batches, list) and inspect.iscoroutinefunction(function) else batches
+        feed = AsyncList(batches) if isinstance(batches, list) and inspect.iscoroutinefunction(function) else batches
         try:
             # a load whose input streamed cannot be given it again: no retry then
             report = await self._attempts(
-                step, lambda: self._call(step, function, context, _replay(feed), **step.args), retry=isinstance(batches, list)
+                step, lambda: self._call(step, function, context, fresh_input(feed), **step.args), retry=isinstance(batches, list)
             )
-            rows = _report_rows(report, step)
+            rows = report_rows(report, step)
         except BaseException as exc:
-            if isinstance(batches, _StreamFeed):
+            if isinstance(batches, StreamFeed):
                 batches.close()
             if not isinstance(exc, Exception):
                 raise
@@ -658,7 +682,7 @@ class PipelineRunner:
         if isinstance(batches, list):
             rows_in: int | None = 0
             for batch in batches:
-                rows_in = _plus(rows_in, batch)
+                rows_in = plus(rows_in, batch)
         else:
             rows_in = None if self.loading is None else self.loading.output
         self._finish(step, context, started, rows, rows_in)
@@ -669,7 +693,7 @@ class PipelineRunner:
             context, function, started = self._start(step)
             try:
                 report = await self._attempts(step, lambda: self._call(step, function, context, **step.args))
-                rows = _report_rows(report, step)
+                rows = report_rows(report, step)
             except Exception as exc:
                 raise self._fail(step, context, started, exc) from exc
             self._finish(step, context, started, rows)
@@ -691,7 +715,7 @@ class BatchSource:
         self.runner, self.step, self.context = runner, step, context
         self.started, self.phase_started = started, phase_started
         self.stream = stream
-        self.batch: Any = _END
+        self.batch: Any = END
         self.rows: int | None = 0
 
     @classmethod
@@ -701,25 +725,25 @@ class BatchSource:
         return source
 
     async def next(self) -> Any:
-        """The next batch, or ``_END`` once the stream is exhausted (which finishes the step)."""
+        """The next batch, or ``END`` once the stream is exhausted (which finishes the step)."""
         runner, step = self.runner, self.step
         assert runner is not None and step is not None and self.stream is not None
         stream, timeout = self.stream, step.policies.timeout
         try:
             if hasattr(stream, "__anext__"):
-                batch = await _within(timeout, lambda: anext(stream, _END))
+                batch = await within(timeout, lambda: anext(stream, END))
             else:
-                batch = await _within(
-                    timeout, lambda: anyio.to_thread.run_sync(next, stream, _END, abandon_on_cancel=timeout is not None)
+                batch = await within(
+                    timeout, lambda: anyio.to_thread.run_sync(next, stream, END, abandon_on_cancel=timeout is not None)
                 )
         except Exception as exc:
             raise runner._fail(step, self.context, self.started, exc) from exc
-        if batch is _END:
+        if batch is END:
             self.stream = None
             runner._finish(step, self.context, self.started, self.rows)  # type: ignore[arg-type]
             runner._phase(EXTRACT, "phase_finished", self.phase_started)
-            return _END
-        counted = _rows(batch)
+            return END
+        counted = row_count(batch)
         self.rows = None if counted is None or self.rows is None else self.rows + counted
         return batch
 
@@ -735,13 +759,13 @@ class _Replay:
     @classmethod
     async def of(cls, checkpoints: Checkpoints, phase: str) -> _Replay:
         if await anyio.to_thread.run_sync(checkpoints.streamed, phase):
-            return cls(_END, checkpoints.read(phase))
+            return cls(END, checkpoints.read(phase))
         frames = await anyio.to_thread.run_sync(list, checkpoints.read(phase))
         return cls(frames[0] if frames else None, None)
 
     async def next(self) -> Any:
         assert self.frames is not None
-        return await anyio.to_thread.run_sync(next, self.frames, _END)
+        return await anyio.to_thread.run_sync(next, self.frames, END)
 
 
 class TransformChain:
@@ -778,7 +802,7 @@ class TransformChain:
     async def apply(self, batch: Any) -> Any:
         batch = await self._through(batch)
         if batch is not None:
-            self.output = _plus(self.output, batch)
+            self.output = plus(self.output, batch)
         return batch
 
     async def _through(self, batch: Any) -> Any:
@@ -814,7 +838,7 @@ class TransformChain:
         try:
             if index in self.joining:
                 batch = _joined(batch, self.joining[index])
-            self.rows_in[index] = _plus(self.rows_in[index], batch)
+            self.rows_in[index] = plus(self.rows_in[index], batch)
             if step.on_error != FAIL and isinstance(batch, list):
                 self.seen[index] += len(batch)
             try:
@@ -839,7 +863,7 @@ class TransformChain:
         kept: list[Any] = []
         for number, row in enumerate(rows):
             try:
-                output = await _within(step.policies.timeout, partial(call, [row]))
+                output = await within(step.policies.timeout, partial(call, [row]))
             except Exception as exc:
                 context.reject(row, exc, position=offset + number)
                 continue
@@ -852,7 +876,7 @@ class TransformChain:
     def _sync_group(self, indexes: list[int], batch: Any) -> Any:
         for index in indexes:
             context, function, _ = self.state[index]
-            self.rows_in[index] = _plus(self.rows_in[index], batch)
+            self.rows_in[index] = plus(self.rows_in[index], batch)
             try:
                 batch = function(context, batch, **self.steps[index].args)
             except Exception as exc:
@@ -863,7 +887,7 @@ class TransformChain:
         return batch
 
     def _count(self, index: int, batch: Any) -> None:
-        self.rows[index] = _plus(self.rows[index], batch)
+        self.rows[index] = plus(self.rows[index], batch)
 
     def finish(self) -> None:
         if not self.steps:
@@ -888,146 +912,6 @@ def _joined(batch: Any, rows: list[Any]) -> list[Any]:
 class _InGroup(Exception):
     def __init__(self, index: int, cause: BaseException) -> None:
         self.index, self.cause = index, cause
-
-
-class UpstreamFailed(OrchestratorError):
-    """Raised into a load step whose input stream stopped because an earlier step failed."""
-
-
-class _Upstream:
-    """Shared between the producer of a stream and its loads: the error that stopped it, if any."""
-
-    __slots__ = ("error",)
-
-    def __init__(self) -> None:
-        self.error: BaseException | None = None
-
-
-class _StreamFeed:
-    """A load step's view of the stream: iterable from a worker thread (sync loads) or on the
-    loop (async loads). When the producer failed, the end of the stream raises
-    :class:`UpstreamFailed` instead, so the load rolls back rather than finishing a partial input."""
-
-    def __init__(self, stream: MemoryObjectReceiveStream[Any], upstream: _Upstream) -> None:
-        self.stream = stream
-        self.upstream = upstream
-
-    async def _next(self) -> Any:
-        try:
-            return await self.stream.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            if self.upstream.error is not None:
-                raise UpstreamFailed("stopped: an earlier step of the pipeline failed") from None
-            return _END
-
-    def close(self) -> None:
-        self.stream.close()
-
-    def __iter__(self) -> Iterator[Any]:
-        return self
-
-    def __next__(self) -> Any:
-        batch = anyio.from_thread.run(self._next)
-        if batch is _END:
-            raise StopIteration
-        return batch
-
-    def __aiter__(self) -> _StreamFeed:
-        return self
-
-    async def __anext__(self) -> Any:
-        batch = await self._next()
-        if batch is _END:
-            raise StopAsyncIteration
-        return batch
-
-
-class _AsyncList:
-    """An async iterator over an in-memory list of batches, for async loads."""
-
-    def __init__(self, batches: list[Any]) -> None:
-        self.batches = batches
-        self._items = iter(batches)
-
-    def __aiter__(self) -> _AsyncList:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            return next(self._items)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-
-def _is_stream(value: Any) -> bool:
-    return hasattr(value, "__anext__") or (hasattr(value, "__next__") and not isinstance(value, (str, bytes)))
-
-
-async def _collect(stream: Any) -> Any:
-    """Everything a stream yields: one list when every batch is a list, else the list of batches."""
-    batches: list[Any] = []
-    if hasattr(stream, "__anext__"):
-        async for batch in stream:
-            batches.append(batch)
-    else:
-        batches = await anyio.to_thread.run_sync(list, stream)
-    if all(isinstance(b, list) for b in batches):
-        return [row for batch in batches for row in batch]
-    return batches
-
-
-def _plus(total: int | None, batch: Any) -> int | None:
-    """A running count of rows plus a batch's; unknown (None) once either is."""
-    counted = _rows(batch)
-    return None if counted is None or total is None else total + counted
-
-
-def _rows(data: Any) -> int | None:
-    """Rows in a batch: its length for a list or tuple, ``num_rows`` for columnar tables."""
-    if data is None:
-        return 0
-    if isinstance(data, (list, tuple)):
-        return len(data)
-    rows = getattr(data, "num_rows", None)
-    return rows if isinstance(rows, int) else None
-
-
-def _report_rows(report: Any, step: StepSpec) -> int | None:
-    if report is None:
-        return None
-    if isinstance(report, bool) or not isinstance(report, (int, dict)):
-        raise StepError(
-            f"returned {type(report).__name__}; a {step.phase} step returns the number of rows, "
-            "a mapping with a 'rows' key, or None"
-        )
-    if isinstance(report, dict):
-        rows = report.get("rows")
-        return rows if isinstance(rows, int) else None
-    return report
-
-
-class StepTimeout(OrchestratorError):
-    """A step (or pipeline) took longer than its ``timeout``."""
-
-
-async def _within(timeout: float | None, call: Callable[[], Awaitable[Any]]) -> Any:
-    """``await call()``, failing with :class:`StepTimeout` after ``timeout`` seconds."""
-    if timeout is None:
-        return await call()
-    try:
-        with anyio.fail_after(timeout):
-            return await call()
-    except TimeoutError:
-        raise StepTimeout(f"timed out after {describe_seconds(timeout)}") from None
-
-
-def _replay(feed: Any) -> Any:
-    """A load's input for one attempt: a fresh iterator over in-memory batches each time."""
-    if isinstance(feed, list):
-        return list(feed)
-    if isinstance(feed, _AsyncList):
-        return _AsyncList(feed.batches)
-    return feed
 
 
 def _cause(error: BaseException) -> BaseException:
