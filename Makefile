@@ -5,13 +5,17 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 CONTRIB := $(wildcard contrib/*/pyproject.toml)
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean constraints
 
-$(STAMP): pyproject.toml $(CONTRIB)
+# constraints.txt pins every release installed here, so a new upstream release cannot change what
+# the suite runs on; refresh it on purpose with `make constraints` and review the diff.
+PIN     := --constraint constraints.txt
+
+$(STAMP): pyproject.toml $(CONTRIB) constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	for project in $(dir $(CONTRIB)); do $(BIN)/python -m pip install --quiet -e "$$project[test]" || exit 1; done
+	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIN) -e '.[test]'
+	for project in $(dir $(CONTRIB)); do $(BIN)/python -m pip install --quiet $(PIN) -e "$$project[test]" || exit 1; done
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +32,16 @@ test: $(STAMP)
 ## Print the benchmark table (not part of CI's pass/fail).
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## Re-resolve the newest releases and rewrite constraints.txt (review the diff before committing).
+constraints:
+	rm -rf .venv-resolve
+	$(PYTHON) -m venv .venv-resolve
+	.venv-resolve/bin/python -m pip install --quiet --upgrade pip
+	.venv-resolve/bin/python -m pip install --quiet -e '.[test]' $(foreach project,$(dir $(CONTRIB)),-e '$(project)[test]')
+	{ echo '# Every release CI installs, pinned; regenerate on purpose with `make constraints`.'; \
+	  .venv-resolve/bin/python -m pip freeze --all --exclude-editable; } > constraints.txt
+	rm -rf .venv-resolve
 
 clean:
 	rm -rf $(VENV) examples/quickstart/out build dist

@@ -253,6 +253,10 @@ class YamlSource:
         except _BadScalar as bad:
             raise ConfigError([Problem(self.name, bad.node.start_mark.line + 1, "", bad.message(self.text))]) from None
         except yaml.MarkedYAMLError as exc:
+            if _NESTING_LIMIT in (exc.problem or "") + (exc.context or ""):
+                # libyaml 0.2.6+ (PyYAML 6.0.4+) stops at its own depth limit; older releases
+                # recurse until Python's limit: both are the same mistake, told the same way.
+                raise ConfigError([Problem(self.name, 0, "", NESTED_TOO_DEEPLY)]) from None
             line, message = syntax_error(self.text, exc)
             raise ConfigError([Problem(self.name, line, "", f"YAML syntax error: {message}")]) from None
         except yaml.reader.ReaderError as exc:
@@ -322,6 +326,9 @@ def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node | None, yaml.Node
 
 
 _LINE_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+#: how libyaml words a document deeper than it allows
+_NESTING_LIMIT = "maximum nesting depth"
 
 NESTED_TOO_DEEPLY = "the document is nested too deeply to be a pipeline config; flatten it"
 
