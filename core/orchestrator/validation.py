@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from orchestrator.errors import Problem
-from orchestrator.graph import find_cycle
+from orchestrator.graph import find_cycles
 from orchestrator.interpolate import hide_passwords
 from orchestrator.phases import PHASES, PHASES_BY_TYPE, REQUIRED_PHASES, ROW_PHASES
 from orchestrator.registry import EXECUTOR, NOTIFIER, Registry
@@ -310,18 +310,18 @@ class Checker:
                         ["pipelines", key_text(name), "depends_on", index],
                         f"depends on unknown pipeline {dep!r}{hint} (pipelines in this file: {known})",
                     )
-        cycle = find_cycle(graph)
-        if cycle and len(cycle) == 2:
-            self.report(
-                ["pipelines", cycle[0], "depends_on"],
-                f"pipeline {cycle[0]!r} depends on itself; remove {cycle[0]!r} from its depends_on",
-            )
-        elif cycle:
-            self.report(
-                ["pipelines", cycle[0], "depends_on"],
-                f"dependency cycle: {' -> '.join(cycle)} (each pipeline depends on the next, so none can start); "
-                "remove one of these depends_on entries",
-            )
+        for cycle in find_cycles(graph):
+            if len(cycle) == 2:
+                self.report(
+                    ["pipelines", cycle[0], "depends_on"],
+                    f"pipeline {cycle[0]!r} depends on itself; remove {cycle[0]!r} from its depends_on",
+                )
+            else:
+                self.report(
+                    ["pipelines", cycle[0], "depends_on"],
+                    f"dependency cycle: {' -> '.join(cycle)} (each pipeline depends on the next, so none can start); "
+                    "remove one of these depends_on entries",
+                )
 
 
 TYPO_CUTOFF = 0.6
