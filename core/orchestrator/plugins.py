@@ -17,7 +17,6 @@ import difflib
 import os
 import sys
 from collections.abc import Mapping
-import importlib
 from types import ModuleType
 from typing import Any
 
@@ -26,6 +25,7 @@ import pluggy
 from orchestrator import cache, hookspecs
 from orchestrator.errors import PluginError
 from orchestrator.phases import EXECUTOR_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
+from orchestrator.plugin_imports import BoundedImporter, ImportTimedOut
 from orchestrator.registry import (
     EXECUTOR,
     NOTIFIER,
@@ -68,13 +68,17 @@ class Plugins:
         """Discover and register every allowed entry point of the group."""
         allow = _names(self.env.get("ORCHESTRATOR_LOAD_PLUGINS"))
         deny = _names(self.env.get("ORCHESTRATOR_DISABLE_PLUGINS")) or set()
+        importer = BoundedImporter(self.env)
         for origin, reference in installed_entry_points():
             names = {origin.plugin, origin.distribution}
             if (allow is not None and not names & allow) or names & deny:
                 continue
             try:
-                module = _load_reference(reference)
-            except Exception as exc:  # a plugin's import can raise anything
+                module = importer.load(reference, f"{origin.plugin!r} of {origin.distribution} {origin.version}")
+            except ImportTimedOut as exc:
+                self._problem(origin, str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a plugin's import can raise anything
                 self._problem(origin, f"failed to import {reference!r}: {_describe(exc)}")
                 continue
             if self.add(module, origin):
@@ -166,15 +170,6 @@ def installed_entry_points() -> list[tuple[Origin, str]]:
     found.sort(key=lambda item: (item[0].distribution != CORE_DISTRIBUTION, item[0].distribution, item[0].plugin))
     cache.write_json(name, {"key": key, "entries": [[[o.plugin, o.distribution, o.version], ref] for o, ref in found]})
     return found
-
-
-def _load_reference(reference: str) -> Any:
-    """Import an entry point's object (``module`` or ``module:attr.path``; extras are ignored)."""
-    module_name, _, attr_path = reference.split("[")[0].strip().partition(":")
-    obj: Any = importlib.import_module(module_name.strip())
-    for part in filter(None, attr_path.strip().split(".")):
-        obj = getattr(obj, part)
-    return obj
 
 
 def _names(value: str | None) -> set[str] | None:
