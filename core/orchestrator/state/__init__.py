@@ -36,9 +36,31 @@ def open_state(url: str, base_dir: Path, redact: Callable[[str], str] = lambda t
             f"unknown state store {hide_passwords(redact(url))!r}: use sqlite:///PATH, "
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (or postgres://), or off"
         )
+    import sqlite3
+
     from orchestrator.state.sqlite import SQLiteState
 
-    return SQLiteState(base_dir / url.removeprefix(SQLITE), redact)
+    path = base_dir / url.removeprefix(SQLITE)
+    try:
+        return SQLiteState(path, redact)
+    except (sqlite3.Error, OSError) as exc:
+        raise StateError(_unopenable(url, path, exc)) from None
+
+
+def _unopenable(url: str, path: Path, exc: BaseException) -> str:
+    """Why a SQLite history file cannot be opened, and what to do about it, in one line (naming
+    the store as the config wrote it: the resolved path may be long and says less)."""
+    where = f"the run history (state: {url!r}) cannot be opened"
+    text = str(exc).lower()
+    if path.is_dir():
+        return f"{where}: it is a directory; name a file in state:, e.g. sqlite:///.orchestrator/state.db"
+    if "not a database" in text or "malformed" in text:
+        return f"{where}: the file is not a SQLite database; point state: at another file, or move this one away"
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError) or "unable to open" in text:
+        return f"{where}: the folder or file is not writable; make it writable, choose another state: path, or set state: off"
+    if "full" in text or getattr(exc, "errno", None) == 28:
+        return f"{where}: the disk is full; free some space, or set state: off"
+    return f"{where}: {exc}; choose another state: path, or set state: off"
 
 
 def state_for(plan: Plan, redact: Callable[[str], str]) -> SQLState | None:
