@@ -159,3 +159,32 @@ def test_a_secret_reaches_nothing_a_run_writes(write_config, tmp_path: Path) -> 
                   cli("runs", "show", listed["run_id"], "--config", str(config), "--json", env=env)):
         assert shown.returncode == 0 and secret not in shown.stdout
         assert "***" in shown.stdout
+
+
+def test_url_passwords_and_unreferenced_secret_variables_reach_nothing_a_run_writes(write_config, tmp_path: Path) -> None:
+    """A password inside a URL in a neutrally named variable, and a secret-named variable the
+    config never references but step code reads: neither in the output, the history or any file."""
+    config = write_config(
+        """
+        pipelines:
+          fetched:
+            type: ETL
+            phases:
+              extract: {steps: [{plugin: python.call, args: {callable: "steps:fetch", kwargs: {url: "${PG_URL}"}}}]}
+              load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}
+        """,
+        **{"steps.py": "import os\n\ndef fetch(url):\n"
+                       "    raise ConnectionError(f'cannot reach {url} with key {os.environ[\"AWS_SECRET_ACCESS_KEY\"]}')\n"},
+    )
+    password, key = "pw-9Qz81-neutral", "AKIA-unreferenced-77a1"
+    env = {"PG_URL": f"postgresql://loader:{password}@db.internal:5432/warehouse", "AWS_SECRET_ACCESS_KEY": key}
+    result = cli("run", str(config), "--json", env=env)
+    assert result.returncode == 1
+    assert "postgresql://loader:***@db.internal" in result.stdout
+    written = [path for path in (tmp_path / ".orchestrator").rglob("*") if path.is_file()]
+    (listed,) = history(config, env=env)
+    shown = cli("runs", "show", listed["run_id"], "--config", str(config), "--json", env=env)
+    for secret in (password, key):
+        assert secret not in result.stdout + result.stderr + shown.stdout
+        for path in written:
+            assert secret.encode() not in path.read_bytes(), path

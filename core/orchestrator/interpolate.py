@@ -34,7 +34,10 @@ class Interpolator:
         without ``*alias``), which saves remembering every container visited."""
         self.env = env
         self.params = params
-        self.secrets: set[str] = set()
+        #: values to redact: every secret-named variable of the environment, referenced or not
+        #: (step code reads some itself, as boto3 reads AWS_SECRET_ACCESS_KEY, and an error can
+        #: quote them), plus the values of secret-named references
+        self.secrets: set[str] = secret_environment(env)
         # a container shared through a YAML alias must be substituted once: a second pass would
         # turn an escaped "$${X}" (already "${X}") into X's value
         self._visited: set[int] | None = set() if aliases else None
@@ -169,14 +172,29 @@ def hide_passwords(text: str) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m['keep']}***@" if m["keep"] else f"{m['query']}***", text)
 
 
+def secret_environment(env: Mapping[str, str]) -> set[str]:
+    """The values of the environment variables whose names look secret. Values too short or too
+    plain to be a secret (``1``, ``true``) are left out: redacting them would garble every text."""
+    return {
+        value for name, value in env.items()
+        if _SECRET_NAME.search(name) and len(value) >= _SHORTEST_SECRET and value.lower() not in _PLAIN_VALUES
+    }
+
+
+_SHORTEST_SECRET = 4
+_PLAIN_VALUES = frozenset({"true", "false", "none", "null", "unset"})
+
+
 def redactor(secrets: frozenset[str]) -> Callable[[str], str]:
-    """Replace every secret value (longest first) with ``***``: what every text a run writes
-    (output, errors, the history, dead letters, notifications) goes through."""
+    """Replace every secret value (longest first) and the password of every URL with ``***``: what
+    every text a run writes (output, errors, the history, dead letters, notifications) goes
+    through. URL passwords are hidden whatever variable they came from (``PG_URL`` is not a
+    secret by its name, its password is)."""
     ordered = sorted(secrets, key=len, reverse=True)
 
     def redact(text: str) -> str:
         for secret in ordered:
             text = text.replace(secret, "***")
-        return text
+        return hide_passwords(text)
 
     return redact
