@@ -218,3 +218,20 @@ def test_step_logs_appear_with_the_progress_and_are_redacted(write_config) -> No
     events = [json.loads(line) for line in cli("run", str(config), "--json", env=env).stdout.splitlines()]
     (log,) = [e for e in events if e["kind"] == "log"]
     assert (log["pipeline"], log["step"], log["level"], log["message"]) == ("p", "src", "info", "fetched 3 pages with ***")
+
+
+def test_the_editor_schema_accepts_references_where_validate_does(quickstart: Path, tmp_path: Path) -> None:
+    """validate substitutes ${...} first; an editor sees the text as written and must agree."""
+    import yaml
+
+    out = tmp_path / "schema.json"
+    assert cli("schema", "--output", str(out)).returncode == 0
+    validator = Draft202012Validator(json.loads(out.read_text()))
+    config = yaml.safe_load(quickstart.read_text())
+    config["concurrency"] = "${params.workers}"
+    load = config["pipelines"]["customers"]["phases"]["load"]["steps"][0]
+    load["args"]["mode"] = "${params.mode}"
+    assert list(validator.iter_errors(config)) == []
+    config["concurrency"] = "many"
+    errors = list(validator.iter_errors(config))
+    assert errors and any("many" in e.message for e in errors)

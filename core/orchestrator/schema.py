@@ -141,4 +141,51 @@ def composed_schema(registry: Registry) -> dict[str, Any]:
         phase_def["properties"]["steps"]["items"] = {"$ref": f"#/$defs/{phase}_step"}
         defs[f"{phase}_phase"] = phase_def
         phase_props[phase] = {"$ref": f"#/$defs/{phase}_phase"}
-    return schema
+    return allow_references(schema)
+
+
+#: a value an editor sees before substitution: ``${params.size}``, ``${API_BASE_URL}/v1/items``
+REFERENCE = {
+    "type": "string",
+    "pattern": r"\$\{[^{}]+\}",
+    "description": "A ${ENV_VAR} or ${params.name} reference, substituted before the config is validated.",
+}
+
+#: keywords that judge a single value; a schema with one of them (and no object or array type)
+#: is where a reference may stand instead
+_VALUE_KEYWORDS = frozenset({"type", "enum", "const", "pattern", "format", "minimum", "maximum",
+                             "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "multipleOf"})
+_CONTAINER_TYPES = frozenset({"object", "array"})
+#: where subschemas sit: maps of them, lists of them, single ones. ``if`` (which chooses a plugin's
+#: args) and ``propertyNames`` (which judges keys) are left alone: a reference cannot stand there.
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+_SCHEMA_LISTS = frozenset({"anyOf", "allOf", "oneOf", "prefixItems"})
+_SCHEMA_VALUES = frozenset({"items", "additionalProperties", "not", "then", "else", "contains",
+                            "unevaluatedProperties", "unevaluatedItems"})
+
+
+def allow_references(node: Any) -> Any:
+    """``node`` with every single-value schema also accepting a ``${...}`` string.
+
+    ``orchestrator validate`` checks a config after substitution, so ``batch_size: ${params.size}``
+    and ``url: ${API_BASE_URL}/v1/items`` are valid there; an editor checks the text as written, and
+    must agree with validate rather than underline valid configs."""
+    if not isinstance(node, dict):
+        return node
+    walked = dict(node)
+    for key, value in node.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            walked[key] = {name: allow_references(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            walked[key] = [allow_references(sub) for sub in value]
+        elif key in _SCHEMA_VALUES:
+            walked[key] = allow_references(value)
+    types = node.get("type")
+    kinds = set(types) if isinstance(types, list) else {types} if isinstance(types, str) else set()
+    judged = _VALUE_KEYWORDS & node.keys()
+    if kinds == {"string"}:
+        judged = judged - {"type"}  # any string, a reference included, already passes
+    if judged and not kinds & _CONTAINER_TYPES:
+        notes = {key: walked.pop(key) for key in ("description", "examples", "default", "title") if key in walked}
+        return {**notes, "anyOf": [walked, REFERENCE]}
+    return walked

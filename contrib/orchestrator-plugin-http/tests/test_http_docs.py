@@ -93,3 +93,14 @@ def test_the_arguments_table_lists_exactly_the_schema() -> None:
     table = text.split("## Arguments", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([\w.]+)` \|", table, re.MULTILINE))
     assert documented == _schema_names(GET_ARGS)
+
+
+@pytest.mark.parametrize("title, body", configs(), ids=[title for title, _ in configs()])
+def test_documented_config_is_valid_in_an_editor_too(title: str, body: str, plugins: Plugins) -> None:
+    """The editor schema (``orchestrator schema``) sees ``${API_BASE_URL}/v1/...`` as written and
+    must accept it as validate does."""
+    from jsonschema import Draft202012Validator
+    from orchestrator.schema import composed_schema
+
+    validator = Draft202012Validator(composed_schema(plugins.registry))
+    assert [error.message for error in validator.iter_errors(yaml.safe_load(body))] == []
