@@ -4,7 +4,7 @@ Plugin authors need only :data:`hookimpl` from here; everything else is imported
 which keeps ``import orchestrator`` (and the CLI's start-up) cheap.
 """
 
-from orchestrator.hookspecs import hookimpl
+from orchestrator.plugins.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 

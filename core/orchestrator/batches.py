@@ -13,7 +13,7 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from orchestrator.errors import OrchestratorError, StepError
-from orchestrator.model import StepSpec
+from orchestrator.config.model import StepSpec
 
 #: the end of a stream of batches
 END = object()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.policies import DEAD_LETTER, FAIL
+from orchestrator.config.policies import DEAD_LETTER, FAIL
 
 
 class PipelineContext:
@@ -63,7 +63,7 @@ class PipelineContext:
 
 
 class DeadLetterSink(Protocol):
-    """Where a step's dead-lettered rows go (:class:`orchestrator.deadletters.DeadLetterFile`)."""
+    """Where a step's dead-lettered rows go (:class:`orchestrator.runstate.deadletters.DeadLetterFile`)."""
 
     def add(self, context: StepContext, row: Any, error: str, position: int | None) -> None: ...
 
@@ -109,7 +109,7 @@ class StepContext(PipelineContext):
         with the others: ``fail`` (the default) raises :class:`~orchestrator.errors.StepError`
         naming the row and the error, which fails the step; ``skip`` drops the row; ``dead_letter``
         writes it, with the error and the step, to the run's dead letters (see
-        :mod:`orchestrator.deadletters`). Skipped and dead-lettered rows are counted.
+        :mod:`orchestrator.runstate.deadletters`). Skipped and dead-lettered rows are counted.
 
         ``position`` is the row's number in the step's input, counting from 0 across batches,
         when the step knows it: it is recorded, and a row rejected again at the same position (by

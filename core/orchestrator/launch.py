@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.interpolate import redactor
+from orchestrator.config.interpolate import redactor
 from orchestrator.events import RunResult
-from orchestrator.model import Plan
-from orchestrator.plugins import Plugins
-from orchestrator.progress import Progress
-from orchestrator.state import SQLState
+from orchestrator.config.model import Plan
+from orchestrator.plugins.discovery import Plugins
+from orchestrator.runstate.progress import Progress
+from orchestrator.runstate.history import SQLState
 
 
 class LaunchError(OrchestratorError):
@@ -45,9 +45,9 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
     during the run, why. Raises :class:`LaunchError` (nothing ran) or, from the engine,
     :class:`~orchestrator.errors.ConfigError` (the plan cannot go where its executor sends it)."""
     from orchestrator.engine import Engine, new_run_id
-    from orchestrator.interrupts import run_until_interrupted
+    from orchestrator.cli.interrupts import run_until_interrupted
     from orchestrator.reporting import make_reporter, route_step_logs
-    from orchestrator.state import StateError, state_directory, state_for
+    from orchestrator.runstate.history import StateError, state_directory, state_for
 
     _check_selection(plan, asked)
     redact = redactor(plan.secrets)
@@ -64,7 +64,7 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
             state.close()
         raise
     if asked.replay:
-        from orchestrator.deadletters import mark_replay
+        from orchestrator.runstate.deadletters import mark_replay
 
         mark_replay(letters, run_id, asked.replay)
     reporter = make_reporter("json" if asked.as_json else ("live" if sys.stdout.isatty() else "plain"), sys.stdout, redact)
@@ -82,7 +82,7 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
     try:
         result = run_until_interrupted(engine, asked.selected or None, run_id=run_id, resume=progress, replay=replayed)
         if result.ok and state is not None and state.failure is None and checkpoints is not None:
-            from orchestrator.resume import forget_earlier_checkpoints
+            from orchestrator.runstate.resume import forget_earlier_checkpoints
 
             with suppress(Exception):  # tidying up after a run that succeeded never fails it
                 forget_earlier_checkpoints(state, str(plan.source.resolve()), run_id, checkpoints)
@@ -99,8 +99,8 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
 def dead_letter_folder(plan: Plan) -> Path:
     """Where a run's dead letters go: ``dead-letters`` in the state directory (``.orchestrator``
     beside the pipeline file when state is off)."""
-    from orchestrator.deadletters import FOLDER
-    from orchestrator.state import state_directory
+    from orchestrator.runstate.deadletters import FOLDER
+    from orchestrator.runstate.history import state_directory
 
     return (state_directory(plan) or plan.base_dir / ".orchestrator") / FOLDER
 
@@ -117,8 +117,8 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
 
 def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Progress]:
     """The run ``--resume`` continues, and what it completed."""
-    from orchestrator.deadletters import replay_of
-    from orchestrator.resume import ResumeError, resumable
+    from orchestrator.runstate.deadletters import replay_of
+    from orchestrator.runstate.resume import ResumeError, resumable
 
     config = asked.config
     if state is None:
@@ -141,7 +141,7 @@ def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Pr
 def _replayed(state: SQLState | None, plan: Plan, asked: Launch, folder: Path) -> dict[str, Path]:
     """The dead-letter files ``--replay-dead-letters`` runs again, by pipeline; refused when the
     run has none, or a pipeline or step that rejected rows is no longer in the config."""
-    from orchestrator.deadletters import DeadLetterError, replayable
+    from orchestrator.runstate.deadletters import DeadLetterError, replayable
 
     wanted = asked.replay
     assert wanted is not None

@@ -20,8 +20,8 @@ from typing import Any
 
 from orchestrator.errors import NotificationError
 from orchestrator.events import FAILED, SUCCEEDED, Event, EventSink
-from orchestrator.model import NotifySpec, Plan
-from orchestrator.registry import NOTIFIER, Registry
+from orchestrator.config.model import NotifySpec, Plan
+from orchestrator.plugins.registry import NOTIFIER, Registry
 
 SUCCESS, FAILURE, RETRY_EXHAUSTED = "success", "failure", "retry_exhausted"
 

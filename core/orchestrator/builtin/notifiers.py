@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import __version__
+from orchestrator.version import __version__
 from orchestrator.errors import NotificationError
 
 if TYPE_CHECKING:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from orchestrator.progress import Continuation
+from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
     from orchestrator.events import EventSink, PipelineOutcome
-    from orchestrator.model import PipelineSpec, Plan
+    from orchestrator.config.model import PipelineSpec, Plan
 
 
 @dataclass(frozen=True, slots=True)

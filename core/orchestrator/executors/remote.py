@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from orchestrator.events import Event, PipelineOutcome, discard
-from orchestrator.progress import Continuation
+from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
     from orchestrator.executors import PipelineJob
-    from orchestrator.model import Plan
-    from orchestrator.plugins import Plugins
+    from orchestrator.config.model import Plan
+    from orchestrator.plugins.discovery import Plugins
 
 #: The environment variables that decide which plugins load; shipped so workers load the same.
 PLUGIN_VARIABLES = (
@@ -57,7 +57,7 @@ _plugins: dict[tuple[tuple[str, str], ...], Plugins] = {}
 
 def worker_plugins(plugin_env: dict[str, str]) -> Plugins:
     """The plugins of this worker process, loaded once per plugin selection."""
-    from orchestrator.plugins import load_plugins
+    from orchestrator.plugins.discovery import load_plugins
 
     key = tuple(sorted(plugin_env.items()))
     if key not in _plugins:

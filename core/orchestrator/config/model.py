@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.policies import FAIL, NONE, Policies
+from orchestrator.config.policies import FAIL, NONE, Policies
 
 #: Where runs are recorded unless the config says otherwise: beside the pipeline file.
 DEFAULT_STATE = "sqlite:///.orchestrator/state.db"

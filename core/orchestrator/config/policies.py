@@ -3,7 +3,7 @@
 ``retry`` and ``timeout`` may be set on a step, on a pipeline (for the pipeline as a whole) and, for
 every step of the file, under ``defaults``. Durations are written ``500ms``, ``30s``, ``5m`` or
 ``1h`` (or a number of seconds). ``on_error`` (a transform or load step's, or under ``defaults``)
-says what happens to a row the step rejects: see :mod:`orchestrator.deadletters`.
+says what happens to a row the step rejects: see :mod:`orchestrator.runstate.deadletters`.
 """
 
 from __future__ import annotations

@@ -25,9 +25,9 @@ from typing import Any
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import Event, EventSink
-from orchestrator.model import Plan
-from orchestrator.phases import LOAD, TRANSFORM_AT_LOAD
-from orchestrator.progress import Progress, config_hash
+from orchestrator.config.model import Plan
+from orchestrator.config.phases import LOAD, TRANSFORM_AT_LOAD
+from orchestrator.runstate.progress import Progress, config_hash
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS runs (
@@ -240,7 +240,7 @@ class SQLState:
                         cursor.executemany(self._sql(statement), [values for _, values in group])
             except Exception as exc:
                 reason = " ".join(str(exc).split()) or type(exc).__name__
-                from orchestrator.interpolate import hide_passwords
+                from orchestrator.config.interpolate import hide_passwords
 
                 self.failure = hide_passwords(self.redact(
                     f"the run history in {self.name()} could not be written ({reason}); "

@@ -17,12 +17,12 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.phases import PHASES
+from orchestrator.config.phases import PHASES
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-    from orchestrator.registry import Registry
+    from orchestrator.plugins.registry import Registry
 
 SCHEMA_FILE = "pipeline.schema.json"
 

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from orchestrator.phases import EXTRACT, TRANSFORM
+from orchestrator.config.phases import EXTRACT, TRANSFORM
 
 _HEADER = "orchestrator-checkpoint-2"
 _SUFFIXES = (".checkpoint", ".partial")

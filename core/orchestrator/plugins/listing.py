@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.phases import PHASES
-from orchestrator.registry import Registry
+from orchestrator.config.phases import PHASES
+from orchestrator.plugins.registry import Registry
 
 
 def listing(registry: Registry) -> dict[str, Any]:

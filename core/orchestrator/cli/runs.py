@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.model import DEFAULT_STATE
+from orchestrator.config.model import DEFAULT_STATE
 
 if TYPE_CHECKING:
-    from orchestrator.state import SQLState
+    from orchestrator.runstate.history import SQLState
 
 
 class HistoryError(OrchestratorError):
@@ -24,7 +24,7 @@ def history_store(
 ) -> SQLState:
     """The run history: ``--state`` (a store URL such as ``postgresql://...``, or a SQLite file),
     else the store ``--config``'s file names, else the default location in the current directory."""
-    from orchestrator.state import SQLITE, StateError, open_state
+    from orchestrator.runstate.history import SQLITE, StateError, open_state
 
     if state:
         url = state if "://" in state else SQLITE + state
@@ -95,7 +95,7 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
 
 def _dead_letters(store: SQLState, run: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows the run dead-lettered, per pipeline and step, with the file they are in."""
-    from orchestrator.deadletters import FOLDER, DeadLetterError, counts
+    from orchestrator.runstate.deadletters import FOLDER, DeadLetterError, counts
 
     try:
         return counts(store.directory(run["config"]) / FOLDER, run["run_id"])
@@ -106,7 +106,7 @@ def _dead_letters(store: SQLState, run: dict[str, Any]) -> list[dict[str, Any]]:
 def _status(run: dict[str, Any]) -> str:
     """A run's status; a run recorded as running whose process is gone (killed, or its machine
     rebooted) says so, as ``orchestrator run --resume`` continues it."""
-    from orchestrator.resume import process_may_run
+    from orchestrator.runstate.resume import process_may_run
 
     if run["status"] == "running" and not process_may_run(run):
         return "running (process gone)"

@@ -18,7 +18,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from orchestrator.context import PipelineContext, StepContext
-    from orchestrator.registry import Register
+    from orchestrator.plugins.registry import Register
 
 PROJECT_NAME = "orchestrator"
 

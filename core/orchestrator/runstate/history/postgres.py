@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from orchestrator.interpolate import hide_passwords
-from orchestrator.state.sql import SQLState, StateError
+from orchestrator.config.interpolate import hide_passwords
+from orchestrator.runstate.history.sql import SQLState, StateError
 
 INSTALL = "pip install 'pipeline-orchestrator[postgres]'"
 #: the key of the advisory lock that serialises creating the tables (PostgreSQL's CREATE TABLE IF

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from orchestrator import __version__
+from orchestrator.version import __version__
 
 if TYPE_CHECKING:
     from orchestrator.errors import ConfigError
-    from orchestrator.model import Plan
-    from orchestrator.plugins import Plugins
+    from orchestrator.config.model import Plan
+    from orchestrator.plugins.discovery import Plugins
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -29,7 +29,7 @@ def _fail(message: str) -> NoReturn:
 
 def _load_plugins() -> Plugins:
     from orchestrator.errors import PluginError
-    from orchestrator.plugins import load_plugins
+    from orchestrator.plugins.discovery import load_plugins
 
     try:
         plugins = load_plugins()
@@ -51,7 +51,7 @@ def _parse_params(values: Sequence[str]) -> dict[str, str]:
 
 
 def _load_plan(config: str, params: Sequence[str], plugins: Plugins) -> Plan:
-    from orchestrator.config import load_plan
+    from orchestrator.config.plan import load_plan
     from orchestrator.errors import ConfigError
 
     try:
@@ -120,7 +120,7 @@ def run(
 ) -> None:
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     from orchestrator.errors import ConfigError
-    from orchestrator.interrupts import EXIT_INTERRUPTED
+    from orchestrator.cli.interrupts import EXIT_INTERRUPTED
     from orchestrator.launch import Launch, LaunchError, launch
 
     plugins = _load_plugins()
@@ -142,8 +142,8 @@ def run(
 def _with_executor(plan: Plan, name: str, plugins: Plugins) -> Plan:
     from dataclasses import replace
 
-    from orchestrator.model import ExecutorSpec
-    from orchestrator.registry import EXECUTOR
+    from orchestrator.config.model import ExecutorSpec
+    from orchestrator.plugins.registry import EXECUTOR
 
     if plugins.registry.get(EXECUTOR, name) is None:
         known = ", ".join(plugins.registry.names(EXECUTOR))
@@ -162,7 +162,7 @@ def _with_executor(plan: Plan, name: str, plugins: Plugins) -> Plan:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def plugins(as_json: bool) -> None:
     """List installed plugins: distribution, version, steps per phase, executors, hooks."""
-    from orchestrator.plugin_listing import listing, render_listing
+    from orchestrator.plugins.listing import listing, render_listing
 
     loaded = _load_plugins()
     if as_json:
@@ -179,7 +179,7 @@ def schema(output: str | None) -> None:
     """Print the config's JSON Schema, composed with every installed plugin's args schema."""
     import json
 
-    from orchestrator.schema import composed_schema
+    from orchestrator.config.schema import composed_schema
 
     text = json.dumps(composed_schema(_load_plugins().registry), indent=2) + "\n"
     if output:
@@ -200,7 +200,7 @@ def schema(output: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot"]), default="text", show_default=True)
 def graph(config: str, params: Sequence[str], fmt: str) -> None:
     """Draw the pipelines' dependency graph."""
-    from orchestrator.graph import render
+    from orchestrator.config.graph import render
 
     plan = _load_plan(config, params, _load_plugins())
     deps = {name: spec.depends_on for name, spec in plan.pipelines.items()}
@@ -216,7 +216,7 @@ def graph(config: str, params: Sequence[str], fmt: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def runs(action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool) -> None:
     """The run history: list runs, or show one run's pipelines and step attempts."""
-    from orchestrator.history import HistoryError, history_store, list_runs, show_run
+    from orchestrator.cli.runs import HistoryError, history_store, list_runs, show_run
 
     if action == "show" and not run_id:
         _fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
@@ -242,7 +242,7 @@ def new() -> None:
 @click.option("--output-dir", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to create the project.")
 def new_plugin(no_input: bool, options: Sequence[str], output_dir: str) -> None:
     """Create a plugin distribution (tests, README, CI included) from the bundled template."""
-    from orchestrator.scaffold import ScaffoldError, new_plugin_project
+    from orchestrator.cli.new import ScaffoldError, new_plugin_project
 
     answers = {}
     for option in options:

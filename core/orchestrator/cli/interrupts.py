@@ -17,7 +17,7 @@ import anyio
 
 from orchestrator.engine import Engine
 from orchestrator.events import RunResult
-from orchestrator.progress import Progress
+from orchestrator.runstate.progress import Progress
 
 #: Seconds an interrupted run may take to wind down before the process ends anyway.
 GRACE_PERIOD = 10.0

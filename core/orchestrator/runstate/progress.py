@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from orchestrator.model import Plan
+    from orchestrator.config.model import Plan
 
 
 @dataclass(frozen=True, slots=True)

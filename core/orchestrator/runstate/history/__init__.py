@@ -4,7 +4,7 @@ directory beside it that holds checkpoints and dead letters.
 ``state:`` in the config chooses the store by URL: ``sqlite:///PATH`` (the default,
 ``.orchestrator/state.db`` relative to the pipeline file), ``postgresql://USER:PASSWORD@HOST/DB``
 (``postgres://`` too; needs psycopg) or ``off``. Every store is a
-:class:`~orchestrator.state.sql.SQLState`; a backend only says how to connect.
+:class:`~orchestrator.runstate.history.sql.SQLState`; a backend only says how to connect.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestrator.model import Plan
-from orchestrator.progress import Progress, config_hash
-from orchestrator.state.sql import SQLState, StateError
+from orchestrator.config.model import Plan
+from orchestrator.runstate.progress import Progress, config_hash
+from orchestrator.runstate.history.sql import SQLState, StateError
 
 __all__ = ["Progress", "SQLState", "StateError", "config_hash", "open_state", "state_directory", "state_for"]
 
@@ -26,17 +26,17 @@ def open_state(url: str, base_dir: Path, redact: Callable[[str], str] = lambda t
     """The store a ``state:`` URL names; relative SQLite paths are relative to ``base_dir``.
     Raises StateError when it cannot be opened (the message masks the URL's password)."""
     if url.startswith(POSTGRES):
-        from orchestrator.state.postgres import PostgresState
+        from orchestrator.runstate.history.postgres import PostgresState
 
         return PostgresState(url, redact)
     if not url.startswith(SQLITE):
-        from orchestrator.interpolate import hide_passwords
+        from orchestrator.config.interpolate import hide_passwords
 
         raise StateError(
             f"unknown state store {hide_passwords(redact(url))!r}: use sqlite:///PATH, "
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (or postgres://), or off"
         )
-    from orchestrator.state.sqlite import SQLiteState
+    from orchestrator.runstate.history.sqlite import SQLiteState
 
     return SQLiteState(base_dir / url.removeprefix(SQLITE), redact)
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from orchestrator.errors import Problem
-from orchestrator.graph import find_cycle
-from orchestrator.interpolate import hide_passwords
-from orchestrator.phases import PHASES, PHASES_BY_TYPE, REQUIRED_PHASES, ROW_PHASES
-from orchestrator.registry import EXECUTOR, NOTIFIER, Registry
-from orchestrator.schema import (
+from orchestrator.config.graph import find_cycle
+from orchestrator.config.interpolate import hide_passwords
+from orchestrator.config.phases import PHASES, PHASES_BY_TYPE, REQUIRED_PHASES, ROW_PHASES
+from orchestrator.plugins.registry import EXECUTOR, NOTIFIER, Registry
+from orchestrator.config.schema import (
     FastValidator,
     args_validator,
     config_fast_validator,
@@ -28,7 +28,7 @@ from orchestrator.schema import (
     config_validator,
     has_integral_float,
 )
-from orchestrator.yamlsource import PathPart, YamlSource, json_path
+from orchestrator.config.yamlsource import PathPart, YamlSource, json_path
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError

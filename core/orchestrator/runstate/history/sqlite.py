@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.state.sql import SQLState
+from orchestrator.runstate.history.sql import SQLState
 
 
 class SQLiteState(SQLState):

@@ -23,10 +23,11 @@ from typing import Any
 
 import pluggy
 
-from orchestrator import cache, hookspecs
+from orchestrator.config import cache
+from orchestrator.plugins import hookspecs
 from orchestrator.errors import PluginError
-from orchestrator.phases import EXECUTOR_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
-from orchestrator.registry import (
+from orchestrator.config.phases import EXECUTOR_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
+from orchestrator.plugins.registry import (
     EXECUTOR,
     NOTIFIER,
     Origin,
@@ -150,7 +151,7 @@ def installed_entry_points() -> list[tuple[Origin, str]]:
     """Every ``orchestrator.plugins`` entry point as (origin, ``module[:attr]``), the core's own
     first and the rest in a deterministic order, so a name clash always rejects the same plugin.
 
-    The scan is cached (see :mod:`orchestrator.cache`) until a ``sys.path`` directory changes."""
+    The scan is cached (see :mod:`orchestrator.config.cache`) until a ``sys.path`` directory changes."""
     name = f"entry-points-{(cache.digest(sys.executable, sys.path) or '')[:16]}.json"
     key = cache.path_fingerprint()
     cached = cache.read_json(name)

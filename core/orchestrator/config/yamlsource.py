@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from orchestrator import __version__, cache
+from orchestrator.config import cache
+from orchestrator.version import __version__
 from orchestrator.errors import ConfigError, Problem
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

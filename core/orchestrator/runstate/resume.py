@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.progress import Progress, config_hash
+from orchestrator.runstate.progress import Progress, config_hash
 
 if TYPE_CHECKING:
-    from orchestrator.model import Plan
-    from orchestrator.state import SQLState
+    from orchestrator.config.model import Plan
+    from orchestrator.runstate.history import SQLState
 
 #: ``--resume`` without a run id: the newest run of this config that did not succeed
 LATEST = "latest"
@@ -69,7 +69,7 @@ def forget_earlier_checkpoints(store: SQLState, config: str, run_id: str, folder
     """Run ``run_id`` of ``config`` succeeded: the checkpoints of its earlier runs can no longer
     be resumed without ``--force`` (their data would go over the newer run's), so they go. Runs
     that may still be running keep theirs; dead letters stay."""
-    from orchestrator.checkpoints import remove_run
+    from orchestrator.runstate.checkpoints import remove_run
 
     for run in store.earlier_runs(config, run_id):
         if (folder / run["run_id"]).exists() and not (run["status"] == "running" and process_may_run(run)):

@@ -1,4 +1,4 @@
-"""From a YAML file to a :class:`~orchestrator.model.Plan`: read, substitute, validate, build.
+"""From a YAML file to a :class:`~orchestrator.config.model.Plan`: read, substitute, validate, build.
 
 Every problem found on the way is collected and raised together as one
 :class:`~orchestrator.errors.ConfigError`, so a user fixes a file in one go.
@@ -12,15 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator import __version__, cache
+from orchestrator.config import cache
+from orchestrator.version import __version__
 from orchestrator.errors import ConfigError, Problem
-from orchestrator.interpolate import Interpolator
-from orchestrator.model import DEFAULT_NOTIFY_ON, DEFAULT_STATE, ExecutorSpec, NotifySpec, PipelineSpec, Plan, StepSpec
-from orchestrator.phases import PHASES_BY_TYPE, ROW_PHASES
-from orchestrator.policies import FAIL, Policies
-from orchestrator.registry import Registry
-from orchestrator.validation import Checker
-from orchestrator.yamlsource import NESTED_TOO_DEEPLY, YamlSource
+from orchestrator.config.interpolate import Interpolator
+from orchestrator.config.model import DEFAULT_NOTIFY_ON, DEFAULT_STATE, ExecutorSpec, NotifySpec, PipelineSpec, Plan, StepSpec
+from orchestrator.config.phases import PHASES_BY_TYPE, ROW_PHASES
+from orchestrator.config.policies import FAIL, Policies
+from orchestrator.plugins.registry import Registry
+from orchestrator.config.validation import Checker
+from orchestrator.config.yamlsource import NESTED_TOO_DEEPLY, YamlSource
 
 DEFAULT_CONCURRENCY = 32
 COMMAND_LINE = "<command line>"

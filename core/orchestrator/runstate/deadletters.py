@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.policies import DEAD_LETTER
+from orchestrator.config.policies import DEAD_LETTER
 
 if TYPE_CHECKING:
     from orchestrator.context import StepContext
-    from orchestrator.model import PipelineSpec, Plan
+    from orchestrator.config.model import PipelineSpec, Plan
 
 #: the dead letters' folder in the state directory
 FOLDER = "dead-letters"
