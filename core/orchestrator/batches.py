@@ -12,8 +12,8 @@ import anyio.from_thread
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from orchestrator.errors import OrchestratorError, StepError
 from orchestrator.config.model import StepSpec
+from orchestrator.errors import OrchestratorError, StepError
 
 #: the end of a stream of batches
 END = object()

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from orchestrator.config.model import NotifySpec, Plan
 from orchestrator.errors import NotificationError
 from orchestrator.events import FAILED, SUCCEEDED, Event, EventSink
-from orchestrator.config.model import NotifySpec, Plan
 from orchestrator.plugins.registry import NOTIFIER, Registry
 
 SUCCESS, FAILURE, RETRY_EXHAUSTED = "success", "failure", "retry_exhausted"

@@ -7,8 +7,8 @@ from typing import Any
 
 import anyio
 
-from orchestrator.errors import OrchestratorError
 from orchestrator.config.policies import describe_seconds
+from orchestrator.errors import OrchestratorError
 
 
 class StepTimeout(OrchestratorError):

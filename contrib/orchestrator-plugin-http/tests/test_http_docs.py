@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 from api_server import TOKEN, ApiServer
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 
 from orchestrator_plugin_http.schema import GET_ARGS
 

@@ -10,14 +10,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import anyio
-
-from orchestrator.engine import Engine
-from orchestrator.events import RunResult
-from orchestrator.runstate.progress import Progress
+import anyio.abc
 
 #: Seconds an interrupted run may take to wind down before the process ends anyway.
 GRACE_PERIOD = 10.0
@@ -25,17 +21,17 @@ GRACE_PERIOD = 10.0
 EXIT_INTERRUPTED = 130
 
 
-def run_until_interrupted(
-    engine: Engine, selected: Iterable[str] | None, *, run_id: str | None = None, resume: Progress | None = None,
-    replay: Mapping[str, Path] | None = None,
-) -> RunResult:
-    """Run the engine on a fresh event loop, watching for SIGINT and SIGTERM."""
-    results: list[RunResult] = []
+def run_until_interrupted(run: Callable[[], Awaitable[object]], interrupt: Callable[[], None]) -> None:
+    """Run ``run`` (a run's start) on a fresh event loop, watching for SIGINT and SIGTERM: the first
+    calls ``interrupt`` (which stops the run as :meth:`orchestrator.engine.Engine.interrupt` does).
+    What the run returns stays with the caller (on Python 3.11, asyncio's runner formats the main
+    coroutine's return value when it restores signal handlers, which costs as much as a large run's
+    whole bookkeeping)."""
 
     async def main() -> None:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_watch, engine, tasks)
-            results.append(await engine.run(selected, run_id=run_id, resume=resume, replay=replay))
+            tasks.start_soon(_watch, interrupt, tasks)
+            await run()
             tasks.cancel_scope.cancel()
 
     try:
@@ -45,7 +41,6 @@ def run_until_interrupted(
     finally:  # a signal while the summary is printed ends the process, without a traceback
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda number, frame: _leave(f"{signal.Signals(number).name}: exiting now"))
-    return results[0]
 
 
 def _sole(group: BaseExceptionGroup) -> BaseException:
@@ -53,7 +48,7 @@ def _sole(group: BaseExceptionGroup) -> BaseException:
     return _sole(inner) if isinstance(inner, BaseExceptionGroup) and inner is not group else inner
 
 
-async def _watch(engine: Engine, tasks: anyio.abc.TaskGroup) -> None:
+async def _watch(interrupt: Callable[[], None], tasks: anyio.abc.TaskGroup) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         received = 0
         async for signum in signals:
@@ -66,7 +61,7 @@ async def _watch(engine: Engine, tasks: anyio.abc.TaskGroup) -> None:
                 file=sys.stderr,
                 flush=True,
             )
-            engine.interrupt()
+            interrupt()
             tasks.start_soon(_deadline)
 
 

@@ -8,11 +8,40 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import click
+
+from orchestrator.cli.common import fail
 from orchestrator.errors import OrchestratorError
+
+
+@click.group()
+def new() -> None:
+    """Start something new from a template."""
+
+
+@new.command("plugin")
+@click.option("--no-input", is_flag=True, help="Do not prompt; use the defaults and --option values.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Answer a template question (repeatable).")
+@click.option("--output-dir", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to create the project.")
+def new_plugin(no_input: bool, options: Sequence[str], output_dir: str) -> None:
+    """Create a plugin distribution (tests, README, CI included) from the bundled template."""
+    answers = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            fail(f"error: --option {option!r}: expected KEY=VALUE, e.g. --option plugin_name=shopify")
+        answers[key.strip()] = value
+    try:
+        project = new_plugin_project(answers, output_dir=output_dir, no_input=no_input)
+    except ScaffoldError as exc:
+        fail(f"error: {exc}")
+    click.echo(f"created {project}")
+    click.echo(f"next: cd {project} && python -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest")
 
 
 class ScaffoldError(OrchestratorError):
@@ -27,7 +56,11 @@ def template_dir() -> Path:
 def new_plugin_project(answers: dict[str, str], *, output_dir: str | Path = ".", no_input: bool = False) -> Path:
     """Bake the template with ``answers`` (template questions by key) and return the project path."""
     try:
-        from cookiecutter.exceptions import CookiecutterException, FailedHookException, OutputDirExistsException
+        from cookiecutter.exceptions import (
+            CookiecutterException,
+            FailedHookException,
+            OutputDirExistsException,
+        )
         from cookiecutter.main import cookiecutter
     except ImportError:
         raise ScaffoldError("creating projects needs cookiecutter: pip install 'pipeline-orchestrator[new]'") from None

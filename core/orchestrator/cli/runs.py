@@ -8,11 +8,35 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
+
+from orchestrator.cli.common import fail, load_plan, load_plugins
 from orchestrator.errors import OrchestratorError
-from orchestrator.config.model import DEFAULT_STATE
 
 if TYPE_CHECKING:
-    from orchestrator.runstate.history import SQLState
+    from orchestrator.runstate.history.sql import SQLState
+
+
+@click.command()
+@click.argument("action", required=False, type=click.Choice(["list", "show"]), default="list")
+@click.argument("run_id", required=False)
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="The pipeline file whose runs to show (its state: setting is used).")
+@click.option("--state", "state_path", metavar="URL|PATH", help="The state store itself: a URL as in state:, or a SQLite file.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def runs(action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool) -> None:
+    """The run history: list runs, or show one run's pipelines and step attempts."""
+    if action == "show" and not run_id:
+        fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
+    try:
+        store = history_store(config, state_path, load_plugins if config else None, load_plan)
+        try:
+            text = show_run(store, run_id, as_json=as_json) if action == "show" and run_id else list_runs(store, limit, as_json=as_json)
+        finally:
+            store.close()
+    except HistoryError as exc:
+        fail(f"error: {exc}")
+    click.echo(text, nl=False)
 
 
 class HistoryError(OrchestratorError):
@@ -24,7 +48,9 @@ def history_store(
 ) -> SQLState:
     """The run history: ``--state`` (a store URL such as ``postgresql://...``, or a SQLite file),
     else the store ``--config``'s file names, else the default location in the current directory."""
-    from orchestrator.runstate.history import SQLITE, StateError, open_state
+    from orchestrator.runstate.history import open_state
+    from orchestrator.runstate.history.sql import StateError
+    from orchestrator.runstate.layout import DEFAULT_STATE, SQLITE, sqlite_file
 
     if state:
         url = state if "://" in state else SQLITE + state
@@ -36,7 +62,8 @@ def history_store(
         url, base = plan.state, plan.base_dir
     else:
         url, base = DEFAULT_STATE, Path.cwd()
-    if url.startswith(SQLITE) and not (base / url.removeprefix(SQLITE)).is_file():
+    database = sqlite_file(url, base)
+    if database is not None and not database.is_file():
         where = url.removeprefix(SQLITE)
         raise HistoryError(f"no run history at {where}; run a pipeline first, or pass --config PIPELINE.yaml or --state PATH")
     try:
@@ -95,10 +122,13 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
 
 def _dead_letters(store: SQLState, run: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows the run dead-lettered, per pipeline and step, with the file they are in."""
-    from orchestrator.runstate.deadletters import FOLDER, DeadLetterError, counts
+    from orchestrator.runstate.deadletters import DeadLetterError, counts
+    from orchestrator.runstate.history.sqlite import SQLiteState
+    from orchestrator.runstate.layout import recorded_dead_letter_folder
 
+    database = store.path if isinstance(store, SQLiteState) else None
     try:
-        return counts(store.directory(run["config"]) / FOLDER, run["run_id"])
+        return counts(recorded_dead_letter_folder(database, run["config"]), run["run_id"])
     except DeadLetterError as exc:
         raise HistoryError(str(exc)) from None
 

@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.config.policies import FAIL, NONE, Policies
-
-#: Where runs are recorded unless the config says otherwise: beside the pipeline file.
-DEFAULT_STATE = "sqlite:///.orchestrator/state.db"
+from orchestrator.runstate.layout import DEFAULT_STATE
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,15 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.config import cache
-from orchestrator.version import __version__
-from orchestrator.errors import ConfigError, Problem
 from orchestrator.config.interpolate import Interpolator
-from orchestrator.config.model import DEFAULT_NOTIFY_ON, DEFAULT_STATE, ExecutorSpec, NotifySpec, PipelineSpec, Plan, StepSpec
+from orchestrator.config.model import (
+    DEFAULT_NOTIFY_ON,
+    ExecutorSpec,
+    NotifySpec,
+    PipelineSpec,
+    Plan,
+    StepSpec,
+)
 from orchestrator.config.phases import PHASES_BY_TYPE, ROW_PHASES
 from orchestrator.config.policies import FAIL, Policies
-from orchestrator.plugins.registry import Registry
+from orchestrator.config.rules import check_rules
 from orchestrator.config.validation import Checker
-from orchestrator.config.yamlsource import NESTED_TOO_DEEPLY, YamlSource
+from orchestrator.config.yamlsource import YamlSource
+from orchestrator.config.yamlsyntax import NESTED_TOO_DEEPLY
+from orchestrator.errors import ConfigError, Problem
+from orchestrator.plugins.registry import Registry
+from orchestrator.runstate.layout import DEFAULT_STATE
+from orchestrator.version import __version__
 
 DEFAULT_CONCURRENCY = 32
 COMMAND_LINE = "<command line>"
@@ -82,7 +92,7 @@ def _check_and_build(
     key = cache.digest(__version__, registry.fingerprint(), sorted(registry.clashes), data) if cache.enabled() and not checker.problems else None
     if key is None or not cache.is_known_valid(key):
         checker.check_schema(data)
-        checker.check_rules(data)
+        check_rules(checker, data)
         if checker.problems:
             raise ConfigError(checker.problems)
         if key is not None:

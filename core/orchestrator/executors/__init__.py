@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
-    from orchestrator.events import EventSink, PipelineOutcome
     from orchestrator.config.model import PipelineSpec, Plan
+    from orchestrator.events import EventSink, PipelineOutcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,8 @@ from orchestrator.events import Event, PipelineOutcome, discard
 from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
-    from orchestrator.executors import PipelineJob
     from orchestrator.config.model import Plan
+    from orchestrator.executors import PipelineJob
     from orchestrator.plugins.discovery import Plugins
 
 #: The environment variables that decide which plugins load; shipped so workers load the same.

@@ -14,19 +14,19 @@ Environment:
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import sys
 from collections.abc import Mapping
-import importlib
 from types import ModuleType
 from typing import Any
 
 import pluggy
 
 from orchestrator.config import cache
-from orchestrator.plugins import hookspecs
-from orchestrator.errors import PluginError
 from orchestrator.config.phases import EXECUTOR_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
+from orchestrator.errors import PluginError
+from orchestrator.plugins import hookspecs
 from orchestrator.plugins.registry import (
     EXECUTOR,
     NOTIFIER,

@@ -1,4 +1,5 @@
-"""``orchestrator plugins``: what is installed, as a table for people and JSON for tools."""
+"""What is installed, as plain data: ``orchestrator plugins --json`` prints it and the table is drawn
+from it (:mod:`orchestrator.cli.plugins`)."""
 
 from __future__ import annotations
 
@@ -29,22 +30,3 @@ def listing(registry: Registry) -> dict[str, Any]:
             for p in registry.problems
         ],
     }
-
-
-def render_listing(registry: Registry) -> str:
-    data = listing(registry)
-    lines: list[str] = []
-    for plugin in data["plugins"]:
-        lines.append(f"{plugin['distribution']} {plugin['version']}  (plugin {plugin['name']})")
-        for phase, names in plugin["steps"].items():
-            lines.append(f"  {phase + ':':<19}{', '.join(names)}")
-        for kind in ("executors", "notifiers"):
-            if plugin[kind]:
-                lines.append(f"  {kind + ':':<19}{', '.join(plugin[kind])}")
-        lines.append(f"  {'hooks:':<19}{', '.join(plugin['hooks'])}")
-    if data["failed"]:
-        lines.append("")
-        lines.append("failed to load:")
-        for failed in data["failed"]:
-            lines.append(f"  {failed['distribution']} {failed['version']}  (plugin {failed['name']}): {failed['error']}")
-    return "\n".join(lines) + "\n"

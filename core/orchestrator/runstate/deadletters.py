@@ -26,15 +26,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from orchestrator.errors import OrchestratorError
 from orchestrator.config.policies import DEAD_LETTER
+from orchestrator.errors import OrchestratorError
 
 if TYPE_CHECKING:
-    from orchestrator.context import StepContext
     from orchestrator.config.model import PipelineSpec, Plan
+    from orchestrator.context import StepContext
 
-#: the dead letters' folder in the state directory
-FOLDER = "dead-letters"
 #: in a replaying run's folder: the id of the run whose dead letters it replays
 REPLAY_OF = "replay-of"
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.events import RunResult
 from orchestrator.config.phases import PHASES
+from orchestrator.events import RunResult
 from orchestrator.plugins.discovery import Plugins
 from orchestrator.plugins.registry import Registration, Registry
 from orchestrator.testing.conformance import conformance_suite

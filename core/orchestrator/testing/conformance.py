@@ -25,9 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.phases import EXTRACT, LOAD, PHASES, TRANSFORM
 from orchestrator.context import StepContext
 from orchestrator.errors import OrchestratorError
-from orchestrator.config.phases import EXTRACT, LOAD, PHASES, TRANSFORM
 from orchestrator.plugins.registry import Registration
 
 _DATA_PARAMETERS = {TRANSFORM: 2, LOAD: 2}

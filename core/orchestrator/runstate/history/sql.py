@@ -23,10 +23,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import OrchestratorError
-from orchestrator.events import Event, EventSink
 from orchestrator.config.model import Plan
 from orchestrator.config.phases import LOAD, TRANSFORM_AT_LOAD
+from orchestrator.errors import OrchestratorError
+from orchestrator.events import Event, EventSink
 from orchestrator.runstate.progress import Progress, config_hash
 
 TABLES = (

@@ -32,7 +32,3 @@ class SQLiteState(SQLState):
 
     def begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN IMMEDIATE")  # take the write lock now, not at the first write
-
-    def directory(self, config: str) -> Path:
-        """The folder of the database file, as for the runs that recorded into it."""
-        return self.path.parent
