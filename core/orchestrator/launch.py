@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from orchestrator.engine import Engine
     from orchestrator.notify import Dispatcher
     from orchestrator.plugins.discovery import Plugins
+    from orchestrator.plugins.registry import Registry
     from orchestrator.runstate.history.sql import SQLState
 
 
@@ -147,6 +148,27 @@ def launched(plan: Plan, plugins: Plugins, asked: Launch) -> Iterator[Launched]:
         yield run
     finally:
         run.close()
+
+
+def with_executor(plan: Plan, name: str, registry: Registry, *, option: str = "--executor") -> Plan:
+    """The plan with every pipeline on executor ``name`` (``--executor``); the config's options for
+    that executor (a pipeline's own, else the file's) still apply. An executor that is not
+    installed is a :class:`LaunchError` naming ``option``."""
+    from dataclasses import replace
+
+    from orchestrator.config.model import ExecutorSpec
+    from orchestrator.plugins.registry import EXECUTOR
+
+    if registry.get(EXECUTOR, name) is None:
+        known = ", ".join(registry.names(EXECUTOR))
+        close = registry.suggest(name, EXECUTOR)
+        hint = f"; did you mean {close!r}?" if close else ""
+        raise LaunchError(f"{option} {name!r}: unknown executor{hint} (installed: {known})")
+    default = plan.executor if plan.executor.name == name else ExecutorSpec(name)
+    pipelines = {
+        key: replace(p, executor=p.executor if p.executor.name == name else default) for key, p in plan.pipelines.items()
+    }
+    return replace(plan, pipelines=pipelines, executor=default)
 
 
 def _check_selection(plan: Plan, asked: Launch) -> None:

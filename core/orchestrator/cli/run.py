@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import click
 
@@ -20,10 +19,6 @@ from orchestrator.cli.common import (
     load_plugins,
     problems,
 )
-
-if TYPE_CHECKING:
-    from orchestrator.config.model import Plan
-    from orchestrator.plugins.discovery import Plugins
 
 
 @click.command()
@@ -48,15 +43,15 @@ def run(
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     from orchestrator.cli.interrupts import EXIT_INTERRUPTED, run_until_interrupted
     from orchestrator.errors import ConfigError
-    from orchestrator.launch import Launch, LaunchError, launched
+    from orchestrator.launch import Launch, LaunchError, launched, with_executor
     from orchestrator.reporting import make_reporter, route_step_logs
 
     plugins = load_plugins()
     plan = load_plan(config, params, plugins)
-    if executor:
-        plan = with_executor(plan, executor, plugins)
     asked = Launch(config, selected, resume, force, replay)
     try:
+        if executor:
+            plan = with_executor(plan, executor, plugins.registry)
         with launched(plan, plugins, asked) as started:
             kind = "json" if as_json else ("live" if sys.stdout.isatty() else "plain")
             reporter = make_reporter(kind, sys.stdout, started.redact)
@@ -75,23 +70,3 @@ def run(
     if started.unrecorded:
         click.echo(f"warning: {started.unrecorded}", err=True)
     sys.exit(EXIT_INTERRUPTED if result.interrupted else EXIT_OK if result.ok else EXIT_FAILED)
-
-
-def with_executor(plan: Plan, name: str, plugins: Plugins) -> Plan:
-    """The plan with every pipeline on executor ``name`` (``--executor``); the config's options for
-    that executor (a pipeline's own, else the file's) still apply."""
-    from dataclasses import replace
-
-    from orchestrator.config.model import ExecutorSpec
-    from orchestrator.plugins.registry import EXECUTOR
-
-    if plugins.registry.get(EXECUTOR, name) is None:
-        known = ", ".join(plugins.registry.names(EXECUTOR))
-        close = plugins.registry.suggest(name, EXECUTOR)
-        hint = f"; did you mean {close!r}?" if close else ""
-        fail(f"error: --executor {name!r}: unknown executor{hint} (installed: {known})")
-    default = plan.executor if plan.executor.name == name else ExecutorSpec(name)
-    pipelines = {
-        key: replace(p, executor=p.executor if p.executor.name == name else default) for key, p in plan.pipelines.items()
-    }
-    return replace(plan, pipelines=pipelines, executor=default)

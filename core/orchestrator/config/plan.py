@@ -7,10 +7,13 @@ Every problem found on the way is collected and raised together as one
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from orchestrator.config import cache
 from orchestrator.config.interpolate import Interpolator
@@ -30,7 +33,7 @@ from orchestrator.config.yamlsource import YamlSource
 from orchestrator.config.yamlsyntax import NESTED_TOO_DEEPLY
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.plugins.registry import Registry
-from orchestrator.runstate.layout import DEFAULT_STATE
+from orchestrator.runstate.layout import DEFAULT_STATE, mapping_config_file
 from orchestrator.version import __version__
 
 DEFAULT_CONCURRENCY = 32
@@ -43,8 +46,10 @@ def load_plan(
     *,
     params: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
 ) -> Plan:
-    """Load, substitute and validate a config file; raise ConfigError listing every problem."""
+    """Load, substitute and validate a config file; raise ConfigError listing every problem.
+    Relative paths in it start from ``base_dir``, by default the file's folder."""
     file = Path(path)
     source = YamlSource.read(file)
     data = source.load()
@@ -54,9 +59,38 @@ def load_plan(
         raise ConfigError([Problem(source.name, 1, "$", _not_a_mapping(data))])
     checker = Checker(source, registry)
     try:
-        return _check_and_build(file, data, registry, params or {}, os.environ if env is None else env, checker)
+        return _check_and_build(file, data, registry, params or {}, os.environ if env is None else env, checker, base_dir)
     except RecursionError:
         raise ConfigError([Problem(source.name, 0, "", NESTED_TOO_DEEPLY)]) from None
+
+
+def load_mapping(
+    config: Mapping[str, Any],
+    base_dir: Path,
+    registry: Registry,
+    *,
+    params: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Plan:
+    """A config given as a mapping (``orchestrator.run({...})``), relative paths starting from
+    ``base_dir``. It is written as YAML to a file of its own first (named by its content, see
+    :func:`~orchestrator.runstate.layout.mapping_config_file`): the history fingerprints a run's
+    config file and ``--resume`` checks it, and messages point at its lines, as for any config."""
+    try:
+        text = yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(MAPPING, 0, "", f"the config cannot be written as YAML: {' '.join(str(exc).split())}")]) from None
+    file = mapping_config_file(base_dir, hashlib.sha256(text.encode()).hexdigest())
+    if not file.is_file() or file.read_text(encoding="utf-8") != text:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        partial = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, file)
+    return load_plan(file, registry, params=params, env=env, base_dir=base_dir)
+
+
+#: how messages name a config given as a mapping before it has a file
+MAPPING = "<mapping>"
 
 
 EMPTY_FILE = "the file is empty (or only comments); a config needs a 'pipelines:' mapping with at least one pipeline"
@@ -74,6 +108,7 @@ def _check_and_build(
     params: Mapping[str, str],
     env: Mapping[str, str],
     checker: Checker,
+    base_dir: Path | None = None,
 ) -> Plan:
     """Substitute references, check the schema and the rules, and build the plan if nothing is wrong."""
     values = _parameters(data.get("params"), params, checker)
@@ -97,7 +132,7 @@ def _check_and_build(
             raise ConfigError(checker.problems)
         if key is not None:
             cache.remember_valid(key)
-    return _build(file, data, values, frozenset(interpolator.secrets))
+    return _build(file, data, values, frozenset(interpolator.secrets), base_dir)
 
 
 def _parameters(declared: Any, given: Mapping[str, str], checker: Checker) -> dict[str, Any]:
@@ -155,7 +190,9 @@ def _notify(entries: list[dict[str, Any]]) -> tuple[NotifySpec, ...]:
     )
 
 
-def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: frozenset[str]) -> Plan:
+def _build(
+    file: Path, data: dict[str, Any], params: dict[str, Any], secrets: frozenset[str], base_dir: Path | None
+) -> Plan:
     default_concurrency = data.get("concurrency", DEFAULT_CONCURRENCY)
     notify = _notify(data.get("notify", []))
     executor = _executor(data.get("executor"), ExecutorSpec())
@@ -195,7 +232,7 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
             notify=_notify(raw["notify"]) if "notify" in raw else notify,
             checkpoint=raw.get("checkpoint", True),
         )
-    base_dir = file.resolve().parent
+    base_dir = base_dir.resolve() if base_dir is not None else file.resolve().parent
     allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))
     state = data.get("state", DEFAULT_STATE)
     return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state)

@@ -6,6 +6,10 @@ The *state directory* of a pipeline file holds its runs' files::
     <state directory>/checkpoints/<run id>/                 what ``--resume`` continues from
     <state directory>/dead-letters/<run id>/<pipeline>.jsonl  the rows steps dead-lettered
 
+and a config given to :func:`orchestrator.run` as a mapping is written, as YAML, to
+``.orchestrator/configs/<digest>.yaml`` under its ``base_dir`` (the history records a run's config
+by its file).
+
 It is the folder of the SQLite history file (``.orchestrator`` beside the pipeline file unless
 ``state:`` names another file), else ``.orchestrator`` beside the pipeline file: for a server-side
 history (PostgreSQL), whose runs' files still live on the machine that ran them, and, for dead
@@ -29,6 +33,8 @@ OFF = "off"
 #: ``state:`` when the config does not say: a SQLite file in :data:`STATE_DIR`
 DEFAULT_STATE = f"{SQLITE}{STATE_DIR}/state.db"
 CHECKPOINTS = "checkpoints"
+#: configs given to :func:`orchestrator.run` as mappings, each written to a file of its own
+MAPPING_CONFIGS = "configs"
 DEAD_LETTERS = "dead-letters"
 
 
@@ -65,3 +71,9 @@ def recorded_dead_letter_folder(database: Path | None, config: str) -> Path:
     """Where the dead letters of a run read back from a history are: in the folder of the SQLite
     file it was recorded in (``database``), else beside the run's pipeline file ``config``."""
     return (database.parent if database is not None else Path(config).parent / STATE_DIR) / DEAD_LETTERS
+
+
+def mapping_config_file(base_dir: Path, digest: str) -> Path:
+    """The file a config given as a mapping is written to, named by (a digest of) its content, so
+    the same mapping is the same config file, and ``--resume`` finds its runs."""
+    return base_dir / STATE_DIR / MAPPING_CONFIGS / f"{digest[:16]}.yaml"
