@@ -23,6 +23,7 @@ still a dependency, only a cheaper one).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,3 +231,14 @@ def test_the_checks_catch_what_they_are_for() -> None:
     graph = import_graph()
     assert "orchestrator.config.cache" in graph["orchestrator.plugins.discovery"]  # from orchestrator.config import cache
     assert "orchestrator.launch" in graph["orchestrator.cli.run"]  # an import inside a function counts
+
+
+MAP = CORE.parent / "docs" / "design" / "packages.md"
+
+
+def test_the_package_map_names_every_module() -> None:
+    """docs/design/packages.md lists every module of the core in its tables, and only modules that exist."""
+    named = set(re.findall(r"^\| `([\w/]+\.py)` \|", MAP.read_text(encoding="utf-8"), re.MULTILINE))
+    present = {str(path.relative_to(PACKAGE)) for path in core_modules().values()}
+    assert not present - named, f"modules missing from {MAP.name}: {sorted(present - named)}"
+    assert not named - present, f"{MAP.name} names modules that do not exist: {sorted(named - present)}"
