@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import orchestrator
@@ -127,7 +128,7 @@ def test_arun_runs_on_the_callers_event_loop(config: Path) -> None:
             beside: list[object] = []
 
             async def other_work() -> None:
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
                 beside.append("done")
 
             tasks.start_soon(other_work)

@@ -182,10 +182,10 @@ def strongly_connected(graph: dict[str, dict[str, int]]) -> list[set[str]]:
     stack: list[str] = []
     components: list[set[str]] = []
     counter = 0
-    for root in graph:
+    for root, edges in graph.items():
         if root in index:
             continue
-        work = [(root, iter(graph[root]))]
+        work = [(root, iter(edges))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)

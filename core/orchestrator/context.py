@@ -14,7 +14,7 @@ from orchestrator.config.policies import DEAD_LETTER, FAIL
 class PipelineContext:
     """The run and pipeline a hook or step belongs to."""
 
-    __slots__ = ("run_id", "pipeline", "params", "base_dir", "allowed_paths")
+    __slots__ = ("allowed_paths", "base_dir", "params", "pipeline", "run_id")
 
     def __init__(
         self,
@@ -76,7 +76,7 @@ class StepContext(PipelineContext):
     """A :class:`PipelineContext` plus the step: its phase, id and plugin name, and what happens
     to a row it rejects (``on_error``, see :meth:`reject`)."""
 
-    __slots__ = ("phase", "step_id", "plugin", "on_error", "rejected", "_dead_letters", "_load_id")
+    __slots__ = ("_dead_letters", "_load_id", "on_error", "phase", "plugin", "rejected", "step_id")
 
     def __init__(
         self,

@@ -138,7 +138,7 @@ class Dispatcher:
             spec, notification = item
             try:
                 self._sender(spec)(notification)
-            except Exception as exc:  # a channel can fail in any way; the run must not
+            except Exception as exc:  # noqa: BLE001 - a channel can fail in any way; the run must not
                 self.warn(
                     self.redact(f"warning: notification to channel {spec.channel!r} failed "
                                 f"({notification.event}, pipeline {notification.pipeline!r}): {_describe(exc)}")

@@ -55,7 +55,7 @@ def digest(*parts: Any) -> str | None:
 
 def path_fingerprint() -> str:
     """Changes whenever a distribution is installed into or removed from ``sys.path``."""
-    stamps = []
+    stamps: list[tuple[str, int | None]] = []
     for entry in sys.path:
         try:
             stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
@@ -95,7 +95,7 @@ def remember_valid(key: str) -> None:
         keys = target.read_text("ascii").split()
     except OSError:
         keys = []
-    keys = [k for k in keys if k != key][-(MAX_VALID_CONFIGS - 1) :] + [key]
+    keys = [*[k for k in keys if k != key][-(MAX_VALID_CONFIGS - 1):], key]
     _write(target, "\n".join(keys) + "\n")
 
 

@@ -62,7 +62,7 @@ def render(depends_on: Mapping[str, Iterable[str]], fmt: str, labels: Mapping[st
         lines = ["digraph pipelines {", "    rankdir=LR;"]
         lines += [f'    "{n}" [label="{n}{_suffix(labels, n)}"];' for n in order]
         lines += [f'    "{d}" -> "{n}";' for n in order for d in depends_on[n]]
-        return "\n".join(lines + ["}"]) + "\n"
+        return "\n".join([*lines, "}"]) + "\n"
     if fmt == "text":
         out = []
         for name in order:

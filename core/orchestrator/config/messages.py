@@ -91,7 +91,7 @@ _TYPE_NAMES = {
 def type_message(error: ValidationError, substituted: bool = False) -> str:
     expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
     value = error.instance
-    message = f"expected {_join_or([_TYPE_NAMES.get(t, t) for t in expected])}, got {describe(value)}"
+    message = f"expected {_join_or([_TYPE_NAMES.get(t, str(t)) for t in expected])}, got {describe(value)}"
     if "array" in expected and isinstance(value, str):
         return message + f"; write [{value}] for a list of one"
     if "array" in expected and isinstance(value, dict):
@@ -208,7 +208,8 @@ def _unique_items(error: ValidationError) -> str:
 
 
 def fallback(error: ValidationError) -> str:
-    return error.message
+    """jsonschema's own message, for a keyword no message above is written for."""
+    return str(error.message)
 
 
 MESSAGES: dict[str, Callable[[ValidationError], str]] = {

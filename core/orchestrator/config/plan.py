@@ -97,7 +97,8 @@ EMPTY_FILE = "the file is empty (or only comments); a config needs a 'pipelines:
 
 
 def _not_a_mapping(data: Any) -> str:
-    kind = {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__}")
+    kinds: dict[type, str] = {list: "a list", str: "a string"}
+    kind = kinds.get(type(data), f"a {type(data).__name__}")
     return f"the top level must be a mapping with a 'pipelines:' key, got {kind}; start the file with 'pipelines:'"
 
 
@@ -119,9 +120,9 @@ def _check_and_build(
         for name, value in interpolator.apply(dict(data["params"]), checker.report, ["params"]).items():
             if name not in params:
                 values[name] = value
-    for key in list(data):
-        if key != "params":
-            data[key] = interpolator.apply(data[key], checker.report, [key])
+    for section in list(data):
+        if section != "params":
+            data[section] = interpolator.apply(data[section], checker.report, [section])
     # A config that validated before, against the very same plugins and schemas, is not checked
     # again: that keeps jsonschema out of a warm start entirely.
     key = cache.digest(__version__, registry.fingerprint(), sorted(registry.clashes), data) if cache.enabled() and not checker.problems else None

@@ -53,7 +53,7 @@ class RetryPolicy:
 
     @classmethod
     def from_config(cls, value: dict[str, Any]) -> RetryPolicy:
-        given = {key: value[key] for key in ("attempts", "backoff", "jitter") if key in value}
+        given: dict[str, Any] = {key: value[key] for key in ("attempts", "backoff", "jitter") if key in value}
         given.update({key: seconds(value[key]) for key in ("initial", "max") if key in value})
         return cls(**given, on=tuple(value.get("on", ())))
 

@@ -31,7 +31,8 @@ SCHEMA_FILE = "pipeline.schema.json"
 def config_schema() -> dict[str, Any]:
     """The config schema as shipped (cached; callers must not change it)."""
     text = resources.files("orchestrator").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @cache
@@ -64,7 +65,8 @@ def strict_integers(base: type[Validator]) -> type[Validator]:
     checker = base.TYPE_CHECKER.redefine(
         "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
     )
-    return extend(base, type_checker=checker)
+    extended: type[Validator] = extend(base, type_checker=checker)
+    return extended
 
 
 class FastValidator:
@@ -77,7 +79,7 @@ class FastValidator:
             import jsonschema_rs
 
             self._validator: Any = jsonschema_rs.validator_for(schema)
-        except Exception:  # an invalid or unsupported schema: the reference validator explains
+        except Exception:  # noqa: BLE001 - an invalid or unsupported schema: the reference validator explains
             self._validator = None
 
     def is_valid(self, instance: Any, *, float_free: bool = False) -> bool:

@@ -50,8 +50,8 @@ class StrictLoader(BaseLoader):  # type: ignore[misc, valid-type]
             return self._build(node)
         finally:
             self._built = {}
-            self.constructed_objects = {}
-            self.recursive_objects = {}
+            self.constructed_objects: dict[yaml.Node, Any] = {}
+            self.recursive_objects: dict[yaml.Node, Any] = {}
 
     def _build(self, node: yaml.Node) -> Any:
         kind, tag = node.__class__, node.tag
@@ -122,7 +122,8 @@ class StrictLoader(BaseLoader):  # type: ignore[misc, valid-type]
             if key in seen:
                 raise DuplicateKey(key, seen[key], key_node)
             seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 StrictLoader.add_constructor(_MAP, StrictLoader.construct_mapping)

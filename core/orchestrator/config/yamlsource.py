@@ -97,7 +97,7 @@ class YamlSource:
 
     def _parse(self) -> Any:
         try:
-            return yaml.load(self.text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+            return yaml.load(self.text, Loader=StrictLoader)  # safe: StrictLoader is a SafeLoader
         except DuplicateKey as dup:
             line = dup.again.start_mark.line + 1
             first = dup.first.start_mark.line + 1

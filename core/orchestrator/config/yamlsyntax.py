@@ -21,26 +21,26 @@ NESTED_TOO_DEEPLY = "the document is nested too deeply to be a pipeline config; 
 _SYNTAX_HINTS: tuple[tuple[str, str, bool], ...] = (
     (
         "did not find expected key",
-        "this line is not indented like the keys above it, or is not a 'key: value' pair; "
-        "align it with its siblings (spaces only)",
+        ("this line is not indented like the keys above it, or is not a 'key: value' pair; "
+         "align it with its siblings (spaces only)"),
         False,
     ),
     (
         "mapping values are not allowed",
-        "a ':' appears where YAML does not expect a new key; check this line's indentation, "
-        "and put quotes around values that contain ': '",
+        ("a ':' appears where YAML does not expect a new key; check this line's indentation, "
+         "and put quotes around values that contain ': '"),
         False,
     ),
     (
         "did not find expected ',' or '}'",
-        "the '{' opened on this line is not closed, or a value inside it contains '{', '}', '[', ']' or ','; "
-        "close it, or put quotes around such values",
+        ("the '{' opened on this line is not closed, or a value inside it contains '{', '}', '[', ']' or ','; "
+         "close it, or put quotes around such values"),
         True,
     ),
     (
         "did not find expected ',' or ']'",
-        "the '[' opened on this line is not closed, or an item inside it contains '{', '}', '[', ']' or ','; "
-        "close it, or put quotes around such items",
+        ("the '[' opened on this line is not closed, or an item inside it contains '{', '}', '[', ']' or ','; "
+         "close it, or put quotes around such items"),
         True,
     ),
     ("found unexpected end of stream", "the quoted string that starts on this line is never closed; add the closing quote", True),
@@ -49,15 +49,15 @@ _SYNTAX_HINTS: tuple[tuple[str, str, bool], ...] = (
     ("found undefined alias", "this '*name' refers to an anchor '&name' that is not defined earlier in the file", False),
     (
         "expected a single document",
-        "a second YAML document starts here ('---'); a config is a single document, so remove the '---' "
-        "or split the file",
+        ("a second YAML document starts here ('---'); a config is a single document, so remove the '---' "
+         "or split the file"),
         False,
     ),
     ("found unhashable key", "a key must be a single value, not a list or a mapping", False),
     (
         "found unconstructable recursive node",
-        "an alias ('*name') here refers to the mapping or list that contains it, which would never end; "
-        "remove the alias",
+        ("an alias ('*name') here refers to the mapping or list that contains it, which would never end; "
+         "remove the alias"),
         False,
     ),
     (
@@ -67,32 +67,32 @@ _SYNTAX_HINTS: tuple[tuple[str, str, bool], ...] = (
     ),
     (
         "did not find expected alphabetic or numeric character",
-        "a value starts with '&' or '*', which YAML reads as an anchor or alias needing a name right after it; "
-        "put quotes around the value",
+        ("a value starts with '&' or '*', which YAML reads as an anchor or alias needing a name right after it; "
+         "put quotes around the value"),
         False,
     ),
     (
         "found unknown escape character",
-        "a double-quoted string contains a backslash escape YAML does not know (such as '\\d' or a Windows path); "
-        "use single quotes, or write each backslash as '\\\\'",
+        ("a double-quoted string contains a backslash escape YAML does not know (such as '\\d' or a Windows path); "
+         "use single quotes, or write each backslash as '\\\\'"),
         False,
     ),
     (
         "block sequence entries are not allowed",
-        "a '- ' list item cannot start on the same line as its key; start the list on the next line, indented, "
-        "or write it as [a, b]",
+        ("a '- ' list item cannot start on the same line as its key; start the list on the next line, indented, "
+         "or write it as [a, b]"),
         False,
     ),
     (
         "expected a mapping for merging",
-        "a merge key '<<' takes an alias of a mapping ('<<: *defaults') or a list of such aliases; "
-        "remove what is not a mapping",
+        ("a merge key '<<' takes an alias of a mapping ('<<: *defaults') or a list of such aliases; "
+         "remove what is not a mapping"),
         False,
     ),
     (
         "expected a mapping or list of mappings for merging",
-        "a merge key '<<' takes an alias of a mapping ('<<: *defaults') or a list of such aliases; "
-        "remove what is not a mapping",
+        ("a merge key '<<' takes an alias of a mapping ('<<: *defaults') or a list of such aliases; "
+         "remove what is not a mapping"),
         False,
     ),
     (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from orchestrator.events import Event, PipelineOutcome, discard
@@ -41,7 +41,7 @@ class RemoteJob:
     pipeline: str
     run_id: str
     plugin_env: dict[str, str]
-    continuation: Continuation = Continuation()
+    continuation: Continuation = field(default_factory=Continuation)
 
 
 def remote_job(job: PipelineJob) -> RemoteJob:
@@ -101,6 +101,6 @@ def unshippable(plan: Plan, plugins: Plugins, pipelines: Iterable[str]) -> list[
 def _pickles(value: object) -> bool:
     try:
         pickle.dumps(value)
-    except Exception:  # pickling can raise nearly anything
+    except Exception:  # noqa: BLE001 - pickling can raise nearly anything
         return False
     return True

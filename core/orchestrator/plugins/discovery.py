@@ -17,7 +17,7 @@ import difflib
 import importlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -75,7 +75,7 @@ class Plugins:
                 continue
             try:
                 module = _load_reference(reference)
-            except Exception as exc:  # a plugin's import can raise anything
+            except Exception as exc:  # noqa: BLE001 - a plugin's import can raise anything
                 self._problem(origin, f"failed to import {reference!r}: {_describe(exc)}")
                 continue
             if self.add(module, origin):
@@ -193,11 +193,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+def _trace_before(hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
     names = ", ".join(impl.plugin_name for impl in hook_impls) or "no implementations"
     print(f"[hook] {hook_name}({', '.join(sorted(kwargs))}) -> {names}", file=sys.stderr)
 
 
-def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+def _trace_after(outcome: pluggy.Result[Any], hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
     if outcome.exception is not None:
         print(f"[hook] {hook_name} raised {_describe(outcome.exception)}", file=sys.stderr)

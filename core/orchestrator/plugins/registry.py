@@ -67,7 +67,7 @@ def import_object(reference: str, *, what: str) -> Any:
 class Register:
     """The callback handed to a registration hook: ``register(name, target, schema=, description=)``."""
 
-    __slots__ = ("_registry", "_kind", "_origin", "names")
+    __slots__ = ("_kind", "_origin", "_registry", "names")
 
     def __init__(self, registry: Registry, kind: str, origin: Origin) -> None:
         self._registry = registry

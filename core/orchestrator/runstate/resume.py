@@ -19,7 +19,7 @@ from orchestrator.runstate.progress import Progress, config_hash
 
 if TYPE_CHECKING:
     from orchestrator.config.model import Plan
-    from orchestrator.runstate.history import SQLState
+    from orchestrator.runstate.history.sql import SQLState
 
 #: ``--resume`` without a run id: the newest run of this config that did not succeed
 LATEST = "latest"
@@ -89,4 +89,4 @@ def process_may_run(run: dict[str, Any]) -> bool:
         return False
     except PermissionError:  # alive, owned by someone else
         return True
-    return run["pid"] != os.getpid()
+    return bool(run["pid"] != os.getpid())
