@@ -1,22 +1,21 @@
 """``orchestrator new plugin``: cookiecutter on the plugin template shipped inside the package.
 
 cookiecutter is an optional dependency (``pip install 'pipeline-orchestrator[new]'``): it is needed
-only to start a project, never to run pipelines.
+only to start a project, never to run pipelines. Like every command module, this one is imported
+whenever the CLI starts, so what creating a project needs is imported when it runs.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Sequence
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from orchestrator.cli.common import fail
-from orchestrator.errors import OrchestratorError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @click.group()
@@ -44,17 +43,26 @@ def new_plugin(no_input: bool, options: Sequence[str], output_dir: str) -> None:
     click.echo(f"next: cd {project} && python -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest")
 
 
-class ScaffoldError(OrchestratorError):
-    """The project could not be created; the message says why."""
+class ScaffoldError(Exception):
+    """The project could not be created; the message says why. The command prints it (a plain
+    exception: this module is imported at every start of the CLI, and imports nothing but click
+    until a command runs)."""
 
 
 def template_dir() -> Path:
     """The bundled template (``orchestrator/plugin_template`` in the installed package)."""
+    from importlib import resources
+    from pathlib import Path
+
     return Path(str(resources.files("orchestrator").joinpath("plugin_template")))
 
 
 def new_plugin_project(answers: dict[str, str], *, output_dir: str | Path = ".", no_input: bool = False) -> Path:
     """Bake the template with ``answers`` (template questions by key) and return the project path."""
+    import json
+    import logging
+    from pathlib import Path
+
     try:
         from cookiecutter.exceptions import (
             CookiecutterException,

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from orchestrator.cli.common import fail, load_plan, load_plugins
-from orchestrator.errors import OrchestratorError
 
 if TYPE_CHECKING:
     from orchestrator.runstate.history.sql import SQLState
@@ -39,8 +35,10 @@ def runs(action: str, run_id: str | None, config: str | None, state_path: str | 
     click.echo(text, nl=False)
 
 
-class HistoryError(OrchestratorError):
-    """The history cannot be shown; the message says why and what to do."""
+class HistoryError(Exception):
+    """The history cannot be shown; the message says why and what to do. The command prints it
+    (a plain exception: this module is imported at every start of the CLI, and imports nothing but
+    click until a command runs)."""
 
 
 def history_store(
@@ -48,6 +46,8 @@ def history_store(
 ) -> SQLState:
     """The run history: ``--state`` (a store URL such as ``postgresql://...``, or a SQLite file),
     else the store ``--config``'s file names, else the default location in the current directory."""
+    from pathlib import Path
+
     from orchestrator.runstate.history import open_state
     from orchestrator.runstate.history.sql import StateError
     from orchestrator.runstate.layout import DEFAULT_STATE, SQLITE, sqlite_file
@@ -73,6 +73,8 @@ def history_store(
 
 
 def list_runs(store: SQLState, limit: int, *, as_json: bool) -> str:
+    import json
+
     runs = store.runs(limit)
     if as_json:
         return json.dumps(runs, indent=2) + "\n"
@@ -84,6 +86,8 @@ def list_runs(store: SQLState, limit: int, *, as_json: bool) -> str:
 
 
 def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
+    import json
+
     run = store.run(run_id)
     if run is None:
         raise HistoryError(f"no run {run_id!r} in the history; 'orchestrator runs' lists the recorded ones")
@@ -153,6 +157,8 @@ def _render(rows: Sequence[Sequence[str]]) -> str:
 
 
 def _when(timestamp: float | None) -> str:
+    from datetime import datetime
+
     return "-" if timestamp is None else datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
