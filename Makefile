@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 CONTRIB := $(wildcard contrib/*/pyproject.toml)
 
-.PHONY: install demo test bench clean constraints
+.PHONY: install demo lint test bench clean constraints
 
 # constraints.txt pins every release installed here, so a new upstream release cannot change what
 # the suite runs on; refresh it on purpose with `make constraints` and review the diff.
@@ -23,6 +23,11 @@ install: $(STAMP)
 ## Run the quickstart example on the embedded SQLite default.
 demo: $(STAMP)
 	$(BIN)/orchestrator run examples/quickstart/pipeline.yaml
+
+## Lint and type-check the core (ruff and mypy --strict, configured in pyproject.toml; pinned in constraints.txt).
+lint: $(STAMP)
+	$(BIN)/ruff check core/orchestrator
+	$(BIN)/mypy --strict core/orchestrator
 
 ## Run the whole test suite: the core's, then each contrib plugin's own (a pytest session each).
 test: $(STAMP)

@@ -18,10 +18,10 @@ from typing import Any
 
 import anyio
 import yaml
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
-from orchestrator.model import Plan
-from orchestrator.plugins import Plugins, load_plugins
+from orchestrator.config.model import Plan
+from orchestrator.plugins.discovery import Plugins, load_plugins
 
 from bench.environment import (
     ARROW_PLUGIN_ENV,
@@ -273,7 +273,7 @@ def config_load(bench: Bench) -> list[Row]:
     # steps without ids take seconds each (default ids are found by probing), so fewer rounds
     unnamed = time_calls({"load_plan, no ids, cache off": uncached(no_ids)}, bench.reps(2, 1), warmup=0)
     note = (
-        "in-process: orchestrator.config.load_plan (read, interpolate, schema + plugin-args validation, plan) of a "
+        "in-process: orchestrator.config.plan.load_plan (read, interpolate, schema + plugin-args validation, plan) of a "
         "generated config of one pipeline with 10,000 transform steps (explicit ids, or none so the core names them); "
         "baseline: yaml.load(CSafeLoader) of the same file. The target applies with the core's cache off (validation "
         "really runs); the warm row is a repeated load of an unchanged file."

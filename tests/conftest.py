@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ONLY_BUILTIN
-from orchestrator.plugins import Plugins, load_plugins
+from orchestrator.plugins.discovery import Plugins, load_plugins
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ import os
 import sqlite3
 from pathlib import Path
 
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 
 
 def run_one(plugins: Plugins, write_config, extract: str, load: str, transform: str = "", **files: str):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from helpers import cli
-from orchestrator.config import load_plan
-from orchestrator.plugins import Plugins
+from orchestrator.config.plan import load_plan
+from orchestrator.plugins.discovery import Plugins
 
 ROWS = 60
 #: ids whose amount the transform cannot parse, that the target's NOT NULL refuses, and its CHECK

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers import cli, installed
-from orchestrator.plugins import load_plugins
+from orchestrator.plugins.discovery import load_plugins
 
 NAMES = ["orchestrator-plugin-greeting", "orchestrator-plugin-broken", "orchestrator-plugin-badhook", "orchestrator-plugin-clash"]
 ALL = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,greeting,broken,badhook,clash"}

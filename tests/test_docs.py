@@ -5,7 +5,7 @@ Conventions the pages follow (also described in docs/index.md):
 - A fenced block whose info string has ``title="some/path"`` is that file. The tests write every
   titled block of a page into a fresh directory, so configs on the page can use them.
 - Every YAML block with a top-level ``pipelines:`` key is a complete config and is validated with
-  ``orchestrator.config.load_plan``.
+  ``orchestrator.config.plan.load_plan``.
 - HTML comments ``<!-- test: ... -->`` on the lines just above a block say how to use it:
   ``run``, ``invalid``, ``env NAME=value``, ``param NAME=value``, ``output of COMMAND`` and
   ``summary of FILE``.
@@ -38,16 +38,16 @@ import pytest
 import yaml
 
 from helpers import BIN, ONLY_BUILTIN
-from orchestrator import hookspecs
+from orchestrator.plugins import hookspecs
 from orchestrator.cli import cli
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError
 from orchestrator.events import RunResult
-from orchestrator.model import Plan
-from orchestrator.phases import PHASES
-from orchestrator.plugins import Plugins, load_plugins
-from orchestrator.registry import EXECUTOR, NOTIFIER
+from orchestrator.config.model import Plan
+from orchestrator.config.phases import PHASES
+from orchestrator.plugins.discovery import Plugins, load_plugins
+from orchestrator.plugins.registry import EXECUTOR, NOTIFIER
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import STREAM_BUFFER, Engine
 from orchestrator.events import Event
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 
 STEPS = '''
 import threading, time
@@ -388,7 +388,7 @@ def test_a_load_returning_the_wrong_type_is_reported(plugins, write_config) -> N
         """,
         **{"odd.py": "def rows():\n    return [1]\n"},
     )
-    from orchestrator.registry import Origin
+    from orchestrator.plugins.registry import Origin
 
     class OddLoader:
         from orchestrator import hookimpl

@@ -16,12 +16,12 @@ import pytest
 
 from helpers import cli, installed
 from orchestrator import hookimpl
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError
 from orchestrator.events import Event
-from orchestrator.plugins import load_plugins
-from orchestrator.registry import Origin
+from orchestrator.plugins.discovery import load_plugins
+from orchestrator.plugins.registry import Origin
 
 PLUGINS = "builtin,hookfile"
 REPO = Path(__file__).resolve().parents[1]

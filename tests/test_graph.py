@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.graph import find_cycles
+from orchestrator.config.graph import find_cycles
 
 
 def test_every_cycle_is_found_each_from_its_first_pipeline() -> None:

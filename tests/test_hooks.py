@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from orchestrator import hookimpl
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.context import PipelineContext, StepContext
 from orchestrator.engine import Engine
 from orchestrator.events import Event, RunResult
-from orchestrator.plugins import Plugins
-from orchestrator.registry import Origin
+from orchestrator.plugins.discovery import Plugins
+from orchestrator.plugins.registry import Origin
 
 PIPELINE = """
 pipelines:
@@ -344,7 +344,7 @@ def test_hook_register_executors(registered) -> None:
 
 def test_hook_register_notifiers(plugins: Plugins, write_config) -> None:
     from orchestrator.notify import Dispatcher
-    from orchestrator.registry import NOTIFIER
+    from orchestrator.plugins.registry import NOTIFIER
 
     sent = []
 
@@ -381,7 +381,7 @@ def test_hook_register_notifiers_options_schema_is_enforced(plugins: Plugins, wr
 
 
 def plugins_fresh() -> Plugins:
-    from orchestrator.plugins import load_plugins
+    from orchestrator.plugins.discovery import load_plugins
 
     return load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin"})
 

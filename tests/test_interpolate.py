@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.errors import ConfigError
-from orchestrator.interpolate import Interpolator
-from orchestrator.plugins import Plugins
+from orchestrator.config.interpolate import Interpolator
+from orchestrator.plugins.discovery import Plugins
 
 Problems = list[tuple[list[Any], str]]
 

@@ -25,14 +25,14 @@ import pytest
 
 from helpers import cli, installed
 from orchestrator import hookimpl
-from orchestrator.interpolate import redactor
-from orchestrator.config import load_plan
+from orchestrator.config.interpolate import redactor
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError
 from orchestrator.events import Event
 from orchestrator.notify import Dispatcher, Notification
-from orchestrator.plugins import Plugins
-from orchestrator.registry import Origin
+from orchestrator.plugins.discovery import Plugins
+from orchestrator.plugins.registry import Origin
 
 STEPS = '''
 def rows():

@@ -50,7 +50,7 @@ def test_a_run_goes_on_without_the_hanging_plugin(tmp_path) -> None:
 
 
 def test_an_unreadable_limit_keeps_the_default() -> None:
-    from orchestrator.plugin_imports import DEFAULT_TIMEOUT, timeout_from
+    from orchestrator.plugins.imports import DEFAULT_TIMEOUT, timeout_from
 
     assert timeout_from({"ORCHESTRATOR_PLUGIN_IMPORT_TIMEOUT": "soon"}) == DEFAULT_TIMEOUT
     assert timeout_from({"ORCHESTRATOR_PLUGIN_IMPORT_TIMEOUT": "nan"}) == DEFAULT_TIMEOUT

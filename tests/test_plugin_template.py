@@ -16,7 +16,7 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 from helpers import cli
-from orchestrator.scaffold import template_dir
+from orchestrator.cli.new import template_dir
 
 REPO = Path(__file__).resolve().parents[1]
 CHOICES = ["extract", "transform", "load", "transform_at_load", "executor"]
@@ -132,4 +132,4 @@ def test_a_baked_project_installs_and_passes_its_own_tests(tmp_path: Path) -> No
 
 def test_the_template_ships_inside_the_package() -> None:
     assert (template_dir() / "cookiecutter.json").is_file()
-    assert sys.modules["orchestrator.scaffold"].template_dir().resolve() == (REPO / "plugin-template").resolve()
+    assert sys.modules["orchestrator.cli.new"].template_dir().resolve() == (REPO / "plugin-template").resolve()

@@ -161,7 +161,7 @@ def fragile(batch):
 
 def _kept(config: Path, pipeline: str) -> set[str]:
     """The phases whose output the pipeline keeps, in the one run folder there is (if any)."""
-    from orchestrator.checkpoints import Checkpoints
+    from orchestrator.runstate.checkpoints import Checkpoints
 
     folders = list((config.parent / ".orchestrator" / "checkpoints").glob("*"))
     assert len(folders) <= 1
@@ -311,7 +311,7 @@ def test_a_streamed_load_input_is_read_back_from_its_checkpoint_without_the_sour
 
 
 def test_checkpoints_keep_small_outputs_as_records_and_large_ones_as_files(tmp_path: Path) -> None:
-    from orchestrator.checkpoints import RECORDS, SMALL_ROWS, Checkpoints, recover
+    from orchestrator.runstate.checkpoints import RECORDS, SMALL_ROWS, Checkpoints, recover
 
     small, large = [{"id": 1}], [{"id": i} for i in range(SMALL_ROWS + 1)]
     kept = Checkpoints(tmp_path, "p")

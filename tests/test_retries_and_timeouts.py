@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError
 from orchestrator.events import Event
-from orchestrator.policies import RetryPolicy
+from orchestrator.config.policies import RetryPolicy
 
 FLAKY = '''
 import time, anyio

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from helpers import BIN, ONLY_BUILTIN, cli
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.events import Event, discard
-from orchestrator.plugins import Plugins
-from orchestrator.progress import Progress
-from orchestrator.state import SQLState, StateError, open_state
+from orchestrator.plugins.discovery import Plugins
+from orchestrator.runstate.progress import Progress
+from orchestrator.runstate.history import SQLState, StateError, open_state
 from orchestrator.testing.postgresql import PostgresServer, free_port
 
 _schemas = count(1)

@@ -132,7 +132,7 @@ def _transform_without_data(ctx):
 
 
 def test_conformance_rejects_a_transform_without_a_data_parameter() -> None:
-    from orchestrator.registry import Origin, Registration
+    from orchestrator.plugins.registry import Origin, Registration
 
     entry = Registration("bad.transform", "transform", _transform_without_data, {"type": "object"}, "", Origin("bad", "tests", "0"))
     suite = conformance_suite("builtin")

@@ -12,8 +12,8 @@ import anyio.from_thread
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from orchestrator.config.model import StepSpec
 from orchestrator.errors import OrchestratorError, StepError
-from orchestrator.model import StepSpec
 
 #: the end of a stream of batches
 END = object()

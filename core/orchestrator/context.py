@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.policies import DEAD_LETTER, FAIL
+from orchestrator.config.policies import DEAD_LETTER, FAIL
 
 
 class PipelineContext:
     """The run and pipeline a hook or step belongs to."""
 
-    __slots__ = ("run_id", "pipeline", "params", "base_dir", "allowed_paths")
+    __slots__ = ("allowed_paths", "base_dir", "params", "pipeline", "run_id")
 
     def __init__(
         self,
@@ -63,7 +63,7 @@ class PipelineContext:
 
 
 class DeadLetterSink(Protocol):
-    """Where a step's dead-lettered rows go (:class:`orchestrator.deadletters.DeadLetterFile`)."""
+    """Where a step's dead-lettered rows go (:class:`orchestrator.runstate.deadletters.DeadLetterFile`)."""
 
     def add(self, context: StepContext, row: Any, error: str, position: int | None) -> None: ...
 
@@ -76,7 +76,7 @@ class StepContext(PipelineContext):
     """A :class:`PipelineContext` plus the step: its phase, id and plugin name, and what happens
     to a row it rejects (``on_error``, see :meth:`reject`)."""
 
-    __slots__ = ("phase", "step_id", "plugin", "on_error", "rejected", "_dead_letters", "_load_id")
+    __slots__ = ("_dead_letters", "_load_id", "on_error", "phase", "plugin", "rejected", "step_id")
 
     def __init__(
         self,
@@ -109,7 +109,7 @@ class StepContext(PipelineContext):
         with the others: ``fail`` (the default) raises :class:`~orchestrator.errors.StepError`
         naming the row and the error, which fails the step; ``skip`` drops the row; ``dead_letter``
         writes it, with the error and the step, to the run's dead letters (see
-        :mod:`orchestrator.deadletters`). Skipped and dead-lettered rows are counted.
+        :mod:`orchestrator.runstate.deadletters`). Skipped and dead-lettered rows are counted.
 
         ``position`` is the row's number in the step's input, counting from 0 across batches,
         when the step knows it: it is recorded, and a row rejected again at the same position (by

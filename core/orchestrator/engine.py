@@ -38,16 +38,12 @@ from orchestrator.batches import (
     report_rows,
     row_count,
 )
-from orchestrator.checkpoints import Checkpoints, held, is_tiny, recover, remove_run
+from orchestrator.config.graph import topological_order, with_dependencies
+from orchestrator.config.interpolate import redactor
+from orchestrator.config.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
+from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
+from orchestrator.config.policies import FAIL, NONE
 from orchestrator.context import PipelineContext, StepContext
-from orchestrator.deadletters import FOLDER as DEAD_LETTERS
-from orchestrator.deadletters import (
-    DeadLetterFile,
-    pipeline_file,
-    rows_by_step,
-    source_run,
-    uses_dead_letters,
-)
 from orchestrator.errors import (
     ConfigError,
     OrchestratorError,
@@ -68,14 +64,24 @@ from orchestrator.events import (
     discard,
 )
 from orchestrator.executors import Executor, PipelineJob
-from orchestrator.graph import topological_order, with_dependencies
-from orchestrator.interpolate import redactor
-from orchestrator.model import ExecutorSpec, PipelineSpec, Plan, StepSpec
-from orchestrator.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
-from orchestrator.plugins import Plugins
-from orchestrator.policies import FAIL, NONE
-from orchestrator.progress import Continuation, Progress
-from orchestrator.registry import EXECUTOR
+from orchestrator.plugins.discovery import Plugins
+from orchestrator.plugins.registry import EXECUTOR
+from orchestrator.runstate.checkpoints import (
+    Checkpoints,
+    held,
+    is_tiny,
+    recover,
+    remove_run,
+)
+from orchestrator.runstate.deadletters import (
+    DeadLetterFile,
+    pipeline_file,
+    rows_by_step,
+    source_run,
+    uses_dead_letters,
+)
+from orchestrator.runstate.layout import DEAD_LETTERS
+from orchestrator.runstate.progress import Continuation, Progress
 from orchestrator.timeouts import within
 
 #: Batches buffered per load step while streaming; the producer waits when a buffer is full.

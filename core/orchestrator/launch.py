@@ -1,27 +1,34 @@
-"""``orchestrator run`` put together: the reporter, the run history, notifications, the engine,
-and which earlier run ``--resume`` or ``--replay-dead-letters`` goes on from.
+"""A run put together: the run history, notifications, the engine, and which earlier run
+``--resume`` or ``--replay-dead-letters`` goes on from.
 
-The CLI loads the plugins and the plan and maps the outcome to an exit status; everything between
-is here. Input that is wrong (an unknown pipeline, a run that cannot be resumed) raises
-:class:`LaunchError` before anything runs, with the message to print.
+Both ways of starting a run are built on it, so both record the same history: the CLI
+(``orchestrator run``, which adds a reporter, signal handling and exit statuses) and the Python API
+(:func:`orchestrator.run`). Input that is wrong (an unknown pipeline, a run that cannot be
+resumed) raises :class:`LaunchError` before anything runs, with the message to print.
 """
 
 from __future__ import annotations
 
 import difflib
-import sys
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from orchestrator.config.interpolate import redactor
+from orchestrator.config.model import Plan
 from orchestrator.errors import OrchestratorError
-from orchestrator.interpolate import redactor
-from orchestrator.events import RunResult
-from orchestrator.model import Plan
-from orchestrator.plugins import Plugins
-from orchestrator.progress import Progress
-from orchestrator.state import SQLState
+from orchestrator.events import EventSink, RunResult
+from orchestrator.runstate.layout import checkpoint_folder, dead_letter_folder
+from orchestrator.runstate.progress import Progress
+
+if TYPE_CHECKING:
+    from orchestrator.engine import Engine
+    from orchestrator.notify import Dispatcher
+    from orchestrator.plugins.discovery import Plugins
+    from orchestrator.plugins.registry import Registry
+    from orchestrator.runstate.history.sql import SQLState
 
 
 class LaunchError(OrchestratorError):
@@ -30,79 +37,138 @@ class LaunchError(OrchestratorError):
 
 @dataclass(frozen=True, slots=True)
 class Launch:
-    """What ``orchestrator run`` was asked for, beyond the plan."""
+    """What a run was asked for, beyond the plan. ``config`` names the pipeline file in messages;
+    ``run_id`` is the id of a new run (a fresh one when None)."""
 
     config: str
     selected: Sequence[str] = ()
-    as_json: bool = False
     resume: str | None = None
     force: bool = False
     replay: str | None = None
+    run_id: str | None = None
 
 
-def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str | None]:
-    """Run the plan as asked; returns the result and, when the run history stopped recording
-    during the run, why. Raises :class:`LaunchError` (nothing ran) or, from the engine,
-    :class:`~orchestrator.errors.ConfigError` (the plan cannot go where its executor sends it)."""
-    from orchestrator.engine import Engine, new_run_id
-    from orchestrator.interrupts import run_until_interrupted
-    from orchestrator.reporting import make_reporter, route_step_logs
-    from orchestrator.state import StateError, state_directory, state_for
+class Launched:
+    """A run that may start: the history is open, and what it resumes or replays is known.
+    :meth:`start` runs it once, sending every event to the given sink as well as the history."""
+
+    def __init__(
+        self, plan: Plan, plugins: Plugins, asked: Launch, state: SQLState | None, run_id: str,
+        progress: Progress | None, replayed: dict[str, Path] | None,
+    ) -> None:
+        self.plan = plan
+        self.plugins = plugins
+        self.asked = asked
+        self.state = state
+        self.run_id = run_id
+        self.progress = progress
+        self.replayed = replayed
+        #: hides the config's secrets: every text a run writes goes through it
+        self.redact: Callable[[str], str] = redactor(plan.secrets)
+        self.result: RunResult | None = None
+        self.notifier: Dispatcher | None = None
+        self._engine: Engine | None = None
+
+    async def start(self, sink: EventSink) -> RunResult:
+        """Run the pipelines on the running event loop; the result is also kept in :attr:`result`."""
+        from orchestrator.engine import Engine
+
+        if self.state is not None:
+            sink = self.state.recording(self.run_id, self.plan, sink, resumed=self.progress is not None)
+        if any(p.notify for p in self.plan.pipelines.values()):  # only then is orchestrator.notify imported
+            from orchestrator.notify import Dispatcher
+
+            self.notifier = Dispatcher(self.plan, self.plugins.registry, self.redact)
+            sink = self.notifier.watching(sink)
+        checkpoints = checkpoint_folder(self.plan.state, self.plan.base_dir)
+        letters = dead_letter_folder(self.plan.state, self.plan.base_dir)
+        self._engine = Engine(self.plan, self.plugins, sink, checkpoints=checkpoints, dead_letters=letters)
+        self.result = await self._engine.run(
+            self.asked.selected or None, run_id=self.run_id, resume=self.progress, replay=self.replayed
+        )
+        return self.result
+
+    def interrupt(self) -> None:
+        """Stop the run as a first Ctrl-C does (see :meth:`orchestrator.engine.Engine.interrupt`)."""
+        if self._engine is not None:
+            self._engine.interrupt()
+
+    @property
+    def unrecorded(self) -> str | None:
+        """Why the history stopped recording during the run, when it did."""
+        return None if self.state is None else self.state.failure
+
+    def close(self) -> None:
+        """Wait for notifications still being sent, tidy up after a run that succeeded, and close
+        the history."""
+        try:
+            if self.notifier is not None:
+                self.notifier.close()
+            folder = checkpoint_folder(self.plan.state, self.plan.base_dir)
+            ok = self.result is not None and self.result.ok
+            if ok and self.state is not None and self.state.failure is None and folder is not None:
+                from orchestrator.runstate.resume import forget_earlier_checkpoints
+
+                with suppress(Exception):  # tidying up after a run that succeeded never fails it
+                    forget_earlier_checkpoints(self.state, str(self.plan.source.resolve()), self.run_id, folder)
+        finally:
+            if self.state is not None:
+                self.state.close()
+
+
+@contextmanager
+def launched(plan: Plan, plugins: Plugins, asked: Launch) -> Iterator[Launched]:
+    """Open the run's history and settle what it resumes or replays, then hand over the run to
+    start; everything is closed on the way out. Raises :class:`LaunchError` (nothing ran) or, when
+    started, :class:`~orchestrator.errors.ConfigError` from the engine (the plan cannot go where
+    its executor sends it)."""
+    from orchestrator.engine import new_run_id
+    from orchestrator.runstate.history import state_for
+    from orchestrator.runstate.history.sql import StateError
 
     _check_selection(plan, asked)
-    redact = redactor(plan.secrets)
     try:
-        state = state_for(plan, redact)
+        state = state_for(plan, redactor(plan.secrets))
     except StateError as exc:  # a store that cannot be opened: nothing has run yet
         raise LaunchError(str(exc)) from None
     try:
-        letters = dead_letter_folder(plan)
+        letters = dead_letter_folder(plan.state, plan.base_dir)
         replayed = _replayed(state, plan, asked, letters) if asked.replay else None
-        run_id, progress = _resumed(state, plan, asked) if asked.resume else (new_run_id(), None)
+        run_id, progress = _resumed(state, plan, asked) if asked.resume else (asked.run_id or new_run_id(), None)
     except LaunchError:
         if state is not None:
             state.close()
         raise
     if asked.replay:
-        from orchestrator.deadletters import mark_replay
+        from orchestrator.runstate.deadletters import mark_replay
 
         mark_replay(letters, run_id, asked.replay)
-    reporter = make_reporter("json" if asked.as_json else ("live" if sys.stdout.isatty() else "plain"), sys.stdout, redact)
-    route_step_logs(reporter)
-    sink = reporter if state is None else state.recording(run_id, plan, reporter, resumed=progress is not None)
-    notifier = None
-    if any(p.notify for p in plan.pipelines.values()):  # only then is orchestrator.notify imported
-        from orchestrator.notify import Dispatcher
-
-        notifier = Dispatcher(plan, plugins.registry, redact)
-        sink = notifier.watching(sink)
-    directory = state_directory(plan)
-    checkpoints = None if directory is None else directory / "checkpoints"
-    engine = Engine(plan, plugins, sink, checkpoints=checkpoints, dead_letters=letters)
+    run = Launched(plan, plugins, asked, state, run_id, progress, replayed)
     try:
-        result = run_until_interrupted(engine, asked.selected or None, run_id=run_id, resume=progress, replay=replayed)
-        if result.ok and state is not None and state.failure is None and checkpoints is not None:
-            from orchestrator.resume import forget_earlier_checkpoints
-
-            with suppress(Exception):  # tidying up after a run that succeeded never fails it
-                forget_earlier_checkpoints(state, str(plan.source.resolve()), run_id, checkpoints)
+        yield run
     finally:
-        if notifier is not None:
-            notifier.close()
-        reporter.close()
-        if state is not None:
-            state.close()
-    reporter.summary(result)
-    return result, None if state is None else state.failure
+        run.close()
 
 
-def dead_letter_folder(plan: Plan) -> Path:
-    """Where a run's dead letters go: ``dead-letters`` in the state directory (``.orchestrator``
-    beside the pipeline file when state is off)."""
-    from orchestrator.deadletters import FOLDER
-    from orchestrator.state import state_directory
+def with_executor(plan: Plan, name: str, registry: Registry, *, option: str = "--executor") -> Plan:
+    """The plan with every pipeline on executor ``name`` (``--executor``); the config's options for
+    that executor (a pipeline's own, else the file's) still apply. An executor that is not
+    installed is a :class:`LaunchError` naming ``option``."""
+    from dataclasses import replace
 
-    return (state_directory(plan) or plan.base_dir / ".orchestrator") / FOLDER
+    from orchestrator.config.model import ExecutorSpec
+    from orchestrator.plugins.registry import EXECUTOR
+
+    if registry.get(EXECUTOR, name) is None:
+        known = ", ".join(registry.names(EXECUTOR))
+        close = registry.suggest(name, EXECUTOR)
+        hint = f"; did you mean {close!r}?" if close else ""
+        raise LaunchError(f"{option} {name!r}: unknown executor{hint} (installed: {known})")
+    default = plan.executor if plan.executor.name == name else ExecutorSpec(name)
+    pipelines = {
+        key: replace(p, executor=p.executor if p.executor.name == name else default) for key, p in plan.pipelines.items()
+    }
+    return replace(plan, pipelines=pipelines, executor=default)
 
 
 def _check_selection(plan: Plan, asked: Launch) -> None:
@@ -113,12 +179,14 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
             raise LaunchError(f"--pipeline {name!r}: no such pipeline in {asked.config}{hint}")
     if asked.replay and asked.resume:
         raise LaunchError("--replay-dead-letters starts a new run and --resume continues an earlier one; use one of them")
+    if asked.run_id and (asked.resume or asked.replay):
+        raise LaunchError("a run id is chosen for a new run only; --resume and --replay-dead-letters choose their own")
 
 
 def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Progress]:
     """The run ``--resume`` continues, and what it completed."""
-    from orchestrator.deadletters import replay_of
-    from orchestrator.resume import ResumeError, resumable
+    from orchestrator.runstate.deadletters import replay_of
+    from orchestrator.runstate.resume import ResumeError, resumable
 
     config = asked.config
     if state is None:
@@ -128,7 +196,7 @@ def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Pr
         run_id, progress = resumable(state, plan, asked.resume, force=asked.force, config=config)
     except ResumeError as exc:
         raise LaunchError(str(exc)) from None
-    source = replay_of(dead_letter_folder(plan), run_id)
+    source = replay_of(dead_letter_folder(plan.state, plan.base_dir), run_id)
     if source is not None:  # it ran dead letters, not the pipelines: replaying them again is what goes on
         raise LaunchError(
             f"--resume {run_id}: that run replayed the dead letters of run {source}; run "
@@ -141,7 +209,7 @@ def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Pr
 def _replayed(state: SQLState | None, plan: Plan, asked: Launch, folder: Path) -> dict[str, Path]:
     """The dead-letter files ``--replay-dead-letters`` runs again, by pipeline; refused when the
     run has none, or a pipeline or step that rejected rows is no longer in the config."""
-    from orchestrator.deadletters import DeadLetterError, replayable
+    from orchestrator.runstate.deadletters import DeadLetterError, replayable
 
     wanted = asked.replay
     assert wanted is not None

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from orchestrator.config.model import NotifySpec, Plan
 from orchestrator.errors import NotificationError
 from orchestrator.events import FAILED, SUCCEEDED, Event, EventSink
-from orchestrator.model import NotifySpec, Plan
-from orchestrator.registry import NOTIFIER, Registry
+from orchestrator.plugins.registry import NOTIFIER, Registry
 
 SUCCESS, FAILURE, RETRY_EXHAUSTED = "success", "failure", "retry_exhausted"
 
@@ -138,7 +138,7 @@ class Dispatcher:
             spec, notification = item
             try:
                 self._sender(spec)(notification)
-            except Exception as exc:  # a channel can fail in any way; the run must not
+            except Exception as exc:  # noqa: BLE001 - a channel can fail in any way; the run must not
                 self.warn(
                     self.redact(f"warning: notification to channel {spec.channel!r} failed "
                                 f"({notification.event}, pipeline {notification.pipeline!r}): {_describe(exc)}")

@@ -7,8 +7,8 @@ from typing import Any
 
 import anyio
 
+from orchestrator.config.policies import describe_seconds
 from orchestrator.errors import OrchestratorError
-from orchestrator.policies import describe_seconds
 
 
 class StepTimeout(OrchestratorError):

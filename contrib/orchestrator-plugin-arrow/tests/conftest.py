@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.events import RunResult
-from orchestrator.plugins import Plugins, load_plugins
+from orchestrator.plugins.discovery import Plugins, load_plugins
 
 PLUGIN_ENV = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,arrow"}
 BIN = Path(sys.executable).parent

@@ -6,12 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from orchestrator.phases import EXTRACT, LOAD, TRANSFORM
+from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM
 
 CHECK_IMPORTS = """
 import sys
 import orchestrator_plugin_arrow.plugin
-from orchestrator.plugins import load_plugins
+from orchestrator.plugins.discovery import load_plugins
 plugins = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "arrow"})
 assert plugins.registry.get("load", "arrow.write_parquet") is not None
 heavy = sorted(name for name in sys.modules if name.split(".")[0] == "pyarrow" or name.startswith("orchestrator_plugin_arrow.") and name != "orchestrator_plugin_arrow.plugin" and name != "orchestrator_plugin_arrow.schemas")

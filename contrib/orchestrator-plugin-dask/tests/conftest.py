@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from orchestrator.plugins import Plugins, load_plugins
+from orchestrator.plugins.discovery import Plugins, load_plugins
 
 from dask_support import HOOKFILE, PLUGINS, Cluster, start_cluster
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from distributed import Client
 from orchestrator import hookimpl
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError
 from orchestrator.events import Event
 from orchestrator.executors.remote import RemoteJob
-from orchestrator.registry import Origin
+from orchestrator.plugins.registry import Origin
 
 from dask_support import Cluster, call, etl, sqlite_replace
 from orchestrator_plugin_dask.task import run_pipeline

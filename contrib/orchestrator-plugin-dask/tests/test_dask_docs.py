@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 
 from dask_support import BIN, PLUGINS, REPO

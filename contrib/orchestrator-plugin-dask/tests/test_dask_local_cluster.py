@@ -7,7 +7,7 @@ import json
 import os
 
 import psutil
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 
 from dask_support import call, etl

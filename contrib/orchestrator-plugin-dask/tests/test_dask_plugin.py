@@ -6,14 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from orchestrator.registry import EXECUTOR
+from orchestrator.plugins.registry import EXECUTOR
 
 from orchestrator_plugin_dask.schema import OPTIONS
 
 PROBE = """
 import sys
-from orchestrator.config import load_plan
-from orchestrator.plugins import load_plugins
+from orchestrator.config.plan import load_plan
+from orchestrator.plugins.discovery import load_plugins
 plugins = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin,dask"})
 load_plan(sys.argv[1], plugins.registry)
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("distributed", "dask", "tornado")))
@@ -47,7 +47,7 @@ def test_loading_plugins_and_validating_a_dask_config_imports_no_dask(write_conf
 def test_creating_the_executor_is_what_imports_distributed(plugins) -> None:
     probe = (
         "import sys\n"
-        "from orchestrator.plugins import load_plugins\n"
+        "from orchestrator.plugins.discovery import load_plugins\n"
         "entry = load_plugins({'ORCHESTRATOR_LOAD_PLUGINS': 'builtin,dask'}).registry.get('executor', 'dask')\n"
         "before = 'distributed' in sys.modules\n"
         "executor = entry.resolve()(address='tcp://127.0.0.1:8786')\n"

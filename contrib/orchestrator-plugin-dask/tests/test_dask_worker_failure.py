@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.events import Event, RunResult
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.events import RunResult
-from orchestrator.plugins import Plugins, load_plugins
+from orchestrator.plugins.discovery import Plugins, load_plugins
 
 from api_server import ApiServer
 from support import PLUGINS_ENV

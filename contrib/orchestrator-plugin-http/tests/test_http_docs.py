@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 from api_server import TOKEN, ApiServer
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 
 from orchestrator_plugin_http.schema import GET_ARGS
 
@@ -100,7 +100,7 @@ def test_documented_config_is_valid_in_an_editor_too(title: str, body: str, plug
     """The editor schema (``orchestrator schema``) sees ``${API_BASE_URL}/v1/...`` as written and
     must accept it as validate does."""
     from jsonschema import Draft202012Validator
-    from orchestrator.schema import composed_schema
+    from orchestrator.config.schema import composed_schema
 
     validator = Draft202012Validator(composed_schema(plugins.registry))
     assert [error.message for error in validator.iter_errors(yaml.safe_load(body))] == []

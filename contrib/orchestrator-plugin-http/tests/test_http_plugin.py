@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.errors import ConfigError
-from orchestrator.plugins import Plugins, load_plugins
-from orchestrator.schema import composed_schema
+from orchestrator.plugins.discovery import Plugins, load_plugins
+from orchestrator.config.schema import composed_schema
 
 from orchestrator_plugin_http.schema import GET_ARGS
 from api_server import free_port
@@ -41,7 +41,7 @@ def test_loading_the_plugin_does_not_import_httpx_or_the_step() -> None:
     code = textwrap.dedent(
         f"""
         import sys
-        from orchestrator.plugins import load_plugins
+        from orchestrator.plugins.discovery import load_plugins
         plugins = load_plugins({PLUGINS_ENV!r})
         assert plugins.registry.get("extract", "http.get") is not None, plugins.registry.problems
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("httpx", "httpcore", "h11")

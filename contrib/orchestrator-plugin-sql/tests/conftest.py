@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.plugins import Plugins, load_plugins
+from orchestrator.plugins.discovery import Plugins, load_plugins
 from orchestrator.testing.postgresql import PostgresServer
 from sql_helpers import LOAD_PLUGINS, Backend
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.events import RunResult
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 from orchestrator.testing.postgresql import PostgresServer
 
 LOAD_PLUGINS = "builtin,sql"

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.errors import ConfigError
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 from sql_helpers import Backend, cli
 
 PAGE = Path(__file__).resolve().parents[3] / "docs" / "plugins" / "contrib" / "sql.md"

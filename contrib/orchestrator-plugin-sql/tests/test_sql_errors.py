@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 from orchestrator.testing.postgresql import PostgresServer, free_port
 from sql_helpers import Backend, error_of, run
 

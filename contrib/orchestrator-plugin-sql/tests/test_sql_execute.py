@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 from sql_helpers import Backend, error_of, run
 
 ELT = """

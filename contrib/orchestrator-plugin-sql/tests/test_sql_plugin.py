@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config import load_plan
+from orchestrator.config.plan import load_plan
 from orchestrator.errors import ConfigError
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 
 
 def test_sql_plugin_module_does_not_import_sqlalchemy() -> None:

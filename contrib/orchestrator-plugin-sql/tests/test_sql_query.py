@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 from sql_helpers import Backend, run
 
 QUERY_TO_JSONL = """

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.plugins import Plugins
+from orchestrator.plugins.discovery import Plugins
 from sql_helpers import Backend, error_of, run
 from sql_source import SOURCE
 
@@ -235,7 +235,7 @@ def test_sql_write_rejects_the_rows_the_database_refuses_and_keeps_the_others(ba
     """With on_error skip or dead_letter, a chunk refused for some of its rows is written row by
     row: the good rows commit with the chunk's ledger row, the refused ones go to ctx.reject."""
     from orchestrator.context import StepContext
-    from orchestrator.deadletters import DeadLetterFile
+    from orchestrator.runstate.deadletters import DeadLetterFile
     from orchestrator_plugin_sql.write import write
 
     backend.run_sql("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL CHECK (score >= 0))")

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE
-from orchestrator.files import atomic_output, open_input
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
+from orchestrator.files import atomic_output, open_input
 
 
 def read(

@@ -14,8 +14,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import __version__
 from orchestrator.errors import NotificationError
+from orchestrator.version import __version__
 
 if TYPE_CHECKING:
     from orchestrator.notify import Notification

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.hookspecs import hookimpl
-from orchestrator.registry import Register
+from orchestrator.plugins.hookspecs import hookimpl
+from orchestrator.plugins.registry import Register
 
 _HERE = "orchestrator.builtin"
 

@@ -113,7 +113,8 @@ def _import(reference: str, base_dir: Path) -> Callable[..., Any]:
             raise StepError(f"module {module_name!r} has no attribute {attr_path!r}") from None
     if not callable(obj):
         raise StepError(f"{reference!r} is not callable")
-    return obj
+    function: Callable[..., Any] = obj
+    return function
 
 
 def _forget_other_copies(top: str, base_dir: Path) -> None:

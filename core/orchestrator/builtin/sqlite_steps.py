@@ -22,9 +22,9 @@ from contextlib import closing, contextmanager
 from typing import Any
 
 from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE, rows_of
+from orchestrator.config.policies import FAIL
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
-from orchestrator.policies import FAIL
 
 _TYPES = {bool: "INTEGER", int: "INTEGER", float: "REAL", bytes: "BLOB", str: "TEXT"}
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
-from orchestrator.progress import Continuation
+from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
+    from orchestrator.config.model import PipelineSpec, Plan
     from orchestrator.events import EventSink, PipelineOutcome
-    from orchestrator.model import PipelineSpec, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class PipelineJob:
     run_id: str
     run_here: Callable[[], Awaitable[PipelineOutcome]]
     emit: EventSink
-    continuation: Continuation = Continuation()
+    continuation: Continuation = field(default_factory=Continuation)
 
 
 class Executor(abc.ABC):
@@ -48,7 +48,7 @@ class Executor(abc.ABC):
 
     crosses_processes: bool = False
 
-    async def __aenter__(self) -> Executor:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

@@ -7,6 +7,8 @@ pipeline's I/O.
 
 from __future__ import annotations
 
+from typing import Self
+
 from orchestrator.events import PipelineOutcome
 from orchestrator.executors import Executor, PipelineJob
 
@@ -17,7 +19,7 @@ class LocalExecutor(Executor):
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads
 
-    async def __aenter__(self) -> LocalExecutor:
+    async def __aenter__(self) -> Self:
         if self.threads is not None:
             import anyio.to_thread
 

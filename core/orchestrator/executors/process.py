@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, Self
 
 import anyio.from_thread
 import anyio.lowlevel
@@ -44,7 +44,7 @@ class ProcessExecutor(Executor):
         self.workers = workers or os.cpu_count() or 1
         self._emit: EventSink | None = None
 
-    async def __aenter__(self) -> ProcessExecutor:
+    async def __aenter__(self) -> Self:
         context = multiprocessing.get_context("spawn")
         self._queue = context.Queue()
         self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker, initargs=(self._queue,))

@@ -13,16 +13,16 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from orchestrator.events import Event, PipelineOutcome, discard
-from orchestrator.progress import Continuation
+from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
+    from orchestrator.config.model import Plan
     from orchestrator.executors import PipelineJob
-    from orchestrator.model import Plan
-    from orchestrator.plugins import Plugins
+    from orchestrator.plugins.discovery import Plugins
 
 #: The environment variables that decide which plugins load; shipped so workers load the same.
 PLUGIN_VARIABLES = (
@@ -41,7 +41,7 @@ class RemoteJob:
     pipeline: str
     run_id: str
     plugin_env: dict[str, str]
-    continuation: Continuation = Continuation()
+    continuation: Continuation = field(default_factory=Continuation)
 
 
 def remote_job(job: PipelineJob) -> RemoteJob:
@@ -57,7 +57,7 @@ _plugins: dict[tuple[tuple[str, str], ...], Plugins] = {}
 
 def worker_plugins(plugin_env: dict[str, str]) -> Plugins:
     """The plugins of this worker process, loaded once per plugin selection."""
-    from orchestrator.plugins import load_plugins
+    from orchestrator.plugins.discovery import load_plugins
 
     key = tuple(sorted(plugin_env.items()))
     if key not in _plugins:
@@ -101,6 +101,6 @@ def unshippable(plan: Plan, plugins: Plugins, pipelines: Iterable[str]) -> list[
 def _pickles(value: object) -> bool:
     try:
         pickle.dumps(value)
-    except Exception:  # pickling can raise nearly anything
+    except Exception:  # noqa: BLE001 - pickling can raise nearly anything
         return False
     return True

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.phases import PHASES
 from orchestrator.events import RunResult
-from orchestrator.phases import PHASES
-from orchestrator.plugins import Plugins
-from orchestrator.registry import Registration, Registry
+from orchestrator.plugins.discovery import Plugins
+from orchestrator.plugins.registry import Registration, Registry
 from orchestrator.testing.conformance import conformance_suite
 from orchestrator.testing.hooks import HookRecorder
 from orchestrator.testing.recording import Recorder, StepRecord
@@ -68,7 +68,7 @@ def run_pipeline(
     it, validate it exactly as ``orchestrator run`` would, run it, and record every step."""
     import yaml
 
-    from orchestrator.config import load_plan
+    from orchestrator.config.plan import load_plan
     from orchestrator.engine import Engine
 
     base_dir.mkdir(parents=True, exist_ok=True)

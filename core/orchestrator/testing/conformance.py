@@ -25,10 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.phases import EXTRACT, LOAD, PHASES, TRANSFORM
 from orchestrator.context import StepContext
 from orchestrator.errors import OrchestratorError
-from orchestrator.phases import EXTRACT, LOAD, PHASES, TRANSFORM
-from orchestrator.registry import Registration
+from orchestrator.plugins.registry import Registration
 
 _DATA_PARAMETERS = {TRANSFORM: 2, LOAD: 2}
 
@@ -50,7 +50,7 @@ def conformance_suite(
     its distribution name). Assign it to a ``Test...`` name in a test module."""
     import pytest
 
-    from orchestrator.plugins import load_plugins
+    from orchestrator.plugins.discovery import load_plugins
 
     loaded = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": plugin})
     problems = [str(p) for p in loaded.registry.problems]

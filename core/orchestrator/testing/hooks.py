@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.hookspecs import hookimpl
+from orchestrator.plugins.hookspecs import hookimpl
 
 
 class HookRecorder:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from orchestrator.plugins import Plugins
+    from orchestrator.plugins.discovery import Plugins
     from orchestrator.testing import PipelineRun
     from orchestrator.testing.hooks import HookRecorder
     from orchestrator.testing.postgresql import PostgresServer
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def orchestrator_plugins() -> Plugins:
     """The installed plugins, loaded through their entry points as ``orchestrator run`` would
     (``ORCHESTRATOR_LOAD_PLUGINS`` and the other variables apply). Fresh for every test."""
-    from orchestrator.plugins import load_plugins
+    from orchestrator.plugins.discovery import load_plugins
 
     return load_plugins()
 
@@ -30,7 +30,7 @@ def orchestrator_plugins() -> Plugins:
 def register_plugin(orchestrator_plugins: Plugins) -> Callable[..., None]:
     """``register_plugin(obj, name="...")`` adds a plugin object (a module or an instance with
     ``@hookimpl`` methods) to this test's plugins only."""
-    from orchestrator.registry import Origin
+    from orchestrator.plugins.registry import Origin
 
     def register(plugin: Any, name: str = "test-plugin", distribution: str = "tests", version: str = "0") -> None:
         if not orchestrator_plugins.add(plugin, Origin(name, distribution, version)):

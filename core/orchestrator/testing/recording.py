@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.phases import LOAD, TRANSFORM
-from orchestrator.registry import Registration
+from orchestrator.config.phases import LOAD, TRANSFORM
+from orchestrator.plugins.registry import Registration
 
 
 @dataclass

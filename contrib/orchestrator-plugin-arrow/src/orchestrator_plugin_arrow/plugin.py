@@ -14,7 +14,7 @@ from orchestrator import hookimpl
 from orchestrator_plugin_arrow import schemas
 
 if TYPE_CHECKING:
-    from orchestrator.registry import Register
+    from orchestrator.plugins.registry import Register
 
 _HERE = "orchestrator_plugin_arrow"
 

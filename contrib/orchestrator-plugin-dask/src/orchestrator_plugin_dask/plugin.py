@@ -8,8 +8,8 @@ run actually creates a ``dask`` executor, never by ``validate``, ``plugins`` or 
 
 from __future__ import annotations
 
-from orchestrator.hookspecs import hookimpl
-from orchestrator.registry import Register
+from orchestrator import hookimpl
+from orchestrator.plugins.registry import Register
 
 from orchestrator_plugin_dask.schema import OPTIONS
 

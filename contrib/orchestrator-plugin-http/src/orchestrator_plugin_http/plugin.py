@@ -8,8 +8,8 @@ runs it, never by ``validate``, ``plugins`` or ``schema``.
 
 from __future__ import annotations
 
-from orchestrator.hookspecs import hookimpl
-from orchestrator.registry import Register
+from orchestrator import hookimpl
+from orchestrator.plugins.registry import Register
 
 from orchestrator_plugin_http.schema import GET_ARGS
 

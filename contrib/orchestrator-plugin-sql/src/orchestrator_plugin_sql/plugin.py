@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator import hookimpl
 
 if TYPE_CHECKING:
-    from orchestrator.registry import Register
+    from orchestrator.plugins.registry import Register
 
 _HERE = "orchestrator_plugin_sql"
 DEFAULT_BATCH_SIZE = 5000

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.hookspecs import hookimpl
-from orchestrator.registry import Register
+from orchestrator import hookimpl
+from orchestrator.plugins.registry import Register
 
 _STEPS = "orchestrator_bench_steps.steps"
 

@@ -1,0 +1,117 @@
+"""Running pipelines from Python: :func:`run` and its async twin :func:`arun`.
+
+A run started here is the same run ``orchestrator run`` starts (both are put together by
+:mod:`orchestrator.launch`): the config is validated, the run is recorded in the history its
+``state:`` names (``orchestrator runs`` lists it), notifications go out, checkpoints and dead
+letters are kept. What the command adds for a terminal stays with the command: no reporter prints
+anything (pass ``on_event`` to see events), no signal handler is installed, and nothing exits the
+process. A config that is wrong raises :class:`~orchestrator.errors.ConfigError` listing every
+problem; a run that cannot start as asked raises :class:`~orchestrator.launch.LaunchError`; a
+pipeline that fails does not raise: it is in the result (``result.ok`` is False).
+
+Exposed lazily as ``orchestrator.run`` and ``orchestrator.arun`` (see ``orchestrator/__init__.py``),
+so ``import orchestrator`` stays cheap for plugins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.events import EventSink, RunResult, discard
+
+if TYPE_CHECKING:
+    from orchestrator.config.model import Plan
+    from orchestrator.launch import Launched
+    from orchestrator.plugins.discovery import Plugins
+
+__all__ = ["RunResult", "arun", "run"]
+
+Config = str | os.PathLike[str] | Mapping[str, Any]
+
+
+def run(
+    config: Config,
+    *,
+    pipelines: Iterable[str] = (),
+    params: Mapping[str, Any] | None = None,
+    executor: str | None = None,
+    run_id: str | None = None,
+    resume: str | None = None,
+    force: bool = False,
+    on_event: EventSink = discard,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Validate and run a config, recording the run in its history; returns how each pipeline
+    ended. See :func:`arun` for the arguments."""
+    import anyio
+
+    results: list[RunResult] = []
+
+    async def main() -> None:
+        # the result stays out of the event loop's hands (asyncio formats a main coroutine's
+        # return value when it restores signal handlers, which costs as much as a large run)
+        results.append(
+            await arun(
+                config, pipelines=pipelines, params=params, executor=executor, run_id=run_id, resume=resume,
+                force=force, on_event=on_event, base_dir=base_dir,
+            )
+        )
+
+    anyio.run(main)
+    return results[0]
+
+
+async def arun(
+    config: Config,
+    *,
+    pipelines: Iterable[str] = (),
+    params: Mapping[str, Any] | None = None,
+    executor: str | None = None,
+    run_id: str | None = None,
+    resume: str | None = None,
+    force: bool = False,
+    on_event: EventSink = discard,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Validate and run a config on the running event loop (asyncio or trio, through anyio).
+
+    ``config`` is a pipeline file's path, or the config itself as a mapping (as YAML would load
+    it); relative paths in a mapping start from ``base_dir`` (default: the current directory), as
+    they start from a file's folder. ``pipelines`` selects pipelines (and what they depend on),
+    as ``--pipeline`` does; ``params`` sets declared parameters (values are given as text, as on
+    the command line, or as the parameter's own type); ``executor`` runs every pipeline on that
+    executor, as ``--executor`` does; ``run_id`` names the new run; ``resume`` continues a
+    recorded run (``"latest"`` or a run id) as ``--resume`` does, ``force`` as ``--force``.
+    ``on_event`` is called with every event of the run, in the order they happen.
+    """
+    from orchestrator.launch import Launch, launched, with_executor
+    from orchestrator.plugins.discovery import load_plugins
+
+    plugins = load_plugins()
+    plan, name = _plan(config, plugins, params or {}, base_dir)
+    if executor:
+        plan = with_executor(plan, executor, plugins.registry, option="executor")
+    asked = Launch(name, tuple(pipelines), resume, force, None, run_id)
+    started: Launched
+    with launched(plan, plugins, asked) as started:
+        return await started.start(on_event)
+
+
+def _plan(config: Config, plugins: Plugins, params: Mapping[str, Any], base_dir: str | os.PathLike[str] | None) -> tuple[Plan, str]:
+    """The validated plan, and how messages name the config."""
+    from orchestrator.config.plan import load_mapping, load_plan
+
+    given = {name: value if isinstance(value, str) else _as_text(value) for name, value in params.items()}
+    if isinstance(config, Mapping):
+        folder = Path(base_dir) if base_dir is not None else Path.cwd()
+        plan = load_mapping(config, folder, plugins.registry, params=given)
+        return plan, str(plan.source)
+    return load_plan(config, plugins.registry, params=given), os.fspath(config)
+
+
+def _as_text(value: Any) -> str:
+    """A parameter given as a Python value, as the command line would write it."""
+    return str(value).lower() if isinstance(value, bool) else str(value)

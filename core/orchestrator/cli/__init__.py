@@ -1,0 +1,37 @@
+"""The ``orchestrator`` command: one module per command group.
+
+Exit codes: 0 success, 1 a pipeline failed, 2 the input (config, arguments, plugins) was wrong, 130
+interrupted. Each command module imports only click at the top, so ``--version`` and ``--help``
+start fast; what a command needs is imported when it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from orchestrator.cli.graph import graph
+from orchestrator.cli.new import new
+from orchestrator.cli.plugins import plugins
+from orchestrator.cli.run import run
+from orchestrator.cli.runs import runs
+from orchestrator.cli.schema import schema
+from orchestrator.cli.validate import validate
+from orchestrator.version import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="orchestrator", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Run ETL / ELT / ETLT pipelines described in YAML."""
+
+
+for command in (validate, run, plugins, schema, graph, runs, new):
+    cli.add_command(command)
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return cli.main(args=argv, prog_name="orchestrator")

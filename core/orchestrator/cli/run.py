@@ -1,0 +1,72 @@
+"""``orchestrator run``: validate a config, run it with a reporter on the terminal, and exit with
+the run's status. The run itself is put together by :mod:`orchestrator.launch`, as for the Python
+API; what is the command's own is here: the reporter, Ctrl-C and SIGTERM, and the exit status."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from orchestrator.cli.common import (
+    CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    PARAM,
+    fail,
+    load_plan,
+    load_plugins,
+    problems,
+)
+
+
+@click.command()
+@CONFIG
+@PARAM
+@click.option("--pipeline", "selected", multiple=True, metavar="NAME", help="Run this pipeline and what it depends on (repeatable).")
+@click.option("--executor", "executor", metavar="NAME", help="Run every pipeline on this executor.")
+@click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
+@click.option(
+    "--resume", "resume", is_flag=False, flag_value="latest", default=None, metavar="[RUN_ID]",
+    help="Continue a failed or interrupted run (the latest of this config, or RUN_ID) from where it stopped.",
+)
+@click.option("--force", is_flag=True, help="With --resume: resume even though the config or its parameters changed.")
+@click.option(
+    "--replay-dead-letters", "replay", metavar="RUN_ID",
+    help="Run the rows that run RUN_ID dead-lettered again, each from the step that rejected it, in a new run.",
+)
+def run(
+    config: str, params: Sequence[str], selected: Sequence[str], executor: str | None, as_json: bool,
+    resume: str | None, force: bool, replay: str | None,
+) -> None:
+    """Validate a config, then run its pipelines (exit 1 if one failed)."""
+    from orchestrator.cli.interrupts import EXIT_INTERRUPTED, run_until_interrupted
+    from orchestrator.errors import ConfigError
+    from orchestrator.launch import Launch, LaunchError, launched, with_executor
+    from orchestrator.reporting import make_reporter, route_step_logs
+
+    plugins = load_plugins()
+    plan = load_plan(config, params, plugins)
+    asked = Launch(config, selected, resume, force, replay)
+    try:
+        if executor:
+            plan = with_executor(plan, executor, plugins.registry)
+        with launched(plan, plugins, asked) as started:
+            kind = "json" if as_json else ("live" if sys.stdout.isatty() else "plain")
+            reporter = make_reporter(kind, sys.stdout, started.redact)
+            route_step_logs(reporter)
+            try:
+                run_until_interrupted(lambda: started.start(reporter), started.interrupt)
+            finally:
+                reporter.close()
+    except LaunchError as exc:
+        fail("\n".join(f"error: {line}" for line in str(exc).splitlines()))
+    except ConfigError as exc:  # the plan cannot go where the executor would send it
+        fail(problems(exc))
+    result = started.result
+    assert result is not None  # the run ended: run_until_interrupted returned
+    reporter.summary(result)
+    if started.unrecorded:
+        click.echo(f"warning: {started.unrecorded}", err=True)
+    sys.exit(EXIT_INTERRUPTED if result.interrupted else EXIT_OK if result.ok else EXIT_FAILED)

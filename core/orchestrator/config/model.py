@@ -1,0 +1,100 @@
+"""The plan: a validated config as typed, immutable objects the engine and executors work from.
+
+Everything here is plain data (no plugin objects), so a plan, or one pipeline of it, can be pickled
+and shipped to another process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config.policies import FAIL, NONE, Policies
+from orchestrator.runstate.layout import DEFAULT_STATE
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSpec:
+    """An executor by registered name, with the options it is created with."""
+
+    name: str = "local"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Identity of the executor instance: one per distinct name and options within a run."""
+        if not self.options:
+            return self.name
+        return self.name + json.dumps(self.options, sort_keys=True, default=str)
+
+
+#: When a notification channel is used unless its ``on:`` says otherwise.
+DEFAULT_NOTIFY_ON = ("failure", "retry_exhausted")
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySpec:
+    """One ``notify:`` entry: a notification channel by registered name, the events it is sent
+    for (``success``, ``failure``, ``retry_exhausted``), and the options the channel is created with."""
+
+    channel: str
+    on: tuple[str, ...] = DEFAULT_NOTIFY_ON
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    """One step of a phase: which plugin runs, with what arguments."""
+
+    id: str
+    plugin: str
+    phase: str
+    args: dict[str, Any]
+    policies: Policies = NONE
+    #: what happens to a row the step rejects (``fail``, ``skip``, ``dead_letter``); always
+    #: ``fail`` for extract and transform_at_load steps
+    on_error: str = FAIL
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PipelineSpec:
+    """One pipeline: its phases in execution order, and what it waits for."""
+
+    name: str
+    type: str
+    depends_on: tuple[str, ...]
+    phases: dict[str, tuple[StepSpec, ...]]
+    concurrency: int
+    executor: ExecutorSpec
+    phase_concurrency: dict[str, int] = field(default_factory=dict)
+    policies: Policies = NONE
+    #: the pipeline's own ``notify:``, else the file's
+    notify: tuple[NotifySpec, ...] = ()
+    #: whether phase outputs are kept on disk for ``--resume`` (``checkpoint:`` in the config)
+    checkpoint: bool = True
+
+    def concurrency_of(self, phase: str) -> int:
+        return self.phase_concurrency.get(phase, self.concurrency)
+
+    def __repr__(self) -> str:  # short: a plan can hold thousands of steps
+        steps = sum(len(s) for s in self.phases.values())
+        return f"<PipelineSpec {self.name} {self.type}, {steps} steps>"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Plan:
+    """Every pipeline of one config file, ready to run."""
+
+    source: Path
+    base_dir: Path
+    pipelines: dict[str, PipelineSpec]
+    params: dict[str, Any]
+    executor: ExecutorSpec
+    secrets: frozenset[str] = frozenset()
+    allowed_paths: tuple[Path, ...] = ()
+    state: str = DEFAULT_STATE
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

@@ -1,0 +1,372 @@
+"""The run history in a SQL database: the statements and bookkeeping SQLite and PostgreSQL share.
+
+The store listens to the run's events, so it records the same thing whatever the executor (events
+from worker processes are relayed back). Writes are batched: one transaction every
+``flush_every`` events or ``flush_seconds`` (a background thread flushes while a long step is
+quiet), at the end of a run, and within ``urgent_seconds`` of a finished load or transform_at_load
+step or pipeline (what a resume must not repeat). That keeps the cost per step small, and the
+commits off the event loop; a killed process loses at most ``flush_seconds`` of history.
+A backend only says how to connect and how its driver spells a placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config.model import Plan
+from orchestrator.config.phases import LOAD, TRANSFORM_AT_LOAD
+from orchestrator.errors import OrchestratorError
+from orchestrator.events import Event, EventSink
+from orchestrator.runstate.progress import Progress, config_hash
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, config TEXT NOT NULL, config_hash TEXT NOT NULL, params TEXT NOT NULL,
+    status TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION
+)""",
+    """CREATE TABLE IF NOT EXISTS pipeline_runs (
+    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 1,
+    started DOUBLE PRECISION, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION, error TEXT,
+    PRIMARY KEY (run_id, pipeline)
+)""",
+    """CREATE TABLE IF NOT EXISTS step_attempts (
+    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, phase TEXT NOT NULL, step TEXT NOT NULL, plugin TEXT NOT NULL,
+    attempt INTEGER NOT NULL, status TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
+    elapsed DOUBLE PRECISION, rows BIGINT, error TEXT, rejected BIGINT, rows_in BIGINT,
+    PRIMARY KEY (run_id, pipeline, step, attempt)
+)""",
+    """CREATE TABLE IF NOT EXISTS phase_runs (
+    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, phase TEXT NOT NULL, status TEXT NOT NULL,
+    started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION,
+    PRIMARY KEY (run_id, pipeline, phase)
+)""",
+)
+
+#: columns added since the tables were first released: (table, column, type), added to a
+#: database an older version created
+ADDED_COLUMNS = (
+    ("step_attempts", "rejected", "BIGINT"),
+    ("step_attempts", "rows_in", "BIGINT"),
+    ("runs", "host", "TEXT"),
+    ("runs", "pid", "INTEGER"),
+)
+
+START_ATTEMPT = (
+    "INSERT INTO step_attempts (run_id, pipeline, phase, step, plugin, attempt, status, started) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, pipeline, step, attempt) DO UPDATE SET "
+    "phase = excluded.phase, plugin = excluded.plugin, status = excluded.status, started = excluded.started"
+)
+
+
+class StateError(OrchestratorError):
+    """The state store cannot be opened: the message names it (its password masked) and says why."""
+
+
+#: the step kinds whose completion is committed at once: repeating them on resume is not free
+_DURABLE_PHASES = (LOAD, TRANSFORM_AT_LOAD)
+
+
+class SQLState:
+    """Records a run's events into a SQL database and answers what earlier runs did."""
+
+    flush_every = 500
+    flush_seconds = 0.5
+    #: how soon a finished load, transform_at_load step or pipeline is committed
+    urgent_seconds = 0.02
+    #: how the driver writes a parameter; statements here are written with ``?``
+    placeholder = "?"
+
+    def __init__(self, redact: Callable[[str], str] = lambda text: text) -> None:
+        self.redact = redact
+        self.pending: list[tuple[str, tuple[Any, ...]]] = []
+        self.flushed = time.monotonic()
+        self.attempts: dict[tuple[str, str, str], int] = {}
+        self.lock = threading.Lock()  # one transaction at a time, in the order the events came
+        self.queue_lock = threading.Lock()  # held only to add to, or take, the pending statements
+        self.closed = threading.Event()
+        self.urgent = threading.Event()
+        self.flusher: threading.Thread | None = None
+        #: why recording stopped during the run, if it did
+        self.failure: str | None = None
+        self.db = self.connect()
+        with self._transaction() as cursor:
+            self.creating_tables(cursor)
+            for table in TABLES:
+                cursor.execute(table)
+            for table, column, kind in ADDED_COLUMNS:
+                cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+                if column not in {described[0] for described in cursor.description}:
+                    cursor.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    # -- what a backend provides ----------------------------------------------------------------
+
+    def connect(self) -> Any:
+        """An open DB-API connection in autocommit mode (transactions are begun explicitly)."""
+        raise NotImplementedError
+
+    def begin(self, cursor: Any) -> None:
+        cursor.execute("BEGIN")
+
+    def creating_tables(self, cursor: Any) -> None:
+        """Called in the transaction that creates the tables (if they do not exist), before it
+        does: a backend whose CREATE TABLE IF NOT EXISTS can race with another process's takes a lock."""
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def recording(self, run_id: str, plan: Plan, forward: EventSink, *, resumed: bool = False) -> EventSink:
+        """Record the start of a run (or, ``resumed``, that a recorded run goes on), and return
+        an event sink that records each of its events, then hands it on."""
+        if resumed:
+            self._write(
+                "UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL, host = ?, pid = ? WHERE run_id = ?",
+                (socket.gethostname(), os.getpid(), run_id),
+            )
+            # what was still running when the earlier attempt died did not finish
+            for table in ("step_attempts", "phase_runs", "pipeline_runs"):
+                self._write(f"UPDATE {table} SET status = 'interrupted' WHERE run_id = ? AND status IN ('running', 'waiting')", (run_id,))
+            for row in self._query(
+                "SELECT pipeline, step, MAX(attempt) AS attempt FROM step_attempts WHERE run_id = ? GROUP BY pipeline, step",
+                run_id,
+            ):
+                self.attempts[(run_id, row["pipeline"], row["step"])] = row["attempt"]
+        else:
+            self._write(
+                "INSERT INTO runs (run_id, config, config_hash, params, status, started, host, pid) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, str(plan.source.resolve()), config_hash(plan),
+                 self.redact(json.dumps(plan.params, default=str)), time.time(), socket.gethostname(), os.getpid()),
+            )
+        self.flush()
+        self.flusher = threading.Thread(target=self._flush_while_quiet, name="orchestrator-state", daemon=True)
+        self.flusher.start()
+
+        def record_then_forward(event: Event) -> None:
+            self.record(event)
+            forward(event)
+
+        return record_then_forward
+
+    def record(self, event: Event) -> None:
+        kind, run_id, pipeline = event.kind, event.run_id, event.pipeline
+        durable = False
+        if kind == "pipeline_started":
+            self._write(
+                "INSERT INTO pipeline_runs (run_id, pipeline, status, started) VALUES (?, ?, 'running', ?) "
+                "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, started = excluded.started, "
+                "finished = NULL, elapsed = NULL, error = NULL",
+                (run_id, pipeline, event.time),
+            )
+        elif kind == "pipeline_retry":
+            self._write("UPDATE pipeline_runs SET attempts = attempts + 1 WHERE run_id = ? AND pipeline = ?", (run_id, pipeline))
+        elif kind in ("pipeline_finished", "pipeline_skipped"):
+            self._write(
+                "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, finished = excluded.finished, "
+                "elapsed = excluded.elapsed, error = excluded.error",
+                (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error)),
+            )
+            if kind == "pipeline_finished":  # a phase still running when the pipeline ended did not finish
+                self._write(
+                    "UPDATE phase_runs SET status = ?, finished = ? WHERE run_id = ? AND pipeline = ? AND status = 'running'",
+                    (event.status, event.time, run_id, pipeline),
+                )
+            durable = kind == "pipeline_finished"
+        elif kind == "phase_started":
+            self._write(
+                "INSERT INTO phase_runs (run_id, pipeline, phase, status, started) VALUES (?, ?, ?, 'running', ?) "
+                "ON CONFLICT (run_id, pipeline, phase) DO UPDATE SET status = excluded.status, started = excluded.started, "
+                "finished = NULL, elapsed = NULL",
+                (run_id, pipeline, event.phase, event.time),
+            )
+        elif kind == "phase_finished":
+            self._write(
+                "UPDATE phase_runs SET status = 'succeeded', finished = ?, elapsed = ? WHERE run_id = ? AND pipeline = ? AND phase = ?",
+                (event.time, event.elapsed, run_id, pipeline, event.phase),
+            )
+        elif kind == "step_started":
+            key = (run_id, pipeline or "", event.step or "")
+            attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
+            self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt, "running", event.time))
+        elif kind in ("step_finished", "step_failed", "step_retry"):
+            key = (run_id, pipeline or "", event.step or "")
+            attempt = self.attempts.get(key, 1)
+            status = "failed" if kind == "step_retry" else event.status
+            self._write(
+                "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ? "
+                "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
+                (status, event.time, None if kind == "step_retry" else event.elapsed, event.rows,
+                 self._text(event.error), event.rejected, event.rows_in, run_id, pipeline, event.step, attempt),
+            )
+            if kind == "step_retry":  # the next attempt gets its own row, started now
+                self.attempts[key] = attempt + 1
+                self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time))
+            durable = kind == "step_finished" and event.phase in _DURABLE_PHASES
+        elif kind == "run_finished":
+            self._write(
+                "UPDATE runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ?",
+                (event.status, event.time, event.elapsed, run_id),
+            )
+            self.flush()
+            return
+        if durable:  # committed by the background thread within ``urgent_seconds``, with whatever follows
+            self.urgent.set()
+        if len(self.pending) >= self.flush_every or time.monotonic() - self.flushed > self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit what was recorded so far. A store that stops answering in the middle of a run
+        (a server gone, a full disk) does not stop the run: recording ends, and ``failure`` says
+        why, for the CLI to warn."""
+        with self.lock:
+            self.flushed = time.monotonic()
+            with self.queue_lock:
+                pending, self.pending = self.pending, []
+            if not pending or self.failure is not None:
+                return
+            try:
+                with self._transaction() as cursor:
+                    # runs of one statement (1,000 pipelines starting at once) go in one executemany
+                    for statement, group in groupby(pending, key=itemgetter(0)):
+                        cursor.executemany(self._sql(statement), [values for _, values in group])
+            except Exception as exc:
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                from orchestrator.config.interpolate import hide_passwords
+
+                self.failure = hide_passwords(self.redact(
+                    f"the run history in {self.name()} could not be written ({reason}); "
+                    "the rest of this run is not recorded and cannot be resumed"
+                ))
+
+    def _flush_while_quiet(self) -> None:
+        while not self.closed.is_set():
+            if self.urgent.wait(self.flush_seconds):
+                time.sleep(self.urgent_seconds)  # let the events that come with it join the commit
+                self.urgent.clear()
+                self.flush()
+            elif time.monotonic() - self.flushed >= self.flush_seconds:
+                self.flush()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.urgent.set()
+        if self.flusher is not None:
+            self.flusher.join()
+        self.flush()
+        with suppress(Exception):  # a server already gone: failure says so
+            self.db.close()
+
+    def name(self) -> str:
+        """How messages name this store."""
+        return "the state store"
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def runs(self, limit: int) -> list[dict[str, Any]]:
+        """The latest runs, newest first, with how many pipelines each had and how many of them
+        did not succeed."""
+        return self._query(
+            "SELECT r.run_id, r.status, r.started, r.elapsed, r.config, r.host, r.pid, "
+            "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id) AS pipelines, "
+            "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id AND p.status != 'succeeded') AS not_succeeded "
+            "FROM runs r ORDER BY r.started DESC LIMIT ?",
+            limit,
+        )
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        found = self._query("SELECT * FROM runs WHERE run_id = ?", run_id)
+        return found[0] if found else None
+
+    def pipelines(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM pipeline_runs WHERE run_id = ? ORDER BY started IS NULL, started, pipeline", run_id)
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM step_attempts WHERE run_id = ? ORDER BY started, attempt", run_id)
+
+    def phases(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM phase_runs WHERE run_id = ? ORDER BY started, pipeline", run_id)
+
+    def directory(self, config: str) -> Path:
+        """The state directory of the runs of pipeline file ``config`` (their checkpoints and dead
+        letters): for a server-side store, ``.orchestrator`` beside the file."""
+        return Path(config).parent / ".orchestrator"
+
+    def latest_unfinished(self, config: str) -> dict[str, Any] | None:
+        """The newest run of this config file that did not succeed: what ``--resume`` continues."""
+        found = self._query(
+            "SELECT * FROM runs WHERE config = ? AND status != 'succeeded' ORDER BY started DESC LIMIT 1", config
+        )
+        return found[0] if found else None
+
+    def newer_success(self, config: str, started: float) -> dict[str, Any] | None:
+        """The newest run of this config file that succeeded after ``started``, if any."""
+        found = self._query(
+            "SELECT * FROM runs WHERE config = ? AND status = 'succeeded' AND started > ? ORDER BY started DESC LIMIT 1",
+            config, started,
+        )
+        return found[0] if found else None
+
+    def earlier_runs(self, config: str, before: str) -> list[dict[str, Any]]:
+        """The runs of this config file that started before run ``before``."""
+        return self._query(
+            "SELECT * FROM runs WHERE config = ? AND started < (SELECT started FROM runs WHERE run_id = ?)", config, before
+        )
+
+    def progress(self, run_id: str) -> Progress:
+        """What a recorded run completed: its succeeded pipelines, and the succeeded steps (with
+        their rows) of the others."""
+        self.flush()
+        pipelines = {row["pipeline"] for row in self._query(
+            "SELECT pipeline FROM pipeline_runs WHERE run_id = ? AND status = 'succeeded'", run_id
+        )}
+        steps: dict[str, dict[str, int | None]] = {}
+        for row in self._query(
+            "SELECT pipeline, step, rows FROM step_attempts WHERE run_id = ? AND status = 'succeeded'", run_id
+        ):
+            if row["pipeline"] not in pipelines:
+                steps.setdefault(row["pipeline"], {})[row["step"]] = row["rows"]
+        return Progress(frozenset(pipelines), steps)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _query(self, statement: str, *values: Any) -> list[dict[str, Any]]:
+        with self.lock:
+            cursor = self.db.cursor()
+            try:
+                cursor.execute(self._sql(statement), values)
+                names = [column[0] for column in cursor.description]
+                return [dict(zip(names, row)) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        cursor = self.db.cursor()
+        self.begin(cursor)
+        try:
+            yield cursor
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+    def _write(self, statement: str, values: tuple[Any, ...]) -> None:
+        with self.queue_lock:
+            self.pending.append((statement, values))
+
+    def _text(self, value: str | None) -> str | None:
+        return None if value is None else self.redact(value)

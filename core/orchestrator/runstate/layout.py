@@ -1,0 +1,79 @@
+"""Where everything a run leaves on disk lives: the only module that decides a path.
+
+The *state directory* of a pipeline file holds its runs' files::
+
+    <state directory>/state.db                              the run history (the default SQLite store)
+    <state directory>/checkpoints/<run id>/                 what ``--resume`` continues from
+    <state directory>/dead-letters/<run id>/<pipeline>.jsonl  the rows steps dead-lettered
+
+and a config given to :func:`orchestrator.run` as a mapping is written, as YAML, to
+``.orchestrator/configs/<digest>.yaml`` under its ``base_dir`` (the history records a run's config
+by its file).
+
+It is the folder of the SQLite history file (``.orchestrator`` beside the pipeline file unless
+``state:`` names another file), else ``.orchestrator`` beside the pipeline file: for a server-side
+history (PostgreSQL), whose runs' files still live on the machine that ran them, and, for dead
+letters only, with ``state: off`` (checkpoints are not kept without a history to resume from).
+How files are named inside a run's folder is the business of the module that writes them
+(:mod:`~orchestrator.runstate.checkpoints`, :mod:`~orchestrator.runstate.deadletters`).
+
+Plain path arithmetic on purpose: the plan model reads :data:`DEFAULT_STATE` from here, so this
+module imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: the folder beside a pipeline file that holds its runs' files unless ``state:`` says otherwise
+STATE_DIR = ".orchestrator"
+SQLITE = "sqlite:///"
+POSTGRES = ("postgresql://", "postgres://")
+OFF = "off"
+#: ``state:`` when the config does not say: a SQLite file in :data:`STATE_DIR`
+DEFAULT_STATE = f"{SQLITE}{STATE_DIR}/state.db"
+CHECKPOINTS = "checkpoints"
+#: configs given to :func:`orchestrator.run` as mappings, each written to a file of its own
+MAPPING_CONFIGS = "configs"
+DEAD_LETTERS = "dead-letters"
+
+
+def sqlite_file(state: str, base_dir: Path) -> Path | None:
+    """The database file a ``sqlite:///PATH`` URL names (relative paths start at ``base_dir``, the
+    pipeline file's folder); None for any other ``state:``."""
+    if not state.startswith(SQLITE):
+        return None
+    return base_dir / state.removeprefix(SQLITE)
+
+
+def state_directory(state: str, base_dir: Path) -> Path | None:
+    """The state directory of the runs of a pipeline file in ``base_dir`` whose ``state:`` is
+    ``state``; None when the history is off."""
+    if state == OFF:
+        return None
+    database = sqlite_file(state, base_dir)
+    return database.parent if database is not None else base_dir / STATE_DIR
+
+
+def checkpoint_folder(state: str, base_dir: Path) -> Path | None:
+    """Where the runs keep checkpoints; None when the history is off (nothing could resume them)."""
+    directory = state_directory(state, base_dir)
+    return None if directory is None else directory / CHECKPOINTS
+
+
+def dead_letter_folder(state: str, base_dir: Path) -> Path:
+    """Where the runs' dead letters go; with the history off, under ``.orchestrator`` beside the
+    pipeline file (a rejected row is never dropped for want of a history)."""
+    return (state_directory(state, base_dir) or base_dir / STATE_DIR) / DEAD_LETTERS
+
+
+def recorded_dead_letter_folder(database: Path | None, config: str) -> Path:
+    """Where the dead letters of a run read back from a history are: in the folder of the SQLite
+    file it was recorded in (``database``), else beside the run's pipeline file ``config``."""
+    return (database.parent if database is not None else Path(config).parent / STATE_DIR) / DEAD_LETTERS
+
+
+def mapping_config_file(base_dir: Path, digest: str) -> Path:
+    """The file a config given as a mapping is written to, named by (a digest of) its content, so
+    the same mapping is the same config file, and ``--resume`` finds its runs."""
+    return base_dir / STATE_DIR / MAPPING_CONFIGS / f"{digest[:16]}.yaml"
