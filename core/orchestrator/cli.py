@@ -208,24 +208,38 @@ def graph(config: str, params: Sequence[str], fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("action", required=False, type=click.Choice(["list", "show"]), default="list")
+@click.argument("action", required=False, type=click.Choice(["list", "show", "prune"]), default="list")
 @click.argument("run_id", required=False)
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="The pipeline file whose runs to show (its state: setting is used).")
 @click.option("--state", "state_path", metavar="URL|PATH", help="The state store itself: a URL as in state:, or a SQLite file.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def runs(action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool) -> None:
-    """The run history: list runs, or show one run's pipelines and step attempts."""
+@click.option("--keep-days", type=click.IntRange(min=1), metavar="N", help="prune: remove the runs that started more than N days ago.")
+@click.option("--keep-runs", type=click.IntRange(min=1), metavar="N", help="prune: keep the newest N runs of each pipeline file.")
+@click.option("--dry-run", is_flag=True, help="prune: list what would be removed, remove nothing.")
+def runs(
+    action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool,
+    keep_days: int | None, keep_runs: int | None, dry_run: bool,
+) -> None:
+    """The run history: list runs, show one run's pipelines and step attempts, or prune old runs."""
     from orchestrator.history import HistoryError, history_store, list_runs, show_run
 
     if action == "show" and not run_id:
         _fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
+    if action != "prune" and (keep_days or keep_runs or dry_run):
+        _fail("error: --keep-days, --keep-runs and --dry-run go with 'orchestrator runs prune'")
     try:
-        store = history_store(config, state_path, _load_plugins if config else None, _load_plan)
-        try:
-            text = show_run(store, run_id, as_json=as_json) if action == "show" and run_id else list_runs(store, limit, as_json=as_json)
-        finally:
-            store.close()
+        if action == "prune":
+            from orchestrator.history_prune import prune_history
+
+            text = prune_history(config, state_path, keep_days, keep_runs, dry_run=dry_run, as_json=as_json,
+                                 load_plugins=_load_plugins, load_plan=_load_plan)
+        else:
+            store = history_store(config, state_path, _load_plugins if config else None, _load_plan)
+            try:
+                text = show_run(store, run_id, as_json=as_json) if action == "show" and run_id else list_runs(store, limit, as_json=as_json)
+            finally:
+                store.close()
     except HistoryError as exc:
         _fail(f"error: {exc}")
     click.echo(text, nl=False)

@@ -15,7 +15,9 @@ from typing import Any
 from orchestrator import __version__, cache
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.interpolate import Interpolator
-from orchestrator.model import DEFAULT_NOTIFY_ON, DEFAULT_STATE, ExecutorSpec, NotifySpec, PipelineSpec, Plan, StepSpec
+from orchestrator.model import (
+    DEFAULT_NOTIFY_ON, DEFAULT_STATE, ExecutorSpec, NotifySpec, PipelineSpec, Plan, Retention, StepSpec,
+)
 from orchestrator.phases import PHASES_BY_TYPE, ROW_PHASES
 from orchestrator.policies import FAIL, Policies
 from orchestrator.registry import Registry
@@ -187,7 +189,8 @@ def _build(file: Path, data: dict[str, Any], params: dict[str, Any], secrets: fr
     base_dir = file.resolve().parent
     allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))
     state = data.get("state", DEFAULT_STATE)
-    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state)
+    history = Retention(**data["history"]) if "history" in data else None
+    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state, history)
 
 
 def _default_id(plugin: str, used: set[str], counters: dict[str, int]) -> str:

@@ -81,11 +81,8 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
     engine = Engine(plan, plugins, sink, checkpoints=checkpoints, dead_letters=letters)
     try:
         result = run_until_interrupted(engine, asked.selected or None, run_id=run_id, resume=progress, replay=replayed)
-        if result.ok and state is not None and state.failure is None and checkpoints is not None:
-            from orchestrator.resume import forget_earlier_checkpoints
-
-            with suppress(Exception):  # tidying up after a run that succeeded never fails it
-                forget_earlier_checkpoints(state, str(plan.source.resolve()), run_id, checkpoints)
+        if state is not None and state.failure is None:
+            _tidy(state, plan, run_id, result.ok, checkpoints)
     finally:
         if notifier is not None:
             notifier.close()
@@ -94,6 +91,22 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
             state.close()
     reporter.summary(result)
     return result, None if state is None else state.failure
+
+
+def _tidy(state: SQLState, plan: Plan, run_id: str, succeeded: bool, checkpoints: Path | None) -> None:
+    """After the run: a success retires the earlier runs' checkpoints, and ``history:`` removes
+    the runs past its limits. Tidying up never fails the run."""
+    config = str(plan.source.resolve())
+    if succeeded and checkpoints is not None:
+        from orchestrator.resume import forget_earlier_checkpoints
+
+        with suppress(Exception):
+            forget_earlier_checkpoints(state, config, run_id, checkpoints)
+    if plan.history is not None:
+        from orchestrator.retention import prune
+
+        with suppress(Exception):
+            prune(state, config, plan.history)
 
 
 def dead_letter_folder(plan: Plan) -> Path:

@@ -131,6 +131,8 @@ class Checker:
         if not isinstance(pipelines, dict):
             return
         self._check_executor(data.get("executor"), ["executor"])
+        if isinstance(data.get("history"), dict) and data.get("state") == "off":
+            self.report(["history"], "keeps part of the run history, but 'state: off' records none; remove one of them")
         self._check_notify(data.get("notify"), ["notify"])
         for name, pipeline in pipelines.items():
             if isinstance(pipeline, dict):
