@@ -106,7 +106,7 @@ def _tidy(state: SQLState, plan: Plan, run_id: str, succeeded: bool, checkpoints
         from orchestrator.retention import prune
 
         with suppress(Exception):
-            prune(state, config, plan.history)
+            prune(state, config, plan.history, spare=run_id)
 
 
 def dead_letter_folder(plan: Plan) -> Path:

@@ -6,8 +6,9 @@ A run goes when it started more than ``keep_days`` ago, or before the file's new
 runs. Two kinds stay whatever the limits say, because removing them could lose work:
 
 - a run recorded as running whose process may still run (its rows and files are in use);
-- the run ``orchestrator run --resume`` would continue (the newest that did not succeed, with no
-  success after it), unless it is older than ``keep_days``: a count limit alone never takes it.
+- a run that ``orchestrator run --resume RUN_ID`` can still continue (it did not succeed, and no
+  later run of the file did), unless it is older than ``keep_days``: a count limit alone never
+  takes it.
 
 The rows of a batch of runs are deleted in one transaction that re-checks each run's status and
 process, so a run resumed while the prune decided is kept; the files go once the rows are gone.
@@ -31,8 +32,11 @@ DAY = 86_400.0
 BATCH = 500
 
 
-def expired(store: SQLState, config: str, limits: Retention, now: float | None = None) -> list[dict[str, Any]]:
-    """The runs of ``config`` that the limits remove (oldest first), without those that stay."""
+def expired(
+    store: SQLState, config: str, limits: Retention, *, now: float | None = None, spare: str | None = None
+) -> list[dict[str, Any]]:
+    """The runs of ``config`` that the limits remove (oldest first), without those that stay and
+    without run ``spare`` (the run that is ending: a later-started run may already have finished)."""
     now = time.time() if now is None else now
     age_limit = None if limits.keep_days is None else now - limits.keep_days * DAY
     bounds = [] if age_limit is None else [age_limit]
@@ -47,20 +51,27 @@ def expired(store: SQLState, config: str, limits: Retention, now: float | None =
         return []
     from orchestrator.resume import process_may_run
 
-    resumable = _resumable(store, config)
-    return [
-        run for run in found
-        if not (run["status"] == "running" and process_may_run(run))
-        and not (run["run_id"] == resumable and (age_limit is None or run["started"] >= age_limit))
-    ]
+    success = store.newer_success(config, float("-inf"))
+    last_success = float("-inf") if success is None else success["started"]
+
+    def stays(run: dict[str, Any]) -> bool:
+        if run["run_id"] == spare or (run["status"] == "running" and process_may_run(run)):
+            return True
+        resumable = run["status"] != "succeeded" and run["started"] > last_success
+        return resumable and (age_limit is None or run["started"] >= age_limit)
+
+    return [run for run in found if not stays(run)]
 
 
-def prune(store: SQLState, config: str, limits: Retention, now: float | None = None) -> list[dict[str, Any]]:
-    """Remove the runs of ``config`` the limits select, with their checkpoints and dead letters;
-    returns the runs removed (a run that changed meanwhile is not among them)."""
+def prune(
+    store: SQLState, config: str, limits: Retention, *, now: float | None = None, spare: str | None = None
+) -> list[dict[str, Any]]:
+    """Remove the runs of ``config`` the limits select (see :func:`expired`), with their
+    checkpoints and dead letters; returns the runs removed (a run that changed meanwhile is not
+    among them)."""
     from orchestrator.deadletters import FOLDER
 
-    chosen = expired(store, config, limits, now)
+    chosen = expired(store, config, limits, now=now, spare=spare)
     folder = store.directory(config)
     removed: list[dict[str, Any]] = []
     for start in range(0, len(chosen), BATCH):
@@ -72,11 +83,3 @@ def prune(store: SQLState, config: str, limits: Retention, now: float | None = N
                     shutil.rmtree(folder / kept / run["run_id"], ignore_errors=True)
                 removed.append(run)
     return removed
-
-
-def _resumable(store: SQLState, config: str) -> str | None:
-    """The run ``--resume`` without an id continues without ``--force``, if there is one."""
-    run = store.latest_unfinished(config)
-    if run is None or store.newer_success(config, run["started"]) is not None:
-        return None
-    return str(run["run_id"])
