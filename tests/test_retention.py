@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import sqlite3
 import subprocess
@@ -307,3 +308,27 @@ def test_a_wrong_history_setting_is_refused(write_config, history: str, problem:
     config = write_config(KEEP_ONE.replace('state: "${STATE_URL}"\n', "").replace("{keep_runs: 1}", history), **HELD)
     result = cli("validate", str(config))
     assert result.returncode == 2 and problem in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_the_documented_retention_example_runs(tmp_path: Path) -> None:
+    """docs/reliability.md's ``kept.yaml`` recorded three times, then its ``prune.sh`` commands,
+    one by one, as a user types them."""
+    from test_docs import DOCS, blocks, write_page_files
+
+    page = DOCS / "reliability.md"
+    write_page_files(page, tmp_path)
+    for _ in range(3):
+        assert cli("run", "kept.yaml", cwd=tmp_path).returncode == 0
+    (script,) = [block for block in blocks(page) if block.title == "prune.sh"]
+    outputs = []
+    for line in script.body.splitlines():
+        command = shlex.split(line.split("#", 1)[0])
+        assert command[:3] == ["orchestrator", "runs", "prune"], line
+        done = cli(*command[1:], cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    kept = str((tmp_path / "kept.yaml").resolve())
+    assert outputs[0] == "nothing to remove\n"  # three runs today: within 30 days and 1,000 runs
+    assert outputs[1] == f"removed 2 runs of {kept}, with their checkpoints and dead letters\n"
+    assert json.loads(outputs[2]) == {"dry_run": False, "runs": []}
+    assert len(json.loads(cli("runs", "--config", "kept.yaml", "--json", cwd=tmp_path).stdout)) == 1
