@@ -226,6 +226,8 @@ def runs(
 
     if action == "show" and not run_id:
         _fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
+    if action == "prune" and run_id:
+        _fail(f"error: orchestrator runs prune: removes runs by age and count, not by id ({run_id!r})")
     if action != "prune" and (keep_days or keep_runs or dry_run):
         _fail("error: --keep-days, --keep-runs and --dry-run go with 'orchestrator runs prune'")
     try:
