@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator.model import Retention
 from orchestrator.resume import forget_earlier_checkpoints
+from orchestrator.retention import expired
 from orchestrator.state import open_state
 from orchestrator.state.sqlite import SQLiteState
 
@@ -76,6 +78,7 @@ def per_run_work(tmp_path: Path, earlier: int) -> int:
             store.latest_unfinished(CONFIG)
             store.newer_success(CONFIG, 0.0)
             store.runs(20)
+            expired(store, CONFIG, Retention(keep_days=30))  # what history: looks at as a run ends
 
         return instructions(store, one_run)
     finally:
