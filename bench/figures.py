@@ -33,6 +33,7 @@ from bench.environment import (
     measured_env,
     orchestrator_script,
 )
+from bench.history_growth import history_100k
 from bench.measure import Command, Samples, flatten, per_item, python_command, run_processes, time_calls
 from bench.plugin_envs import all_plugins_env, prepare
 from bench.report import Row, Target
@@ -653,4 +654,5 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "process-cpu": process_cpu,
     "state-overhead": state_overhead,
     "resume-10k": resume_time,
+    "history-100k": history_100k,
 }

@@ -41,6 +41,10 @@ class Workspace:
         """The smallest real config: one pipeline, a python.call extract and a python.call load."""
         return self._write("cold_start.yaml", _pipeline("hello", "trivial_steps"))
 
+    def history_config(self, name: str) -> Path:
+        """The cold-start config, recording into a SQLite history of its own: ``<name>/state.db``."""
+        return self._write(f"{name}.yaml", [f"state: 'sqlite:///{name}/state.db'", *_pipeline("hello", "trivial_steps")])
+
     def transforms_config(self, steps: int, *, ids: bool = True) -> Path:
         """One pipeline: a no-op extract, ``steps`` no-op sync transforms, a no-op load. Without
         ``ids`` the core names the transforms itself (``bench.noop``, ``bench.noop-2``, ...)."""

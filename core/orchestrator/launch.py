@@ -93,6 +93,22 @@ class Launched:
         if self._engine is not None:
             self._engine.interrupt()
 
+    def _tidy(self, state: SQLState) -> None:
+        """After the run: a success retires the earlier runs' checkpoints, and ``history:``
+        removes the file's runs past its limits. Tidying up never fails the run."""
+        config = str(self.plan.source.resolve())
+        folder = checkpoint_folder(self.plan.state, self.plan.base_dir)
+        if self.result is not None and self.result.ok and folder is not None:
+            from orchestrator.runstate.resume import forget_earlier_checkpoints
+
+            with suppress(Exception):
+                forget_earlier_checkpoints(state, config, self.run_id, folder)
+        if self.plan.history is not None:
+            from orchestrator.runstate.retention import prune
+
+            with suppress(Exception):
+                prune(state, config, self.plan.history, spare=self.run_id)
+
     @property
     def unrecorded(self) -> str | None:
         """Why the history stopped recording during the run, when it did."""
@@ -104,13 +120,8 @@ class Launched:
         try:
             if self.notifier is not None:
                 self.notifier.close()
-            folder = checkpoint_folder(self.plan.state, self.plan.base_dir)
-            ok = self.result is not None and self.result.ok
-            if ok and self.state is not None and self.state.failure is None and folder is not None:
-                from orchestrator.runstate.resume import forget_earlier_checkpoints
-
-                with suppress(Exception):  # tidying up after a run that succeeded never fails it
-                    forget_earlier_checkpoints(self.state, str(self.plan.source.resolve()), self.run_id, folder)
+            if self.state is not None and self.state.failure is None:
+                self._tidy(self.state)
         finally:
             if self.state is not None:
                 self.state.close()

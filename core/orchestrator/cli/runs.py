@@ -1,4 +1,5 @@
-"""``orchestrator runs``: what ran, how long, how many rows, what failed and why."""
+"""``orchestrator runs``: what ran, how long, how many rows, what failed and why; and pruning
+old runs."""
 
 from __future__ import annotations
 
@@ -14,22 +15,35 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("action", required=False, type=click.Choice(["list", "show"]), default="list")
+@click.argument("action", required=False, type=click.Choice(["list", "show", "prune"]), default="list")
 @click.argument("run_id", required=False)
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="The pipeline file whose runs to show (its state: setting is used).")
 @click.option("--state", "state_path", metavar="URL|PATH", help="The state store itself: a URL as in state:, or a SQLite file.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def runs(action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool) -> None:
-    """The run history: list runs, or show one run's pipelines and step attempts."""
+@click.option("--keep-days", type=click.IntRange(min=1), metavar="N", help="prune: remove the runs that started more than N days ago.")
+@click.option("--keep-runs", type=click.IntRange(min=1), metavar="N", help="prune: keep the newest N runs of each pipeline file.")
+@click.option("--dry-run", is_flag=True, help="prune: list what would be removed, remove nothing.")
+def runs(
+    action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool,
+    keep_days: int | None, keep_runs: int | None, dry_run: bool,
+) -> None:
+    """The run history: list runs, show one run's pipelines and step attempts, or prune old runs."""
     if action == "show" and not run_id:
         fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
+    if action == "prune" and run_id:
+        fail(f"error: orchestrator runs prune: removes runs by age and count, not by id ({run_id!r})")
+    if action != "prune" and (keep_days or keep_runs or dry_run):
+        fail("error: --keep-days, --keep-runs and --dry-run go with 'orchestrator runs prune'")
     try:
-        store = history_store(config, state_path, load_plugins if config else None, load_plan)
-        try:
-            text = show_run(store, run_id, as_json=as_json) if action == "show" and run_id else list_runs(store, limit, as_json=as_json)
-        finally:
-            store.close()
+        if action == "prune":
+            text = prune_history(config, state_path, keep_days, keep_runs, dry_run=dry_run, as_json=as_json)
+        else:
+            store = history_store(config, state_path, load_plugins if config else None, load_plan)
+            try:
+                text = show_run(store, run_id, as_json=as_json) if action == "show" and run_id else list_runs(store, limit, as_json=as_json)
+            finally:
+                store.close()
     except HistoryError as exc:
         fail(f"error: {exc}")
     click.echo(text, nl=False)
@@ -164,3 +178,49 @@ def _when(timestamp: float | None) -> str:
 
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}s"
+
+
+def prune_history(
+    config: str | None, state: str | None, keep_days: int | None, keep_runs: int | None, *, dry_run: bool,
+    as_json: bool,
+) -> str:
+    """Prune (or, ``dry_run``, list what would go) and say what was removed: by ``--keep-days`` and
+    ``--keep-runs``, or else by the ``history:`` setting of ``--config``'s file. Without
+    ``--config`` every pipeline file in the store is pruned, each by the same limits. What stays
+    whatever the limits say, and why, is :mod:`orchestrator.runstate.retention`'s to decide."""
+    import json
+
+    from orchestrator.config.model import Retention
+    from orchestrator.runstate.retention import expired, prune
+
+    plan = load_plan(config, (), load_plugins()) if config else None
+    limits = Retention(keep_days, keep_runs) if keep_days or keep_runs else plan.history if plan else None
+    if limits is None:
+        where = f"; {config} has no history: setting" if config else ""
+        raise HistoryError(f"say how much to keep: --keep-days N, --keep-runs N, or --config FILE with a history: setting{where}")
+    store = history_store(config, state, (lambda: None) if plan else None, lambda *_: plan)
+    try:
+        configs = [str(plan.source.resolve())] if plan else store.configs()
+        removed = {name: (expired if dry_run else prune)(store, name, limits) for name in configs}
+    finally:
+        store.close()
+    if as_json:
+        runs = [{key: run[key] for key in ("run_id", "config", "status", "started")} for found in removed.values() for run in found]
+        return json.dumps({"dry_run": dry_run, "runs": runs}, indent=2) + "\n"
+    lines = []
+    for name, runs in removed.items():
+        if not runs:
+            continue
+        count = f"{len(runs)} run{'' if len(runs) == 1 else 's'} of {name}"
+        if dry_run:
+            lines.append(f"would remove {count}:")
+            lines += [f"  {run['run_id']}  {run['status']}  {_when(run['started'])}" for run in runs]
+        else:
+            lines.append(f"removed {count}, with {'its' if len(runs) == 1 else 'their'} checkpoints and dead letters")
+    return "\n".join(lines or ["nothing to remove"]) + "\n"
+
+
+def _when(timestamp: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")

@@ -83,6 +83,16 @@ class PipelineSpec:
         return f"<PipelineSpec {self.name} {self.type}, {steps} steps>"
 
 
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How much of a pipeline file's run history to keep (``history:`` in the config, or the
+    options of ``orchestrator runs prune``): runs that started more than ``keep_days`` ago, or
+    before the file's newest ``keep_runs``, are removed with their checkpoints and dead letters."""
+
+    keep_days: int | None = None
+    keep_runs: int | None = None
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Plan:
     """Every pipeline of one config file, ready to run."""
@@ -95,6 +105,8 @@ class Plan:
     secrets: frozenset[str] = frozenset()
     allowed_paths: tuple[Path, ...] = ()
     state: str = DEFAULT_STATE
+    #: ``history:``: applied at the end of every run; None keeps the whole history
+    history: Retention | None = None
 
     def __repr__(self) -> str:
         return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

@@ -23,6 +23,7 @@ from orchestrator.config.model import (
     NotifySpec,
     PipelineSpec,
     Plan,
+    Retention,
     StepSpec,
 )
 from orchestrator.config.phases import PHASES_BY_TYPE, ROW_PHASES
@@ -236,7 +237,8 @@ def _build(
     base_dir = base_dir.resolve() if base_dir is not None else file.resolve().parent
     allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))
     state = data.get("state", DEFAULT_STATE)
-    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state)
+    history = Retention(**data["history"]) if "history" in data else None
+    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state, history)
 
 
 def _default_id(plugin: str, used: set[str], counters: dict[str, int]) -> str:

@@ -48,6 +48,8 @@ def check_rules(checker: Checker, data: dict[str, Any]) -> None:
     if not isinstance(pipelines, dict):
         return
     _check_executor(checker, data.get("executor"), ["executor"])
+    if isinstance(data.get("history"), dict) and data.get("state") == "off":
+        checker.report(["history"], "keeps part of the run history, but 'state: off' records none; remove one of them")
     _check_notify(checker, data.get("notify"), ["notify"])
     for name, pipeline in pipelines.items():
         if isinstance(pipeline, dict):

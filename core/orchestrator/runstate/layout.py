@@ -67,10 +67,16 @@ def dead_letter_folder(state: str, base_dir: Path) -> Path:
     return (state_directory(state, base_dir) or base_dir / STATE_DIR) / DEAD_LETTERS
 
 
+def recorded_state_directory(database: Path | None, config: str) -> Path:
+    """The state directory of a run read back from a history: the folder of the SQLite file it was
+    recorded in (``database``), else ``.orchestrator`` beside the run's pipeline file ``config``."""
+    return database.parent if database is not None else Path(config).parent / STATE_DIR
+
+
 def recorded_dead_letter_folder(database: Path | None, config: str) -> Path:
-    """Where the dead letters of a run read back from a history are: in the folder of the SQLite
-    file it was recorded in (``database``), else beside the run's pipeline file ``config``."""
-    return (database.parent if database is not None else Path(config).parent / STATE_DIR) / DEAD_LETTERS
+    """Where the dead letters of a run read back from a history are (see
+    :func:`recorded_state_directory`)."""
+    return recorded_state_directory(database, config) / DEAD_LETTERS
 
 
 def mapping_config_file(base_dir: Path, digest: str) -> Path:

@@ -68,12 +68,19 @@ def resumable(store: SQLState, plan: Plan, wanted: str, *, force: bool, config: 
 def forget_earlier_checkpoints(store: SQLState, config: str, run_id: str, folder: Path) -> None:
     """Run ``run_id`` of ``config`` succeeded: the checkpoints of its earlier runs can no longer
     be resumed without ``--force`` (their data would go over the newer run's), so they go. Runs
-    that may still be running keep theirs; dead letters stay."""
+    that may still be running keep theirs; dead letters stay. Only runs not retired before are
+    looked at, so the work does not grow with the history."""
     from orchestrator.runstate.checkpoints import remove_run
 
-    for run in store.earlier_runs(config, run_id):
-        if (folder / run["run_id"]).exists() and not (run["status"] == "running" and process_may_run(run)):
+    retired = []
+    for run in store.unretired_before(config, run_id):
+        if run["status"] == "running" and process_may_run(run):
+            continue
+        if (folder / run["run_id"]).exists():
             remove_run(folder / run["run_id"])
+        retired.append(run["run_id"])
+    if retired:
+        store.retire(retired)
 
 
 def process_may_run(run: dict[str, Any]) -> bool:

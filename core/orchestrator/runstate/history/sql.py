@@ -27,39 +27,8 @@ from orchestrator.config.model import Plan
 from orchestrator.config.phases import LOAD, TRANSFORM_AT_LOAD
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import Event, EventSink
+from orchestrator.runstate.history.schema import create_or_migrate
 from orchestrator.runstate.progress import Progress, config_hash
-
-TABLES = (
-    """CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, config TEXT NOT NULL, config_hash TEXT NOT NULL, params TEXT NOT NULL,
-    status TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION
-)""",
-    """CREATE TABLE IF NOT EXISTS pipeline_runs (
-    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 1,
-    started DOUBLE PRECISION, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION, error TEXT,
-    PRIMARY KEY (run_id, pipeline)
-)""",
-    """CREATE TABLE IF NOT EXISTS step_attempts (
-    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, phase TEXT NOT NULL, step TEXT NOT NULL, plugin TEXT NOT NULL,
-    attempt INTEGER NOT NULL, status TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
-    elapsed DOUBLE PRECISION, rows BIGINT, error TEXT, rejected BIGINT, rows_in BIGINT,
-    PRIMARY KEY (run_id, pipeline, step, attempt)
-)""",
-    """CREATE TABLE IF NOT EXISTS phase_runs (
-    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, phase TEXT NOT NULL, status TEXT NOT NULL,
-    started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION,
-    PRIMARY KEY (run_id, pipeline, phase)
-)""",
-)
-
-#: columns added since the tables were first released: (table, column, type), added to a
-#: database an older version created
-ADDED_COLUMNS = (
-    ("step_attempts", "rejected", "BIGINT"),
-    ("step_attempts", "rows_in", "BIGINT"),
-    ("runs", "host", "TEXT"),
-    ("runs", "pid", "INTEGER"),
-)
 
 START_ATTEMPT = (
     "INSERT INTO step_attempts (run_id, pipeline, phase, step, plugin, attempt, status, started) "
@@ -101,12 +70,7 @@ class SQLState:
         self.db = self.connect()
         with self._transaction() as cursor:
             self.creating_tables(cursor)
-            for table in TABLES:
-                cursor.execute(table)
-            for table, column, kind in ADDED_COLUMNS:
-                cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
-                if column not in {described[0] for described in cursor.description}:
-                    cursor.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            create_or_migrate(cursor)
 
     # -- what a backend provides ----------------------------------------------------------------
 
@@ -128,7 +92,8 @@ class SQLState:
         an event sink that records each of its events, then hands it on."""
         if resumed:
             self._write(
-                "UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL, host = ?, pid = ? WHERE run_id = ?",
+                "UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL, retired = NULL, host = ?, pid = ? "
+                "WHERE run_id = ?",
                 (socket.gethostname(), os.getpid(), run_id),
             )
             # what was still running when the earlier attempt died did not finish
@@ -295,11 +260,6 @@ class SQLState:
     def phases(self, run_id: str) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM phase_runs WHERE run_id = ? ORDER BY started, pipeline", run_id)
 
-    def directory(self, config: str) -> Path:
-        """The state directory of the runs of pipeline file ``config`` (their checkpoints and dead
-        letters): for a server-side store, ``.orchestrator`` beside the file."""
-        return Path(config).parent / ".orchestrator"
-
     def latest_unfinished(self, config: str) -> dict[str, Any] | None:
         """The newest run of this config file that did not succeed: what ``--resume`` continues."""
         found = self._query(
@@ -315,11 +275,57 @@ class SQLState:
         )
         return found[0] if found else None
 
-    def earlier_runs(self, config: str, before: str) -> list[dict[str, Any]]:
-        """The runs of this config file that started before run ``before``."""
+    def unretired_before(self, config: str, run_id: str) -> list[dict[str, Any]]:
+        """The runs of this config file, started before run ``run_id``, that did not succeed and
+        whose checkpoints no later success retired yet: the only ones that may still hold some
+        (a run that succeeds removes its own). Retired runs leave the index this reads."""
         return self._query(
-            "SELECT * FROM runs WHERE config = ? AND started < (SELECT started FROM runs WHERE run_id = ?)", config, before
+            "SELECT run_id, status, host, pid FROM runs WHERE config = ? AND status != 'succeeded' AND retired IS NULL "
+            "AND started < (SELECT started FROM runs WHERE run_id = ?)",
+            config, run_id,
         )
+
+    def retire(self, run_ids: list[str]) -> None:
+        """Note that these runs' checkpoints are gone: no later run looks at them again."""
+        now = time.time()
+        for run_id in run_ids:
+            self._write("UPDATE runs SET retired = ? WHERE run_id = ?", (now, run_id))
+        self.flush()
+
+    # -- retention ------------------------------------------------------------------------------
+
+    def configs(self) -> list[str]:
+        """Every pipeline file with runs in this store."""
+        return [row["config"] for row in self._query("SELECT DISTINCT config FROM runs ORDER BY config")]
+
+    def runs_before(self, config: str, started: float) -> list[dict[str, Any]]:
+        """The runs of this config file that started before ``started``, oldest first."""
+        return self._query(
+            "SELECT run_id, config, status, started, host, pid FROM runs WHERE config = ? AND started < ? ORDER BY started",
+            config, started,
+        )
+
+    def nth_newest_start(self, config: str, n: int) -> float | None:
+        """When the ``n``-th newest run of this config file started (None with fewer runs)."""
+        found = self._query("SELECT started FROM runs WHERE config = ? ORDER BY started DESC LIMIT 1 OFFSET ?", config, n - 1)
+        return found[0]["started"] if found else None
+
+    def delete_runs(self, runs: list[dict[str, Any]]) -> list[str]:
+        """Delete these runs with their pipelines, phases and step attempts, in one transaction.
+        A run whose status or process changed since it was read (resumed in the meantime) is kept:
+        the delete says what it expects, and the database decides. Returns the ids deleted."""
+        deleted: list[str] = []
+        with self.lock, self._transaction() as cursor:
+            for run in runs:
+                cursor.execute(
+                    self._sql("DELETE FROM runs WHERE run_id = ? AND status = ? AND COALESCE(pid, -1) = ? RETURNING run_id"),
+                    (run["run_id"], run["status"], -1 if run["pid"] is None else run["pid"]),
+                )
+                deleted += [row[0] for row in cursor.fetchall()]
+            if deleted:
+                for table in ("pipeline_runs", "phase_runs", "step_attempts"):
+                    cursor.executemany(self._sql(f"DELETE FROM {table} WHERE run_id = ?"), [(run_id,) for run_id in deleted])
+        return deleted
 
     def progress(self, run_id: str) -> Progress:
         """What a recorded run completed: its succeeded pipelines, and the succeeded steps (with
