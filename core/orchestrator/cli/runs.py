@@ -219,8 +219,3 @@ def prune_history(
             lines.append(f"removed {count}, with {'its' if len(runs) == 1 else 'their'} checkpoints and dead letters")
     return "\n".join(lines or ["nothing to remove"]) + "\n"
 
-
-def _when(timestamp: float) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from itertools import groupby
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 from orchestrator.config.model import Plan
