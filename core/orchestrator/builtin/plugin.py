@@ -44,7 +44,22 @@ CSV_READ = _object(
     },
     ["path"],
 )
-CSV_WRITE = _object({"path": PATH, "delimiter": DELIMITER, "encoding": ENCODING}, ["path"])
+CSV_WRITE = _object(
+    {
+        "path": PATH,
+        "delimiter": DELIMITER,
+        "encoding": ENCODING,
+        "columns": _prop(
+            "array",
+            "The header, in order; written even when no row arrives. Without it, every key of the first batch.",
+            ["id", "name", "email"],
+            items={"type": "string"},
+            minItems=1,
+            uniqueItems=True,
+        ),
+    },
+    ["path"],
+)
 JSONL_READ = _object({"path": PATH, "batch_size": BATCH_SIZE, "encoding": ENCODING}, ["path"])
 JSONL_WRITE = _object({"path": PATH, "encoding": ENCODING}, ["path"])
 SQLITE_READ = _object(

@@ -109,9 +109,10 @@ def write(
 def _insert_all(
     ctx: StepContext, connection: sqlite3.Connection, batches: Iterable[Any], target: str, table: str, mode: str
 ) -> tuple[list[str] | None, int]:
-    """Insert batch after batch, one transaction each; the columns come from the first row.
-    Except for ``replace`` (whose swap is all or nothing anyway), every batch is recorded in the
-    ledger with its rows, and batches this load committed before are skipped."""
+    """Insert batch after batch, one transaction each. The table gets its columns from the first
+    batch, and a column first seen in a later row is added to it (ALTER TABLE ... ADD COLUMN),
+    never dropped. Except for ``replace`` (whose swap is all or nothing anyway), every batch is
+    recorded in the ledger with its rows, and batches this load committed before are skipped."""
     load_id = ctx.load_id
     ledger = mode != "replace"
     committed = _committed(connection, load_id) if ledger else {}
@@ -120,6 +121,7 @@ def _insert_all(
     if committed and mode == "create":  # the table is this load's own, from an earlier attempt
         mode = "append"
     columns: list[str] | None = None
+    known: set[str] = set()
     insert = ""
     written = 0
     for number, batch in enumerate(batches):
@@ -130,9 +132,14 @@ def _insert_all(
         rows = rows_of(batch, "sqlite.write")
         if not rows:
             continue
-        if columns is None:
-            columns = list(rows[0])
-            _prepare(connection, target, table, mode, columns, rows[0])
+        keys = set().union(*rows)  # every key of the batch, counted in C: new columns are rare
+        if columns is None or not keys <= known:
+            added = _sample(rows, keys - known)
+            if columns is None:
+                _prepare(connection, target, table, mode, added)
+            _add_columns(connection, target, table, added)
+            columns = [*(columns or ()), *added]
+            known = set(columns)
             insert = (
                 f"INSERT INTO {_quote(target)} ({', '.join(map(_quote, columns))}) "
                 f"VALUES ({', '.join('?' * len(columns))})"
@@ -148,6 +155,21 @@ def _insert_all(
         _in_transaction(connection, work, table)
         written += len(rows)
     return columns, written
+
+
+def _sample(rows: list[dict[str, Any]], names: set[str]) -> dict[str, Any]:
+    """The given columns in the order the rows first show them, each with its first value that
+    is not None (which types the column)."""
+    sample: dict[str, Any] = {}
+    for row in rows:
+        for name, value in row.items():
+            if name in names and sample.get(name) is None:
+                if not isinstance(name, str):
+                    raise StepError(f"sqlite.write needs string column names, got {name!r} ({type(name).__name__})")
+                sample[name] = value
+        if len(sample) == len(names) and None not in sample.values():
+            break
+    return sample
 
 
 def _insert_rejecting(
@@ -209,10 +231,9 @@ def execute(ctx: StepContext, database: str, sql: str) -> int:
         return connection.total_changes - before
 
 
-def _prepare(
-    connection: sqlite3.Connection, target: str, table: str, mode: str, columns: list[str], sample: dict[str, Any]
-) -> None:
-    definition = ", ".join(f"{_quote(c)} {_TYPES.get(type(sample[c]), '')}".rstrip() for c in columns)
+def _prepare(connection: sqlite3.Connection, target: str, table: str, mode: str, sample: dict[str, Any]) -> None:
+    """Create the table the rows go into (``append``: when missing; ``replace``: the new table)."""
+    definition = _definition(sample)
     if mode == "create":
         if _exists(connection, table):
             raise StepError(f"table {table!r} already exists (mode: create); use mode append or replace")
@@ -222,6 +243,20 @@ def _prepare(
     else:
         statements = [f"DROP TABLE IF EXISTS {_quote(target)}", f"CREATE TABLE {_quote(target)} ({definition})"]
     _in_transaction(connection, statements, table)
+
+
+def _add_columns(connection: sqlite3.Connection, target: str, table: str, sample: dict[str, Any]) -> None:
+    """Add the sample's columns that ``target`` lacks, typed from their values. The table is read
+    inside the write transaction, so two loads adding the same column at once add it once."""
+    with _transaction(connection, table):
+        present = {row[1].casefold() for row in connection.execute(f"PRAGMA table_info({_quote(target)})")}
+        for name, value in sample.items():
+            if name.casefold() not in present:  # SQLite's column names ignore case
+                connection.execute(f"ALTER TABLE {_quote(target)} ADD COLUMN {_definition({name: value})}")
+
+
+def _definition(sample: dict[str, Any]) -> str:
+    return ", ".join(f"{_quote(c)} {_TYPES.get(type(v), '')}".rstrip() for c, v in sample.items())
 
 
 def _in_transaction(connection: sqlite3.Connection, work: Sequence[str | tuple[str, list[Any]]], table: str) -> None:
