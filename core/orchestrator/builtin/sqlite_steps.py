@@ -25,6 +25,7 @@ from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE, rows_of
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
 from orchestrator.policies import FAIL
+from orchestrator.sqlite_sandbox import SqliteSandbox
 
 _TYPES = {bool: "INTEGER", int: "INTEGER", float: "REAL", bytes: "BLOB", str: "TEXT"}
 
@@ -39,9 +40,13 @@ _ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.Programmi
 
 
 @contextmanager
-def connect(ctx: StepContext, database: str, *, create: bool) -> Iterator[sqlite3.Connection]:
+def connect(
+    ctx: StepContext, database: str, *, create: bool, sandbox: SqliteSandbox | None = None
+) -> Iterator[sqlite3.Connection]:
     """Open the database file (relative to the pipeline file); ``:memory:`` is accepted as is.
-    ``create`` is for writers: the file (and its directory) may be created."""
+    ``create`` is for writers: the file (and its directory) may be created. Steps that run the
+    user's SQL pass a ``sandbox``, which keeps the files that SQL opens inside the pipeline's
+    directories."""
     if database == ":memory:":
         target = database
     else:
@@ -59,6 +64,8 @@ def connect(ctx: StepContext, database: str, *, create: bool) -> Iterator[sqlite
     # pipelines loading one database) queue on SQLite's busy timeout, each transaction taking the
     # write lock up front (BEGIN IMMEDIATE) so none can deadlock upgrading a read lock.
     with closing(connection):
+        if sandbox is not None:
+            sandbox.guard(connection)
         yield connection
 
 
@@ -69,12 +76,14 @@ def read(
     parameters: list[Any] | dict[str, Any] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Yield the query's rows as dicts, ``batch_size`` at a time."""
-    with connect(ctx, database, create=False) as connection:
+    """Yield the query's rows as dicts, ``batch_size`` at a time. The query may only read, and
+    only files inside the pipeline's directories (see :mod:`orchestrator.sqlite_sandbox`)."""
+    sandbox = SqliteSandbox(ctx, "sqlite.read", read_only=True)
+    with connect(ctx, database, create=False, sandbox=sandbox) as connection:
         try:
             cursor = connection.execute(query, parameters or ())
         except sqlite3.Error as exc:
-            raise StepError(f"query failed: {exc}") from None
+            raise StepError(sandbox.refused or f"query failed: {exc}") from None
         names = [column[0] for column in cursor.description or ()]
         while rows := cursor.fetchmany(batch_size):
             yield [dict(zip(names, row)) for row in rows]
@@ -219,15 +228,17 @@ def _committed(connection: sqlite3.Connection, load_id: str) -> dict[int, int]:
 
 def execute(ctx: StepContext, database: str, sql: str) -> int:
     """Run SQL (one or more statements) inside the database, in one transaction; returns the
-    number of rows the statements changed."""
-    with connect(ctx, database, create=False) as connection:
+    number of rows the statements changed. The files the SQL opens (``ATTACH``, ``VACUUM INTO``)
+    must be inside the pipeline's directories (see :mod:`orchestrator.sqlite_sandbox`)."""
+    sandbox = SqliteSandbox(ctx, "sqlite.execute", read_only=False)
+    with connect(ctx, database, create=False, sandbox=sandbox) as connection:
         before = connection.total_changes
         try:
             connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;COMMIT;")
         except sqlite3.Error as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            raise StepError(f"SQL failed: {exc}") from None
+            raise StepError(sandbox.refused or f"SQL failed: {exc}") from None
         return connection.total_changes - before
 
 

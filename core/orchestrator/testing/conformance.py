@@ -50,7 +50,7 @@ RowCounter = Callable[[dict[str, Any], Path], int]
 RowReader = Callable[[dict[str, Any], Path], list[dict[str, Any]]]
 
 #: what every load is given to check it loses no column: ``b`` first appears in the second row
-COLUMN_ROWS = [{"a": 1}, {"a": 2, "b": "x"}, {"b": "y"}]
+COLUMN_ROWS: list[dict[str, Any]] = [{"a": 1}, {"a": 2, "b": "x"}, {"b": "y"}]
 
 #: what idempotent loads are given: three batches of ten rows
 SAMPLE_BATCHES = [[{"id": b * 10 + i, "name": f"row {b * 10 + i}"} for i in range(10)] for b in range(3)]
