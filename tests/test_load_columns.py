@@ -121,3 +121,40 @@ def test_the_reported_pipeline_keeps_column_b_in_sqlite_and_fails_csv_naming_it(
     assert _table(tmp_path / "out.db", "t") == (["a", "b"], [(1, None), (2, "x"), (None, "y")])
     assert "row 2 has column 'b', which the CSV header (from the first batch) lacks" in (outcome.error or "")
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("load", "plugin"),
+    [("{plugin: sqlite.write, args: {database: out.db, table: t}}", "sqlite.write"), ("{plugin: csv.write, args: {path: out.csv}}", "csv.write")],
+)
+def test_several_extract_steps_without_a_transform_say_what_to_do(plugins, write_config, tmp_path: Path, load: str, plugin: str) -> None:
+    from orchestrator.config import load_plan
+    from orchestrator.engine import Engine
+
+    config = write_config(
+        f"""
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract:
+                steps:
+                  - {{id: customers, plugin: jsonl.read, args: {{path: customers.jsonl}}}}
+                  - {{id: orders, plugin: jsonl.read, args: {{path: orders.jsonl}}}}
+              load:
+                steps: [{load}]
+        """,
+        **{"customers.jsonl": '{"id": 1}\n', "orders.jsonl": '{"order": 7}\n'},
+    )
+    result = Engine(load_plan(config, plugins.registry), plugins).run_sync()
+    assert result.pipelines["p"].error == (
+        f"step '{plugin}' failed: {plugin} received one mapping of row lists (customers, orders), "
+        "which is what several extract steps hand on when the pipeline has no transform; add a transform that "
+        "combines them into rows (python.call), or give each source a pipeline of its own"
+    )
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_row_whose_values_are_lists_is_still_a_row_when_they_hold_no_rows(tmp_path: Path) -> None:
+    csv_files.write(_ctx(tmp_path, "csv.write"), [{"tags": ["a", "b"]}], "out.csv")
+    assert (tmp_path / "out.csv").read_text() == "tags\n\"['a', 'b']\"\n"
