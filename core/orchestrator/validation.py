@@ -523,6 +523,13 @@ def _unique_items(error: ValidationError) -> str:
     return "must not list the same item twice"
 
 
+def _not(error: ValidationError) -> str:
+    """The schemas say "not NaN" with ``not`` (a NaN passes every numeric bound)."""
+    if isinstance(error.instance, float) and error.instance != error.instance:
+        return "must be a number, got .nan (not a number)"
+    return error.message
+
+
 def _fallback(error: ValidationError) -> str:
     return error.message
 
@@ -542,6 +549,7 @@ _MESSAGES: dict[str, Callable[[ValidationError], str]] = {
     "minItems": _min_items,
     "minProperties": _min_properties,
     "uniqueItems": _unique_items,
+    "not": _not,
 }
 
 
