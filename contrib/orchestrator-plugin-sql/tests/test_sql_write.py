@@ -263,3 +263,25 @@ def test_sql_write_rejects_the_rows_the_database_refuses_and_keeps_the_others(ba
         assert not any("INSERT" in k["error"] for k in kept), kept
     else:
         assert not (tmp_path / "letters.jsonl").exists()
+
+
+def test_sql_write_refuses_the_mapping_of_several_extract_steps(lite: Backend, plugins: Plugins, write_files: Callable[..., Path]) -> None:
+    config = """
+    pipelines:
+      p:
+        type: ETL
+        phases:
+          extract:
+            steps:
+              - {id: customers, plugin: jsonl.read, args: {path: customers.jsonl}}
+              - {id: orders, plugin: jsonl.read, args: {path: orders.jsonl}}
+          load:
+            steps: [{plugin: sql.write, args: {url: "${DB_URL}", table: t}}]
+    """
+    path = write_files(config, **{"customers.jsonl": '{"id": 1}\n', "orders.jsonl": '{"order": 7}\n'})
+    assert error_of(run(path, plugins, lite.env)) == (
+        "step 'sql.write' failed: sql.write received one mapping of row lists (customers, orders), which is what "
+        "several extract steps hand on when the pipeline has no transform; add a transform that combines them into "
+        "rows (python.call), or give each source a pipeline of its own"
+    )
+    assert "t" not in lite.tables()
