@@ -212,3 +212,10 @@ def test_csv_read_skips_a_utf8_byte_order_mark(plugins, write_config, tmp_path: 
         assert json.loads((tmp_path / "out.jsonl").read_text()) == {"id": 1, "name": "Zoë"}
     unknown = run_one(plugins, write_config, "{plugin: csv.read, args: {path: in.csv, encoding: utf-9}}", "{plugin: jsonl.write, args: {path: out.jsonl}}")
     assert unknown.error == "step 'csv.read' failed: unknown encoding 'utf-9'; use a Python codec name such as utf-8, latin-1 or cp1252"
+
+
+def test_jsonl_read_skips_a_utf8_byte_order_mark(plugins, write_config, tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_bytes('\ufeff{"id": 1}\n'.encode())
+    outcome = run_one(plugins, write_config, "{plugin: jsonl.read, args: {path: in.jsonl}}", "{plugin: csv.write, args: {path: out.csv}}")
+    assert outcome.status == "succeeded", outcome.error
+    assert (tmp_path / "out.csv").read_text() == "id\n1\n"
