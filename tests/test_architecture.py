@@ -38,6 +38,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
             "orchestrator.events",
             "orchestrator.context",
             "orchestrator.files",
+            "orchestrator.sqlite_sandbox",
             "orchestrator.config.model",
             "orchestrator.config.phases",
             "orchestrator.config.policies",

@@ -196,3 +196,26 @@ def test_paths_outside_the_pipeline_directory_are_refused_unless_allowed(plugins
     )
     assert Engine(load_plan(config, plugins.registry), plugins).run_sync().ok
     assert (outside / "out.csv").read_text() == "a\n1\n"
+
+
+def test_csv_read_skips_a_utf8_byte_order_mark(plugins, write_config, tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts the file with a BOM: the first column is still ``id``."""
+    (tmp_path / "in.csv").write_bytes("\ufeffid,name\n1,Zoë\n".encode())
+    for encoding in ("utf-8", "UTF8"):
+        outcome = run_one(
+            plugins,
+            write_config,
+            f"{{plugin: csv.read, args: {{path: in.csv, encoding: {encoding}, types: {{id: int}}}}}}",
+            "{plugin: jsonl.write, args: {path: out.jsonl}}",
+        )
+        assert outcome.status == "succeeded", outcome.error
+        assert json.loads((tmp_path / "out.jsonl").read_text()) == {"id": 1, "name": "Zoë"}
+    unknown = run_one(plugins, write_config, "{plugin: csv.read, args: {path: in.csv, encoding: utf-9}}", "{plugin: jsonl.write, args: {path: out.jsonl}}")
+    assert unknown.error == "step 'csv.read' failed: unknown encoding 'utf-9'; use a Python codec name such as utf-8, latin-1 or cp1252"
+
+
+def test_jsonl_read_skips_a_utf8_byte_order_mark(plugins, write_config, tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_bytes('\ufeff{"id": 1}\n'.encode())
+    outcome = run_one(plugins, write_config, "{plugin: jsonl.read, args: {path: in.jsonl}}", "{plugin: csv.write, args: {path: out.csv}}")
+    assert outcome.status == "succeeded", outcome.error
+    assert (tmp_path / "out.csv").read_text() == "id\n1\n"

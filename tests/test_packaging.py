@@ -39,6 +39,39 @@ def test_wheel_ships_the_schemas_and_the_builtin_entry_point(wheel: Path) -> Non
     assert "[orchestrator.plugins]\nbuiltin = orchestrator.builtin.plugin" in text
     assert "orchestrator = orchestrator.cli:main" in text
     assert "[pytest11]\norchestrator = orchestrator.testing.pytest_plugin" in text
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "orchestrator/plugin_template/{{cookiecutter.project_slug}}/.gitignore" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_sdist_holds_the_license_and_only_the_top_readme(tmp_path: Path) -> None:
+    """Built with hatchling, as ``python -m build --sdist`` would, in an environment of its own."""
+    import tarfile
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = str(env_dir / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "hatchling>=1.27"], check=True)
+    out = tmp_path / "dist"
+    code = f"from hatchling.build import build_sdist; print(build_sdist({str(out)!r}))"
+    name = subprocess.run([python, "-c", code], cwd=REPO, check=True, capture_output=True, text=True).stdout.split()[-1]
+    with tarfile.open(out / name) as archive:
+        members = [m.split("/", 1)[1] for m in archive.getnames() if "/" in m]
+    assert "LICENSE" in members and "README.md" in members
+    assert [m for m in members if m.endswith("README.md") and not m.startswith("core/orchestrator/plugin_template/")] == ["README.md"]
+    assert not [m for m in members if "__pycache__" in m or m.endswith(".pyc")]
+
+
+@pytest.mark.parametrize("project", sorted(p.name for p in (REPO / "contrib").iterdir() if (p / "pyproject.toml").exists()))
+def test_contrib_distributions_carry_the_license_and_build_without_warnings(project: str, tmp_path: Path) -> None:
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--wheel-dir", str(tmp_path), str(REPO / "contrib" / project)],
+        check=True, capture_output=True, text=True,
+    )
+    assert "deprecated" not in built.stdout + built.stderr, "the build warns about deprecated metadata"
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
 
 
 def test_installed_wheel_validates_and_runs_the_quickstart(wheel: Path, tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ def expected_paths(chosen: tuple[str, ...]) -> set[str]:
     package = "src/orchestrator_plugin_acme"
     paths = {
         ".github/workflows/ci.yml",
+        ".gitignore",
         "LICENSE",
         "README.md",
         "pyproject.toml",
@@ -68,6 +69,22 @@ def test_every_combination_bakes_exactly_its_files(tmp_path: Path, chosen: tuple
         compile(source.read_text(), str(source), "exec")  # every file is valid Python
     pyproject = (project / "pyproject.toml").read_text()
     assert '[project.entry-points."orchestrator.plugins"]\nacme = "orchestrator_plugin_acme.plugin"' in pyproject
+
+
+def test_bytecode_left_in_the_template_does_not_reach_the_project(tmp_path: Path) -> None:
+    import shutil
+
+    template = tmp_path / "template"
+    shutil.copytree(template_dir(), template)
+    package = template / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.module_name}}"
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "steps.cpython-311.pyc").write_bytes(b"stale")
+    (template / "{{cookiecutter.project_slug}}" / "tests" / "stale.pyc").write_bytes(b"stale")
+    context = {"plugin_name": "acme", **{choice: True for choice in CHOICES}}
+    project = Path(cookiecutter(str(template), no_input=True, extra_context=context, output_dir=str(tmp_path / "out")))
+    files = {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+    assert files == expected_paths(tuple(CHOICES))
+    assert "__pycache__/" in (project / ".gitignore").read_text().splitlines()
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,34 @@ TestBuiltinConformance = conformance_suite(
         "python.call": {"callable": "builtins:list"},
     },
     idempotent_loads={"sqlite.write": lambda args, base: _rows(base / args["database"], args["table"])},
+    read_back={
+        "csv.write": lambda args, base: _csv_rows(base / args["path"]),
+        "jsonl.write": lambda args, base: _jsonl_rows(base / args["path"]),
+        "sqlite.write": lambda args, base: _table_rows(base / args["database"], args["table"]),
+        "python.call": None,  # hands the rows to the user's function: no target to read back
+    },
 )
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    import csv
+
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _jsonl_rows(path: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _table_rows(database: Path, table: str) -> list[dict]:
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        cursor = db.execute(f'SELECT * FROM "{table}"')
+        return [dict(zip([c[0] for c in cursor.description], row)) for row in cursor]
 
 
 def _rows(database: Path, table: str) -> int:

@@ -31,6 +31,18 @@ def input_path(ctx: StepContext, path: str) -> Path:
     return full
 
 
+def without_bom(encoding: str) -> str:
+    """The codec that reads ``encoding`` and drops a leading UTF-8 byte order mark: ``utf-8-sig``
+    for any spelling of UTF-8, else ``encoding`` itself. An unknown encoding is a StepError."""
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise StepError(f"unknown encoding {encoding!r}; use a Python codec name such as utf-8, latin-1 or cp1252") from None
+    return "utf-8-sig" if name == "utf-8" else encoding
+
+
 @contextmanager
 def open_input(ctx: StepContext, path: str, **options: Any) -> Iterator[IO[str]]:
     """Open a text file for reading, relative to the pipeline file."""

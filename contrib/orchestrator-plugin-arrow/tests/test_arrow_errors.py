@@ -196,7 +196,9 @@ def test_batches_whose_columns_differ(write, failure, config):
     )
     assert (
         error
-        == "step 'out' (arrow.write_csv) failed: batch 2: columns differ from the first batch (missing name; extra city): id, city vs id, name"
+        == "step 'out' (arrow.write_csv) failed: batch 2: columns differ from the first batch (missing name; extra city): "
+        "id, city vs id, name; a file has the columns of its first batch: give every row every column (None where it has "
+        "no value) and their types in arrow.from_rows' types, or drop the extra ones with arrow.select"
     )
 
 

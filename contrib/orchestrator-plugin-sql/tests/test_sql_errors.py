@@ -96,10 +96,16 @@ def test_sql_missing_sqlite_file_is_named_relative_to_the_pipeline(query_error: 
 
 
 def test_sql_query_that_returns_no_rows_points_to_sql_execute(lite: Backend, query_error: Callable[..., str]) -> None:
-    assert query_error(lite.url, "CREATE TABLE t (a INTEGER)") == (
+    assert query_error(lite.url, "PRAGMA cache_size = 100") == (
         f"step 'sql.query' failed: the query returned no rows on {lite.url}; "
         "sql.query runs a SELECT (statements that change data belong in sql.execute)"
     )
+    # a statement that writes is refused before it runs (the step's SQLite connection only reads)
+    assert query_error(lite.url, "CREATE TABLE t (a INTEGER)") == (
+        "step 'sql.query' failed: sql.query runs read-only statements and refused CREATE TABLE; "
+        "change the database in a transform_at_load step (sqlite.execute, sql.execute)"
+    )
+    assert lite.tables() == set()
 
 
 def test_sql_write_and_execute_errors_hide_the_password_too(

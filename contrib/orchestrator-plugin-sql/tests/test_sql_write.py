@@ -176,6 +176,22 @@ def test_sql_write_names_columns_the_table_lacks(backend: Backend, load: Any) ->
     )
 
 
+@pytest.mark.parametrize("mode", ["create", "append", "replace", "upsert"])
+def test_sql_write_keeps_a_column_of_the_first_batch_and_names_one_a_later_batch_brings(backend: Backend, load: Any, mode: str) -> None:
+    args = f"mode: {mode}, key: [id]" if mode == "upsert" else f"mode: {mode}"
+    kept = load(backend, args, [{"id": 1}, {"id": 2, "b": "x"}])  # one batch: the table has both columns
+    assert kept.ok, kept.pipelines["p"].error
+    assert backend.fetch("SELECT id, b FROM people ORDER BY id") == [(1, None), (2, "x")]
+    backend.run_sql("DROP TABLE people")
+    error = error_of(load(backend, args, [{"id": 3}], [{"id": 4, "b": "y"}]))
+    fix = (
+        "the new table took its columns from the first batch: give every row the same columns"
+        if mode == "replace"
+        else "add them to the table, drop them in a transform, or use mode replace"
+    )
+    assert error == f"step 'sql.write' failed: the rows have columns that table 'people' lacks: b; {fix}"
+
+
 def test_sql_write_refuses_batches_that_are_not_rows(backend: Backend, load: Any) -> None:
     error = error_of(load(backend, "mode: append", [1, 2]))
     assert error == "step 'sql.write' failed: sql.write expects rows as mappings (dicts), got int; turn them into dicts in a transform"
@@ -263,3 +279,25 @@ def test_sql_write_rejects_the_rows_the_database_refuses_and_keeps_the_others(ba
         assert not any("INSERT" in k["error"] for k in kept), kept
     else:
         assert not (tmp_path / "letters.jsonl").exists()
+
+
+def test_sql_write_refuses_the_mapping_of_several_extract_steps(lite: Backend, plugins: Plugins, write_files: Callable[..., Path]) -> None:
+    config = """
+    pipelines:
+      p:
+        type: ETL
+        phases:
+          extract:
+            steps:
+              - {id: customers, plugin: jsonl.read, args: {path: customers.jsonl}}
+              - {id: orders, plugin: jsonl.read, args: {path: orders.jsonl}}
+          load:
+            steps: [{plugin: sql.write, args: {url: "${DB_URL}", table: t}}]
+    """
+    path = write_files(config, **{"customers.jsonl": '{"id": 1}\n', "orders.jsonl": '{"order": 7}\n'})
+    assert error_of(run(path, plugins, lite.env)) == (
+        "step 'sql.write' failed: sql.write received one mapping of row lists (customers, orders), which is what "
+        "several extract steps hand on when the pipeline has no transform; add a transform that combines them into "
+        "rows (python.call), or give each source a pipeline of its own"
+    )
+    assert "t" not in lite.tables()

@@ -11,7 +11,7 @@ from typing import Any
 from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE, rows_of
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
-from orchestrator.files import atomic_output, open_input
+from orchestrator.files import atomic_output, open_input, without_bom
 
 _CASTS = {"str": str, "int": int, "float": float, "bool": lambda v: v.strip().lower() in {"1", "true", "yes", "y"}}
 
@@ -26,8 +26,9 @@ def read(
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield the file's rows as dicts keyed by the header, ``batch_size`` rows at a time. Blank
     lines are skipped; a row with more or fewer fields than the header is an error naming its line,
-    since guessing which field is missing would load wrong data quietly."""
-    with open_input(ctx, path, encoding=encoding, newline="") as handle:
+    since guessing which field is missing would load wrong data quietly. A UTF-8 file may start
+    with a byte order mark (Excel's "CSV UTF-8" does): it is not part of the first column's name."""
+    with open_input(ctx, path, encoding=without_bom(encoding), newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
@@ -57,28 +58,58 @@ def write(
     path: str,
     delimiter: str = ",",
     encoding: str = "utf-8",
+    columns: list[str] | None = None,
 ) -> int:
-    """Write every batch to one CSV file (header from the first row's keys). The file appears
-    only when everything was written, so a failed run leaves the previous file intact."""
+    """Write every batch to one CSV file. The header is ``columns`` when given (written even when
+    no row arrives), else every key of the first batch, in the order first seen (no rows and no
+    ``columns``: an empty file). A header cannot grow once written, so a later row with a key
+    it lacks fails the step naming the key, rather than losing the values. The file appears only
+    when everything was written, so a failed run leaves the previous file intact."""
     rows = 0
     with atomic_output(ctx, path, encoding=encoding, newline="") as handle:
         writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
         fields: list[str] | None = None
-        getter = None
+        known: set[Any] = set()
+        getter: Any = None
+        if columns is not None:
+            fields, known, getter = _header(writer, columns)
         for batch in batches:
             batch = rows_of(batch, "csv.write")
             if not batch:
                 continue
+            keys = set().union(*batch)
             if fields is None:
-                fields = list(batch[0])
-                writer.writerow(fields)
-                getter = itemgetter(*fields) if len(fields) > 1 else (lambda r, f=fields[0]: (r[f],))
-            try:
-                writer.writerows(map(getter, batch))  # type: ignore[arg-type]
-            except KeyError:
-                writer.writerows([row.get(f) for f in fields] for row in batch)
+                first = list(batch[0])
+                header = first if len(keys) == len(first) else list(dict.fromkeys(k for row in batch for k in row))
+                fields, known, getter = _header(writer, header)
+            elif not keys <= known:
+                raise StepError(_unknown_columns(batch, known, rows, columns is not None))
+            try:  # made whole before any is written: a KeyError half way would write rows twice
+                values = list(map(getter, batch))
+            except KeyError:  # a row without some column: an empty field
+                values = [tuple(row.get(f) for f in fields) for row in batch]
+            writer.writerows(values)
             rows += len(batch)
     return rows
+
+
+def _header(writer: Any, fields: list[str]) -> tuple[list[str], set[str], Any]:
+    """Write the header; returns the fields, their set and a getter of a row's values."""
+    writer.writerow(fields)
+    if len(fields) == 1:
+        return fields, set(fields), lambda row, field=fields[0]: (row[field],)
+    return fields, set(fields), itemgetter(*fields)
+
+
+def _unknown_columns(batch: list[dict[str, Any]], known: set[Any], before: int, given: bool) -> str:
+    """Which row brings which new key, and what to do about it."""
+    index, row = next((i, row) for i, row in enumerate(batch) if not row.keys() <= known)
+    names = ", ".join(repr(key) for key in row if key not in known)
+    source = "args.columns" if given else "the first batch"
+    return (
+        f"row {before + index + 1} has column {names}, which the CSV header (from {source}) lacks, "
+        f"and a header cannot grow once written; list every column in args.columns, or drop {names} in a transform"
+    )
 
 
 def _casts(header: list[str], types: dict[str, str], path: str) -> dict[str, Any]:

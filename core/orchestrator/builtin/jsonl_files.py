@@ -9,15 +9,16 @@ from typing import Any
 from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
-from orchestrator.files import atomic_output, open_input
+from orchestrator.files import atomic_output, open_input, without_bom
 
 
 def read(
     ctx: StepContext, path: str, batch_size: int = DEFAULT_BATCH_SIZE, encoding: str = "utf-8"
 ) -> Iterator[list[Any]]:
-    """Yield the file's values, ``batch_size`` at a time; blank lines are skipped."""
+    """Yield the file's values, ``batch_size`` at a time; blank lines are skipped, and so is a
+    UTF-8 byte order mark (some Windows tools write one)."""
     decode = json.loads
-    with open_input(ctx, path, encoding=encoding) as handle:
+    with open_input(ctx, path, encoding=without_bom(encoding)) as handle:
         batch: list[Any] = []
         for number, line in enumerate(handle, 1):
             if not line.strip():

@@ -44,7 +44,22 @@ CSV_READ = _object(
     },
     ["path"],
 )
-CSV_WRITE = _object({"path": PATH, "delimiter": DELIMITER, "encoding": ENCODING}, ["path"])
+CSV_WRITE = _object(
+    {
+        "path": PATH,
+        "delimiter": DELIMITER,
+        "encoding": ENCODING,
+        "columns": _prop(
+            "array",
+            "The header, in order; written even when no row arrives. Without it, every key of the first batch.",
+            ["id", "name", "email"],
+            items={"type": "string"},
+            minItems=1,
+            uniqueItems=True,
+        ),
+    },
+    ["path"],
+)
 JSONL_READ = _object({"path": PATH, "batch_size": BATCH_SIZE, "encoding": ENCODING}, ["path"])
 JSONL_WRITE = _object({"path": PATH, "encoding": ENCODING}, ["path"])
 SQLITE_READ = _object(
@@ -95,10 +110,19 @@ LOCAL_EXECUTOR = {
     "additionalProperties": False,
     "properties": {"threads": _prop("integer", "Worker threads for sync steps (anyio's default is 40).", 8, minimum=1)},
 }
-TIMEOUT = _prop("number", "Seconds to wait for the server before the send counts as failed.", 10, exclusiveMinimum=0)
+#: a number that is NaN, which passes every numeric bound: ``not`` it
+NAN = {"type": "number", "maximum": -1, "minimum": 1}
+TIMEOUT = _prop("number", "Seconds to wait for the server before the send counts as failed.", 10, exclusiveMinimum=0, **{"not": NAN})
+#: http(s)://, optional user info, a host (an IPv6 address in brackets), optional port and path
+URL_PATTERN = r"^https?://([^\s/?#@]*@)?(\[[0-9A-Fa-f:.]+\](:\d+)?|[^\s/?#@\[\]]+)([/?#]\S*)?$"
 WEBHOOK = _object(
     {
-        "url": _prop("string", "The URL the notification is POSTed to, as JSON.", "${ALERT_URL}", pattern="^https?://"),
+        "url": _prop(
+            "string",
+            "The http:// or https:// URL the notification is POSTed to, as JSON.",
+            "${ALERT_URL}",
+            pattern=URL_PATTERN,
+        ),
         "headers": _prop(
             "object", "Extra HTTP headers (an Authorization token, say).", {"Authorization": "Bearer ${ALERT_TOKEN}"},
             additionalProperties={"type": "string"},

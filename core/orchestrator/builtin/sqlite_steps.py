@@ -25,6 +25,7 @@ from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE, rows_of
 from orchestrator.config.policies import FAIL
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
+from orchestrator.sqlite_sandbox import SqliteSandbox
 
 _TYPES = {bool: "INTEGER", int: "INTEGER", float: "REAL", bytes: "BLOB", str: "TEXT"}
 
@@ -39,9 +40,13 @@ _ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.Programmi
 
 
 @contextmanager
-def connect(ctx: StepContext, database: str, *, create: bool) -> Iterator[sqlite3.Connection]:
+def connect(
+    ctx: StepContext, database: str, *, create: bool, sandbox: SqliteSandbox | None = None
+) -> Iterator[sqlite3.Connection]:
     """Open the database file (relative to the pipeline file); ``:memory:`` is accepted as is.
-    ``create`` is for writers: the file (and its directory) may be created."""
+    ``create`` is for writers: the file (and its directory) may be created. Steps that run the
+    user's SQL pass a ``sandbox``, which keeps the files that SQL opens inside the pipeline's
+    directories."""
     if database == ":memory:":
         target = database
     else:
@@ -59,6 +64,8 @@ def connect(ctx: StepContext, database: str, *, create: bool) -> Iterator[sqlite
     # pipelines loading one database) queue on SQLite's busy timeout, each transaction taking the
     # write lock up front (BEGIN IMMEDIATE) so none can deadlock upgrading a read lock.
     with closing(connection):
+        if sandbox is not None:
+            sandbox.guard(connection)
         yield connection
 
 
@@ -69,12 +76,14 @@ def read(
     parameters: list[Any] | dict[str, Any] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Yield the query's rows as dicts, ``batch_size`` at a time."""
-    with connect(ctx, database, create=False) as connection:
+    """Yield the query's rows as dicts, ``batch_size`` at a time. The query may only read, and
+    only files inside the pipeline's directories (see :mod:`orchestrator.sqlite_sandbox`)."""
+    sandbox = SqliteSandbox(ctx, "sqlite.read", read_only=True)
+    with connect(ctx, database, create=False, sandbox=sandbox) as connection:
         try:
             cursor = connection.execute(query, parameters or ())
         except sqlite3.Error as exc:
-            raise StepError(f"query failed: {exc}") from None
+            raise StepError(sandbox.refused or f"query failed: {exc}") from None
         names = [column[0] for column in cursor.description or ()]
         while rows := cursor.fetchmany(batch_size):
             yield [dict(zip(names, row)) for row in rows]
@@ -109,9 +118,10 @@ def write(
 def _insert_all(
     ctx: StepContext, connection: sqlite3.Connection, batches: Iterable[Any], target: str, table: str, mode: str
 ) -> tuple[list[str] | None, int]:
-    """Insert batch after batch, one transaction each; the columns come from the first row.
-    Except for ``replace`` (whose swap is all or nothing anyway), every batch is recorded in the
-    ledger with its rows, and batches this load committed before are skipped."""
+    """Insert batch after batch, one transaction each. The table gets its columns from the first
+    batch, and a column first seen in a later row is added to it (ALTER TABLE ... ADD COLUMN),
+    never dropped. Except for ``replace`` (whose swap is all or nothing anyway), every batch is
+    recorded in the ledger with its rows, and batches this load committed before are skipped."""
     load_id = ctx.load_id
     ledger = mode != "replace"
     committed = _committed(connection, load_id) if ledger else {}
@@ -120,6 +130,7 @@ def _insert_all(
     if committed and mode == "create":  # the table is this load's own, from an earlier attempt
         mode = "append"
     columns: list[str] | None = None
+    known: set[str] = set()
     insert = ""
     written = 0
     for number, batch in enumerate(batches):
@@ -130,9 +141,14 @@ def _insert_all(
         rows = rows_of(batch, "sqlite.write")
         if not rows:
             continue
-        if columns is None:
-            columns = list(rows[0])
-            _prepare(connection, target, table, mode, columns, rows[0])
+        keys = set().union(*rows)  # every key of the batch, counted in C: new columns are rare
+        if columns is None or not keys <= known:
+            added = _sample(rows, keys - known)
+            if columns is None:
+                _prepare(connection, target, table, mode, added)
+            _add_columns(connection, target, table, added)
+            columns = [*(columns or ()), *added]
+            known = set(columns)
             insert = (
                 f"INSERT INTO {_quote(target)} ({', '.join(map(_quote, columns))}) "
                 f"VALUES ({', '.join('?' * len(columns))})"
@@ -148,6 +164,21 @@ def _insert_all(
         _in_transaction(connection, work, table)
         written += len(rows)
     return columns, written
+
+
+def _sample(rows: list[dict[str, Any]], names: set[str]) -> dict[str, Any]:
+    """The given columns in the order the rows first show them, each with its first value that
+    is not None (which types the column)."""
+    sample: dict[str, Any] = {}
+    for row in rows:
+        for name, value in row.items():
+            if name in names and sample.get(name) is None:
+                if not isinstance(name, str):
+                    raise StepError(f"sqlite.write needs string column names, got {name!r} ({type(name).__name__})")
+                sample[name] = value
+        if len(sample) == len(names) and None not in sample.values():
+            break
+    return sample
 
 
 def _insert_rejecting(
@@ -197,22 +228,23 @@ def _committed(connection: sqlite3.Connection, load_id: str) -> dict[int, int]:
 
 def execute(ctx: StepContext, database: str, sql: str) -> int:
     """Run SQL (one or more statements) inside the database, in one transaction; returns the
-    number of rows the statements changed."""
-    with connect(ctx, database, create=False) as connection:
+    number of rows the statements changed. The files the SQL opens (``ATTACH``, ``VACUUM INTO``)
+    must be inside the pipeline's directories (see :mod:`orchestrator.sqlite_sandbox`)."""
+    sandbox = SqliteSandbox(ctx, "sqlite.execute", read_only=False)
+    with connect(ctx, database, create=False, sandbox=sandbox) as connection:
         before = connection.total_changes
         try:
             connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;COMMIT;")
         except sqlite3.Error as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            raise StepError(f"SQL failed: {exc}") from None
+            raise StepError(sandbox.refused or f"SQL failed: {exc}") from None
         return connection.total_changes - before
 
 
-def _prepare(
-    connection: sqlite3.Connection, target: str, table: str, mode: str, columns: list[str], sample: dict[str, Any]
-) -> None:
-    definition = ", ".join(f"{_quote(c)} {_TYPES.get(type(sample[c]), '')}".rstrip() for c in columns)
+def _prepare(connection: sqlite3.Connection, target: str, table: str, mode: str, sample: dict[str, Any]) -> None:
+    """Create the table the rows go into (``append``: when missing; ``replace``: the new table)."""
+    definition = _definition(sample)
     if mode == "create":
         if _exists(connection, table):
             raise StepError(f"table {table!r} already exists (mode: create); use mode append or replace")
@@ -222,6 +254,20 @@ def _prepare(
     else:
         statements = [f"DROP TABLE IF EXISTS {_quote(target)}", f"CREATE TABLE {_quote(target)} ({definition})"]
     _in_transaction(connection, statements, table)
+
+
+def _add_columns(connection: sqlite3.Connection, target: str, table: str, sample: dict[str, Any]) -> None:
+    """Add the sample's columns that ``target`` lacks, typed from their values. The table is read
+    inside the write transaction, so two loads adding the same column at once add it once."""
+    with _transaction(connection, table):
+        present = {row[1].casefold() for row in connection.execute(f"PRAGMA table_info({_quote(target)})")}
+        for name, value in sample.items():
+            if name.casefold() not in present:  # SQLite's column names ignore case
+                connection.execute(f"ALTER TABLE {_quote(target)} ADD COLUMN {_definition({name: value})}")
+
+
+def _definition(sample: dict[str, Any]) -> str:
+    return ", ".join(f"{_quote(c)} {_TYPES.get(type(v), '')}".rstrip() for c, v in sample.items())
 
 
 def _in_transaction(connection: sqlite3.Connection, work: Sequence[str | tuple[str, list[Any]]], table: str) -> None:

@@ -207,6 +207,13 @@ def _unique_items(error: ValidationError) -> str:
     return "must not list the same item twice"
 
 
+def _not(error: ValidationError) -> str:
+    """The schemas say "not NaN" with ``not`` (a NaN passes every numeric bound)."""
+    if isinstance(error.instance, float) and error.instance != error.instance:
+        return "must be a number, got .nan (not a number)"
+    return str(error.message)
+
+
 def fallback(error: ValidationError) -> str:
     """jsonschema's own message, for a keyword no message above is written for."""
     return str(error.message)
@@ -227,6 +234,7 @@ MESSAGES: dict[str, Callable[[ValidationError], str]] = {
     "minItems": _min_items,
     "minProperties": _min_properties,
     "uniqueItems": _unique_items,
+    "not": _not,
 }
 
 

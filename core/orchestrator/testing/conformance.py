@@ -15,12 +15,22 @@ Loads that keep the idempotent-load contract (docs/reliability.md) say so with
 ``idempotent_loads={"myplugin.write": count_rows}``, where ``count_rows(args, base_dir)`` returns
 how many rows the target holds; the suite then checks that a load run again with the same
 ``ctx.load_id`` commits nothing twice, and that one cut short loads the rest when run again.
+
+Every load is checked not to lose a column: given rows where a later row (in the same batch, or
+in a later one) brings a key the first did not have, it either keeps every value or fails with
+the core's error type naming the column. Which of the two happened is told by reading the target
+back: ``read_back={"myplugin.write": read_rows}``, where ``read_rows(args, base_dir)`` returns the
+rows the target holds, as dicts. A load that hands rows on to code of the user's (nothing to read
+back) says so with ``None``. Loads taking another batch form than lists of row dicts (Arrow
+record batches, say) give ``batch_form={"myplugin.write": convert}``, ``convert(rows)`` making
+one batch of that form.
 """
 
 from __future__ import annotations
 
 import inspect
 import pickle
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +46,12 @@ _DATA_PARAMETERS = {TRANSFORM: 2, LOAD: 2}
 #: rows a target holds, given the load's args and the directory relative paths start from
 RowCounter = Callable[[dict[str, Any], Path], int]
 
+#: rows the target of a load's args holds, as dicts, given the args and the base directory
+RowReader = Callable[[dict[str, Any], Path], list[dict[str, Any]]]
+
+#: what every load is given to check it loses no column: ``b`` first appears in the second row
+COLUMN_ROWS: list[dict[str, Any]] = [{"a": 1}, {"a": 2, "b": "x"}, {"b": "y"}]
+
 #: what idempotent loads are given: three batches of ten rows
 SAMPLE_BATCHES = [[{"id": b * 10 + i, "name": f"row {b * 10 + i}"} for i in range(10)] for b in range(3)]
 
@@ -45,6 +61,8 @@ def conformance_suite(
     *,
     examples: dict[str, dict[str, Any]] | None = None,
     idempotent_loads: dict[str, RowCounter] | None = None,
+    read_back: dict[str, RowReader | None] | None = None,
+    batch_form: dict[str, Callable[[list[dict[str, Any]]], Any]] | None = None,
 ) -> type:
     """A pytest test class checking every step registered by ``plugin`` (its entry point name or
     its distribution name). Assign it to a ``Test...`` name in a test module."""
@@ -159,7 +177,50 @@ def conformance_suite(
                         "orchestrator.errors.StepError with a message the user can act on"
                     ) from exc
 
-        suite = ConformanceWithData
+        loads = [entry for entry in with_data if entry.kind == LOAD]
+        readers = read_back or {}
+        forms = batch_form or {}
+        if loads:
+
+            class ConformanceOfLoads(ConformanceWithData):
+                def test_read_back_and_batch_form_name_load_steps(self) -> None:
+                    unknown = sorted({*readers, *forms} - {entry.name for entry in loads})
+                    assert not unknown, f"read_back or batch_form names no load step of {plugin!r}: {unknown}"
+
+                @pytest.mark.parametrize("split", [False, True], ids=["one batch", "a batch per row"])
+                @pytest.mark.parametrize("entry", loads, ids=[entry.name for entry in loads])
+                def test_a_column_first_seen_later_is_kept_or_refused_by_name(
+                    self, entry: Registration, split: bool, tmp_path: Path
+                ) -> None:
+                    batches = [[row] for row in COLUMN_ROWS] if split else [COLUMN_ROWS]
+                    convert = forms.get(entry.name)
+                    args = _example(entry, chosen)
+                    try:
+                        _call(entry, args, [convert(b) for b in batches] if convert else batches, tmp_path)
+                    except OrchestratorError as exc:
+                        assert re.search(r"(?<!\w)b(?!\w)", str(exc)), (
+                            f"{entry.name}: refused rows whose column 'b' first appears in the second row, "
+                            f"but the message does not name the column: {exc}"
+                        )
+                        return
+                    assert entry.name in readers, (
+                        f"{entry.name}: pass read_back={{{entry.name!r}: read_rows}} to conformance_suite, "
+                        "read_rows(args, base_dir) returning the rows the target holds, so the suite can check "
+                        "that no column was lost (None for a load with no target to read)"
+                    )
+                    reader = readers[entry.name]
+                    if reader is None:
+                        return
+                    held = sorted(((_text(row.get("a")), _text(row.get("b"))) for row in reader(args, tmp_path)), key=repr)
+                    expected = sorted(((_text(row.get("a")), _text(row.get("b"))) for row in COLUMN_ROWS), key=repr)
+                    assert held == expected, (
+                        f"{entry.name}: loaded {COLUMN_ROWS} and the target holds {held}: a column first seen "
+                        "in a later row must be added, or the load must fail naming it, never dropped"
+                    )
+
+            suite = ConformanceOfLoads
+        else:
+            suite = ConformanceWithData
 
     counted = idempotent_loads or {}
     unknown = sorted(set(counted) - {entry.name for entry in steps if entry.kind == LOAD})
@@ -253,6 +314,11 @@ def _batches(batches: list[Any], asynchronous: bool, fail_after: int | None = No
             yield batch
 
     return stream()
+
+
+def _text(value: Any) -> str | None:
+    """A value as a target may give it back: text files hold strings, and an empty field is null."""
+    return None if value in (None, "") else str(value)
 
 
 def _length(value: Any) -> int:

@@ -1,9 +1,24 @@
 """The plugin's own tests, built on pipeline-orchestrator's test kit (its fixtures load by
 themselves once pipeline-orchestrator is installed)."""
+{%- if cookiecutter.load %}
+
+import json
+{%- endif %}
 
 from orchestrator.testing import conformance_suite
+{%- if cookiecutter.load %}
+
+
+def read_rows(args, base_dir):
+    """The rows {{ cookiecutter.plugin_id }}.write left in its target, so the suite can check none lost a column."""
+    return [json.loads(line) for line in (base_dir / args["path"]).read_text().splitlines()]
+
+
+TestConformance = conformance_suite("{{ cookiecutter.plugin_id }}", read_back={"{{ cookiecutter.plugin_id }}.write": read_rows})
+{%- else %}
 
 TestConformance = conformance_suite("{{ cookiecutter.plugin_id }}")
+{%- endif %}
 
 PIPELINE = """
 {%- if cookiecutter.executor %}

@@ -61,7 +61,13 @@ def schema_difference(first: pa.Schema, other: pa.Schema) -> str:
         if extra:
             parts.append(f"extra {', '.join(extra)}")
         detail = "; ".join(parts) or "same columns in another order"
-        return f"columns differ from the first batch ({detail}): {', '.join(other.names)} vs {', '.join(first.names)}"
+        fix = (
+            "; a file has the columns of its first batch: give every row every column (None where it has "
+            "no value) and their types in arrow.from_rows' types, or drop the extra ones with arrow.select"
+            if extra
+            else ""
+        )
+        return f"columns differ from the first batch ({detail}): {', '.join(other.names)} vs {', '.join(first.names)}{fix}"
     for before, now in zip(first, other, strict=True):
         if not before.type.equals(now.type):
             return (

@@ -16,9 +16,12 @@ from orchestrator_plugin_arrow.errors import first_line
 
 def to_rows(ctx: StepContext, batch: Any) -> list[dict[str, Any]]:
     """A record batch (or table) as a list of row dicts, the form row-based steps take. This
-    makes a Python object per value, so it belongs right before the step that needs rows."""
+    makes a Python object per value, so it belongs right before the step that needs rows. An
+    empty batch (an earlier transform kept no row) stays empty."""
     if isinstance(batch, (pa.RecordBatch, pa.Table)):
         return batch.to_pylist()
+    if isinstance(batch, list) and not batch:
+        return []
     hint = (
         "; the data is already rows, remove arrow.to_rows"
         if describe_kind(batch) == "a list of row dicts"
@@ -82,9 +85,11 @@ def select(
     batch: Any,
     columns: list[str] | None = None,
     rename: dict[str, str] | None = None,
-) -> pa.RecordBatch | pa.Table:
+) -> pa.RecordBatch | pa.Table | None:
     """Keep ``columns`` (in that order), then rename. Both only rearrange references to the same
-    column buffers: nothing is copied."""
+    column buffers: nothing is copied. An empty batch (an earlier transform kept no row) is dropped."""
+    if isinstance(batch, list) and not batch:
+        return None
     if not isinstance(batch, (pa.RecordBatch, pa.Table)):
         raise StepError(
             f"arrow.select expects Arrow record batches, got {describe_kind(batch)}; add arrow.from_rows before it"

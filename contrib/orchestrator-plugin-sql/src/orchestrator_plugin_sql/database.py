@@ -8,7 +8,11 @@ are the ones a user would otherwise trip over:
   installs, instead of SQLAlchemy's default psycopg2;
 - a relative SQLite path is relative to the pipeline file, like every path in a pipeline;
 - SQLite gets real transactions around DDL too (Python's sqlite3 commits before DDL on its own),
-  so a ``replace`` swap or an ``execute`` script is all or nothing there as on PostgreSQL.
+  so a ``replace`` swap or an ``execute`` script is all or nothing there as on PostgreSQL;
+- SQLite files stay inside the pipeline's directories, like every path in a pipeline: a ``file:``
+  URI is checked as its path is, and SQL that opens a file (``ATTACH``, ``VACUUM INTO``) is refused
+  outside them by the core's :mod:`orchestrator.sqlite_sandbox`, which also keeps ``sql.query``
+  read-only there.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -26,6 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
+from orchestrator.sqlite_sandbox import SqliteSandbox
 from orchestrator_plugin_sql.failures import Failures, missing_driver
 
 #: Seconds to wait for a PostgreSQL server before giving up (unless the URL sets connect_timeout).
@@ -43,7 +49,8 @@ class Database:
         self.url = _resolve(ctx, _parse(url), write=write)
         self.failures = Failures(self.url)
         self.shown = self.failures.shown
-        self.engine = _create_engine(self.url, write=write, failures=self.failures)
+        self.sandbox = SqliteSandbox(ctx, ctx.plugin, read_only=not write) if self.url.get_backend_name() == "sqlite" else None
+        self.engine = _create_engine(self.url, write=write, failures=self.failures, sandbox=self.sandbox)
 
     @property
     def dialect(self) -> str:
@@ -68,6 +75,8 @@ class Database:
         try:
             yield
         except sa.exc.SQLAlchemyError as exc:
+            if self.sandbox is not None and self.sandbox.refused:
+                raise StepError(self.sandbox.refused) from None
             raise self.failures.statement(action, exc) from None
 
     def close(self) -> None:
@@ -101,8 +110,8 @@ def _resolve(ctx: StepContext, url: URL, *, write: bool) -> URL:
     """Make a relative SQLite file relative to the pipeline file; readers need the file to exist."""
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return url
-    if url.database.startswith("file:"):  # an SQLite URI: taken as written
-        return url
+    if url.database.startswith("file:"):  # an SQLite URI: its path is checked like any other
+        return _resolve_uri(ctx, url, write=write)
     path = ctx.path(url.database)
     if write:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +121,21 @@ def _resolve(ctx: StepContext, url: URL, *, write: bool) -> URL:
     return url.set(database=str(path))
 
 
-def _create_engine(url: URL, *, write: bool, failures: Failures) -> Engine:
+def _resolve_uri(ctx: StepContext, url: URL, *, write: bool) -> URL:
+    """An SQLite ``file:`` URI (``sqlite:///file:data/x.db?mode=ro&uri=true``): an in-memory one
+    is taken as written; else its path, relative to the pipeline file, must be inside the
+    pipeline's directories, and the URI is rewritten with the checked absolute path."""
+    parts = urlsplit(url.database or "")
+    if url.query.get("mode") == "memory" or parse_qs(parts.query).get("mode") == ["memory"]:
+        return url
+    if parts.netloc not in ("", "localhost"):
+        raise StepError("an SQLite file: URI must name a local file (file:path or file:///path); check args.url")
+    resolved = _resolve(ctx, url.set(database=unquote(parts.path)), write=write)
+    query = f"?{parts.query}" if parts.query else ""
+    return resolved.set(database=f"file:{quote(resolved.database or '')}{query}")
+
+
+def _create_engine(url: URL, *, write: bool, failures: Failures, sandbox: SqliteSandbox | None) -> Engine:
     options: dict[str, Any] = {"poolclass": NullPool}
     backend = url.get_backend_name()
     if backend == "sqlite":
@@ -139,6 +162,8 @@ def _create_engine(url: URL, *, write: bool, failures: Failures) -> Engine:
         raise StepError(f"cannot use {failures.shown}: {failures.scrub(str(exc))}") from None
     if backend == "sqlite":
         _sqlite_transactions(engine, "BEGIN IMMEDIATE" if write else "BEGIN")
+    if sandbox is not None:
+        event.listen(engine, "connect", lambda dbapi_connection, record: sandbox.guard(dbapi_connection))
     return engine
 
 

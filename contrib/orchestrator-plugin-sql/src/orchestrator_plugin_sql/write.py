@@ -212,8 +212,17 @@ class _Writer:
 
 
 def _rows(batch: Any) -> list[Mapping[str, Any]]:
-    """A batch as a list of row mappings, or a StepError naming what arrived instead."""
+    """A batch as a list of row mappings, or a StepError naming what arrived instead. A mapping
+    whose values are all lists of rows is not a row but the ``{step_id: rows}`` of several extract
+    steps with no transform: written as one row, it would make a table of JSON columns."""
     if isinstance(batch, Mapping):
+        values = batch.values()
+        if any(values) and all(isinstance(v, list) and all(isinstance(r, Mapping) for r in v[:1]) for v in values):
+            raise StepError(
+                f"sql.write received one mapping of row lists ({', '.join(map(str, batch))}), which is what several "
+                "extract steps hand on when the pipeline has no transform; add a transform that combines them "
+                "into rows (python.call), or give each source a pipeline of its own"
+            )
         return [batch]
     if isinstance(batch, list) and all(isinstance(row, Mapping) for row in batch):
         return batch
