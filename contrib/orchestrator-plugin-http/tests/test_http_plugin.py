@@ -84,7 +84,13 @@ def test_orchestrator_plugins_lists_the_step(tmp_path: Path) -> None:
 
 
 def test_the_composed_schema_includes_the_args(plugins: Plugins) -> None:
-    assert GET_ARGS["properties"]["pagination"] == _find_args_of(composed_schema(plugins.registry), "http.get")["properties"]["pagination"]
+    """The editor schema carries the plugin's args schema, with ${...} references allowed where
+    a value is judged (validate substitutes them first)."""
+    from orchestrator.config.schema import allow_references
+
+    composed = _find_args_of(composed_schema(plugins.registry), "http.get")["properties"]["pagination"]
+    assert composed == allow_references(GET_ARGS["properties"]["pagination"])
+    assert composed != GET_ARGS["properties"]["pagination"]
 
 
 def _find_args_of(schema: Any, plugin: str) -> dict[str, Any]:
