@@ -217,6 +217,7 @@ def test_every_periods() -> None:
         ({"every": "1h", "catchup": "some"}, "catchup: 'some' is not one of none, latest, all"),
         ({"every": "1h", "overlap": "kill"}, "overlap"),
         ({"every": "1h", "max_catchup": 0}, "max_catchup"),
+        ({"every": "1h", "max_queue": "3"}, "max_queue: '3' is not a whole number"),
         ({"every": "1h", "start": "2026-11-05", "end": "2026-11-01"}, "end: is before start:"),
         ({"every": "1h", "start": "yesterday"}, "start: 'yesterday' is not a date"),
         ({"every": "1h", "jitter": "5s"}, "unknown key 'jitter'"),
@@ -229,7 +230,7 @@ def test_bad_schedules_say_which_key(spec: dict[str, Any], message: str) -> None
 
 def test_defaults() -> None:
     s = schedule(cron="0 2 * * *")
-    assert (s.zone.key, s.catchup, s.max_catchup, s.overlap, s.start, s.until) == ("UTC", "none", 100, "skip", None, None)
+    assert (s.zone.key, s.catchup, s.max_catchup, s.overlap, s.max_queue, s.start, s.until) == ("UTC", "none", 100, "skip", 10, None, None)
 
 
 def test_naive_datetimes_are_refused() -> None:

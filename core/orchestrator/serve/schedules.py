@@ -28,6 +28,7 @@ from cronsim import CronSim, CronSimError
 __all__ = [
     "CATCHUP",
     "DEFAULT_MAX_CATCHUP",
+    "DEFAULT_MAX_QUEUE",
     "ON_TIME",
     "OVERLAP",
     "Due",
@@ -40,6 +41,7 @@ __all__ = [
 CATCHUP = ("none", "latest", "all")
 OVERLAP = ("skip", "queue", "cancel", "allow")
 DEFAULT_MAX_CATCHUP = 100
+DEFAULT_MAX_QUEUE = 10
 #: under ``catchup: none`` a tick that became due longer ago than this counts as missed, not late
 ON_TIME = timedelta(seconds=60)
 
@@ -58,7 +60,7 @@ _NICKNAMES = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
-_KEYS = {"cron", "every", "timezone", "start", "end", "catchup", "max_catchup", "overlap"}
+_KEYS = {"cron", "every", "timezone", "start", "end", "catchup", "max_catchup", "overlap", "max_queue"}
 
 
 class ScheduleError(ValueError):
@@ -117,7 +119,8 @@ class Due:
 class Schedule:
     """A pipeline's ``schedule:``. Build it with :meth:`from_config`; ``cron`` or ``every`` is set,
     never both. ``start`` is the first instant a tick may fall on, ``until`` the first it may not
-    (an ``end`` date means through the end of that day)."""
+    (an ``end`` date means through the end of that day). ``max_queue`` bounds the ticks waiting
+    under ``overlap: queue``; the serve loop records a tick beyond it as skipped and reports it."""
 
     cron: str | None
     every: timedelta | None
@@ -127,6 +130,7 @@ class Schedule:
     catchup: str
     max_catchup: int
     overlap: str
+    max_queue: int = DEFAULT_MAX_QUEUE
 
     @classmethod
     def from_config(cls, spec: Mapping[str, Any]) -> Schedule:
@@ -153,10 +157,9 @@ class Schedule:
             raise ScheduleError("end: is before start:")
         catchup = _choice(spec.get("catchup", "none"), CATCHUP, "catchup")
         overlap = _choice(spec.get("overlap", "skip"), OVERLAP, "overlap")
-        max_catchup = spec.get("max_catchup", DEFAULT_MAX_CATCHUP)
-        if not isinstance(max_catchup, int) or isinstance(max_catchup, bool) or max_catchup < 1:
-            raise ScheduleError(f"max_catchup: {max_catchup!r} is not a whole number of at least 1")
-        return cls(cron, every, zone, start, until, catchup, max_catchup, overlap)
+        max_catchup = _count(spec.get("max_catchup", DEFAULT_MAX_CATCHUP), "max_catchup")
+        max_queue = _count(spec.get("max_queue", DEFAULT_MAX_QUEUE), "max_queue")
+        return cls(cron, every, zone, start, until, catchup, max_catchup, overlap, max_queue)
 
     # -- fire times ---------------------------------------------------------------------------------
 
@@ -271,6 +274,12 @@ def _choice(value: Any, allowed: tuple[str, ...], key: str) -> str:
     if value not in allowed:
         raise ScheduleError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
     return str(value)
+
+
+def _count(value: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ScheduleError(f"{key}: {value!r} is not a whole number of at least 1")
+    return value
 
 
 def _is_date(value: Any) -> bool:
