@@ -114,17 +114,17 @@ def test_a_version_fires_once_and_is_remembered_across_a_restart(db: Database) -
     ledger = FileLedger(db.connect(), clock=clock)
     v1, v2 = version(), version(size=11, mtime=1001)
     assert not ledger.fired("incoming", v1)
-    assert ledger.claim("incoming", v1)
+    assert ledger.claim("incoming", v1, run_id="r1")
     assert not ledger.claim("incoming", v1)
     assert ledger.claim("other-trigger", v1)
-    assert ledger.unstarted("incoming") == [v1]
-    ledger.mark("incoming", v1, "started", run_id="r1")
+    assert ledger.unstarted("incoming") == [(v1, "r1")]
+    ledger.mark("incoming", v1, "started")
     ledger.mark("incoming", v1, "succeeded")
     restarted = FileLedger(db.connect(), clock=clock)
     assert restarted.fired("incoming", v1) and restarted.status("incoming", v1) == ("succeeded", "r1")
     assert not restarted.claim("incoming", v1)
     assert restarted.claim("incoming", v2)  # a new version of the same file fires
-    assert restarted.unstarted("incoming") == [v2]
+    assert restarted.unstarted("incoming") == [(v2, None)]
     assert not restarted.fired("incoming", version(digest="ab"))  # the digest is part of the version
     with pytest.raises(KeyError):
         restarted.mark("incoming", version(size=99), "started")

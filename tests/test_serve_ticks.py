@@ -37,15 +37,15 @@ def test_a_tick_is_claimed_once_and_then_moves_through_its_statuses(db: Database
     clock = FakeClock()
     ledger = TickLedger(db.connect(), clock=clock)
     other = TickLedger(db.connect(), clock=clock)
-    assert ledger.claim("sales", tick(5), by="a")
+    assert ledger.claim("sales", tick(5), by="a", run_id="run-1")
     assert not ledger.claim("sales", tick(5), by="a")
     assert not other.claim("sales", tick(5), by="b")
     assert other.claim("customers", tick(5), by="b")  # the key is (schedule, logical time)
     record = other.get("sales", tick(5).logical_time)
     assert record is not None
-    assert (record.status, record.run_id, record.claimed_by, record.tick) == ("claimed", None, "a", tick(5))
+    assert (record.status, record.run_id, record.claimed_by, record.tick) == ("claimed", "run-1", "a", tick(5))
     assert [r.schedule_id for r in ledger.unstarted()] == ["customers", "sales"]
-    ledger.mark("sales", tick(5).logical_time, "started", run_id="run-1")
+    ledger.mark("sales", tick(5).logical_time, "started")
     ledger.mark("sales", tick(5).logical_time, "succeeded")
     record = ledger.get("sales", tick(5).logical_time)
     assert record is not None and (record.status, record.run_id) == ("succeeded", "run-1")
@@ -64,10 +64,12 @@ def test_finished_ticks_are_claimed_again_only_when_asked_and_running_ones_never
     assert not ledger.claim("p", tick(2), by="backfill")
     assert ledger.claim("p", tick(2), by="backfill", again=["failed"])
     assert not ledger.claim("p", tick(1), by="backfill", again=["failed"])
-    assert ledger.claim("p", tick(1), by="backfill", again=["failed", "succeeded"])
+    assert ledger.claim("p", tick(1), by="backfill", again=["failed", "succeeded"], run_id="r1-again")
     assert not ledger.claim("p", tick(3), by="backfill", again=["failed", "succeeded"])
     again = ledger.get("p", tick(1).logical_time)
-    assert again is not None and (again.status, again.run_id, again.claimed_by) == ("claimed", None, "backfill")
+    assert again is not None and (again.status, again.run_id, again.claimed_by) == ("claimed", "r1-again", "backfill")
+    reopened = ledger.get("p", tick(2).logical_time)
+    assert reopened is not None and reopened.run_id is None
     with pytest.raises(ValueError, match="only finished ticks"):
         ledger.claim("p", tick(3), by="x", again=["started"])
 

@@ -130,16 +130,17 @@ class FileLedger:
         self.clock = clock
         self.store.create(TABLES)
 
-    def claim(self, trigger_id: str, version: FileVersion, *, lease: Lease | None = None) -> bool:
+    def claim(self, trigger_id: str, version: FileVersion, *, run_id: str | None = None, lease: Lease | None = None) -> bool:
         """Record ``version`` as fired; True when this call recorded it (start the run then),
-        False when it had fired already. Raises LeaseLost when ``lease`` is no longer held."""
+        False when it had fired already. ``run_id`` is the id the run will have (see
+        ``TickLedger.claim``). Raises LeaseLost when ``lease`` is no longer held."""
         now = stamp(self.clock())
         with self.store.transaction() as store:
             check_lease(store, lease, self.clock())
             inserted = store.execute(
                 "INSERT INTO schedule_files (trigger_id, path, size, mtime_ns, digest, status, run_id, fired_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (trigger_id, path, size, mtime_ns, digest) DO NOTHING",
-                (trigger_id, version.path, version.size, version.mtime_ns, version.digest, CLAIMED, now, now),
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trigger_id, path, size, mtime_ns, digest) DO NOTHING",
+                (trigger_id, version.path, version.size, version.mtime_ns, version.digest, CLAIMED, run_id, now, now),
             ).rowcount
         return bool(inserted == 1)
 
@@ -172,13 +173,14 @@ class FileLedger:
         )
         return (str(rows[0][0]), rows[0][1]) if rows else None
 
-    def unstarted(self, trigger_id: str) -> list[FileVersion]:
-        """Versions claimed whose run never started (the server died in between), oldest first."""
+    def unstarted(self, trigger_id: str) -> list[tuple[FileVersion, str | None]]:
+        """Versions claimed whose run never started (the server died in between), with the run
+        id recorded at the claim, oldest first."""
         rows = self.store.rows(
-            "SELECT path, size, mtime_ns, digest FROM schedule_files WHERE trigger_id = ? AND status = ? ORDER BY fired_at, path",
+            "SELECT path, size, mtime_ns, digest, run_id FROM schedule_files WHERE trigger_id = ? AND status = ? ORDER BY fired_at, path",
             (trigger_id, CLAIMED),
         )
-        return [FileVersion(str(p), int(s), int(m), str(d)) for p, s, m, d in rows]
+        return [(FileVersion(str(p), int(s), int(m), str(d)), run_id) for p, s, m, d, run_id in rows]
 
 
 def _key(version: FileVersion) -> tuple[str, int, int, str]:

@@ -163,12 +163,16 @@ class TickLedger:
 
     # -- per tick -------------------------------------------------------------------------------------
 
-    def claim(self, schedule_id: str, tick: Tick, *, by: str, lease: Lease | None = None, again: Collection[str] = ()) -> bool:
+    def claim(
+        self, schedule_id: str, tick: Tick, *, by: str, run_id: str | None = None, lease: Lease | None = None, again: Collection[str] = (),
+    ) -> bool:
         """Record ``tick`` as ``claimed`` by ``by``; True when this call recorded it, False when it
-        was already recorded (by anyone). Start the run only after a True. ``again`` lists finished
-        statuses a tick may be claimed anew from (a backfill re-runs ``failed`` ticks, and with
-        ``--force`` ``succeeded`` ones too); a tick claimed or started is never reopened. Raises
-        :class:`LeaseLost` when ``lease`` is no longer held."""
+        was already recorded (by anyone). Start the run only after a True. Pass the ``run_id`` the
+        run will have: whoever finds the tick :meth:`unstarted` after a crash then starts it under
+        that same id, and a run that did get started before the crash is found by it, not run
+        twice. ``again`` lists finished statuses a tick may be claimed anew from (a backfill re-runs
+        ``failed`` ticks, and with ``--force`` ``succeeded`` ones too); a tick claimed or started is
+        never reopened. Raises :class:`LeaseLost` when ``lease`` is no longer held."""
         reopen = sorted(set(again))
         unknown = [status for status in reopen if status not in FINISHED]
         if unknown:
@@ -178,17 +182,17 @@ class TickLedger:
         with self.store.transaction() as store:
             check_lease(store, lease, self.clock())
             inserted = store.execute(
-                f"INSERT INTO schedule_ticks ({_TICK_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?) "
+                f"INSERT INTO schedule_ticks ({_TICK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (schedule_id, logical_time) DO NOTHING",
-                (*key, stamp(tick.interval_start), stamp(tick.interval_end), CLAIMED, by, now, now),
+                (*key, stamp(tick.interval_start), stamp(tick.interval_end), CLAIMED, run_id, by, now, now),
             ).rowcount
             if inserted == 1 or not reopen:
                 return bool(inserted == 1)
             marks = ", ".join("?" * len(reopen))
             reopened = store.execute(
-                f"UPDATE schedule_ticks SET status = ?, run_id = NULL, claimed_by = ?, claimed_at = ?, updated_at = ? "
+                f"UPDATE schedule_ticks SET status = ?, run_id = ?, claimed_by = ?, claimed_at = ?, updated_at = ? "
                 f"WHERE schedule_id = ? AND logical_time = ? AND status IN ({marks})",
-                (CLAIMED, by, now, now, *key, *reopen),
+                (CLAIMED, run_id, by, now, now, *key, *reopen),
             ).rowcount
             return bool(reopened == 1)
 
