@@ -246,3 +246,13 @@ def test_every_instant_returned_is_utc() -> None:
     tick = s.tick(s.fire_times(utc(2026, 3, 28), 2)[1])
     for moment in (tick.logical_time, tick.interval_start, tick.interval_end):
         assert moment.tzinfo is UTC
+
+
+def test_a_backfill_covers_whole_days_in_the_schedule_timezone_both_included() -> None:
+    s = schedule(cron="0 0,2 * * *", timezone="Europe/Berlin")
+    days = [t.logical_time for t in s.backfill(date(2026, 3, 28), "2026-03-29")]
+    assert days == [local(2026, 3, 28, 0), local(2026, 3, 28, 2), local(2026, 3, 29, 0), local(2026, 3, 29, 3)]
+    times = [t.logical_time for t in s.backfill("2026-03-28T01:00:00", datetime(2026, 3, 29, 0, 0, tzinfo=BERLIN))]
+    assert times == [local(2026, 3, 28, 2), local(2026, 3, 29, 0)]
+    with pytest.raises(ScheduleError, match="--to 2026-03-27 is before --from 2026-03-28"):
+        list(s.backfill("2026-03-28", "2026-03-27"))

@@ -203,6 +203,17 @@ class Schedule:
             yield self.tick(moment)
             moment = self.next_fire(moment)
 
+    def backfill(self, first: date | datetime | str, last: date | datetime | str) -> Iterator[Tick]:
+        """The ticks of ``orchestrator backfill --from FIRST --to LAST``: dates are whole days in
+        the schedule's zone, both included; times (naive ones in that zone) are instants."""
+        start = _instant(first, self.zone, "--from")
+        end = _instant(last, self.zone, "--to", next_day=_is_date(last))
+        if not _is_date(last):
+            end += _TINY
+        if end <= start:
+            raise ScheduleError(f"--to {last} is before --from {first}")
+        return self.ticks_between(start, end - _TINY)
+
     # -- catchup ------------------------------------------------------------------------------------
 
     def due(self, last_tick: datetime | None, now: datetime, *, first_seen: datetime, on_time: timedelta = ON_TIME) -> Due:
