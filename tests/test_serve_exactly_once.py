@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from orchestrator.serve.schedules import Schedule
 from orchestrator.serve.ticks import TickLedger
-from serve_helpers import Database, database
+from serve_helpers import Database, FakeClock, database
 
 SERVER = """
 import os, random, signal, threading, time
@@ -129,3 +130,26 @@ def test_killed_and_restarted_servers_run_every_tick_exactly_once(db: Database, 
     assert len(records) == len(expected) and {r.status for r in records} == {"succeeded"}
     assert {r.run_id for r in records} == expected
     assert len({pid for _, _, pid in events}) >= 3, "the ticks were not spread over restarted servers"
+
+
+@pytest.mark.parametrize(("catchup", "runs_after_outage"), [("all", 5), ("latest", 1), ("none", 0)])
+def test_after_an_outage_the_catchup_policy_decides_which_missed_ticks_run(db: Database, catchup: str, runs_after_outage: int) -> None:
+    clock = FakeClock(datetime(2026, 10, 25, 0, 0, 30, tzinfo=UTC))
+    schedule = Schedule.from_config({"every": "1h", "catchup": catchup})
+
+    def step(ledger: TickLedger) -> list[datetime]:
+        due = schedule.due(ledger.last_tick("p"), clock(), first_seen=ledger.first_seen("p"))
+        return [t.logical_time for t in due.ticks if ledger.claim("p", t, by="server", run_id=f"p@{t.logical_time:%H}")]
+
+    ledger = TickLedger(db.connect(), clock=clock)
+    fired: list[datetime] = []
+    for _ in range(3 * 6):  # three hours up, a step every ten minutes
+        clock.advance(minutes=10)
+        fired += step(ledger)
+    assert fired == [datetime(2026, 10, 25, h, tzinfo=UTC) for h in (1, 2, 3)]
+    clock.advance(hours=5, minutes=10)  # down from 03:00:30 to 08:10:30: 04:00 ... 08:00 missed
+    after = step(TickLedger(db.connect(), clock=clock))
+    assert after == [datetime(2026, 10, 25, h, tzinfo=UTC) for h in range(9 - runs_after_outage, 9)]
+    assert step(TickLedger(db.connect(), clock=clock)) == []  # and nothing twice
+    clock.advance(minutes=50)
+    assert step(ledger) == [datetime(2026, 10, 25, 9, tzinfo=UTC)]
