@@ -221,3 +221,23 @@ def test_filesystem_events_wake_the_scan_long_before_the_polling_interval(incomi
         done.result(timeout=40)
     assert [Path(v.path).name for v in found] == ["old.csv"]
     assert time.monotonic() - started < 10, "only the 30 s poll saw the file"
+
+
+def test_a_directory_that_does_not_exist_yet_is_polled_until_it_does(tmp_path: Path) -> None:
+    stop = threading.Event()
+    found: list[FileVersion] = []
+
+    def watch() -> None:  # watchfiles cannot watch a missing directory: the fallback polls
+        found.extend(watch_versions("later/*.csv", tmp_path, settle=0.3, stop=stop, interval=0.1, fired=lambda v: False))
+
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(watch)
+        time.sleep(0.5)
+        (tmp_path / "later").mkdir()
+        (tmp_path / "later" / "a.csv").write_text("a\n")
+        deadline = time.monotonic() + 10
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        done.result(timeout=10)
+    assert [Path(v.path).name for v in found] == ["a.csv"]
