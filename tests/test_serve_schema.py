@@ -79,7 +79,7 @@ GOOD = [
     {"schedule": {"every": "15m", "start": "2026-11-01", "end": "2026-11-30T23:00:00+01:00"}},
     {"schedule": {"every": 90, "start": "2026-11-01 06:00"}},
     {"triggers": [{"file": {"path": "in/*.csv"}}, {"file": {"path": "x", "settle": 2.5, "digest": True, "poll": False}}]},
-    {"triggers": [{"after": {"pipeline": "customers"}}, {"after": {"pipeline": "a/b.yaml#c_d", "status": "finished"}}]},
+    {"triggers": [{"after": {"pipeline": "customers"}}, {"after": {"pipeline": "a/b.yaml#c_d.v2", "status": "finished"}}]},
     {"schedule": {"every": "1d"}, "triggers": [], "type": "ETL"},  # the rest of the pipeline is not its business
 ]
 
