@@ -68,6 +68,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
         "cli": ("orchestrator.cli", "orchestrator.__main__"),
         "api": ("orchestrator.api", "orchestrator"),
         "testing": ("orchestrator.testing",),
+        "serve": ("orchestrator.serve",),
     },
 ]
 
