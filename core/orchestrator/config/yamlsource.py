@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from orchestrator.config import cache
+from orchestrator.config.limits import TooLarge, check_expansion, read_config_bytes
 from orchestrator.config.yamlloader import (
     BadScalar,
     BaseLoader,
@@ -48,13 +49,16 @@ class YamlSource:
         self.text = text
         self._root: yaml.Node | None = None
         self._composed = False
+        self._indexes: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
 
     @classmethod
     def read(cls, path: Path) -> YamlSource:
         """Read the file, turning every way that can fail into a one-line problem."""
         name = str(path)
         try:
-            raw = path.read_bytes()
+            raw = read_config_bytes(path)
+        except TooLarge as exc:
+            raise _fail(name, str(exc)) from None
         except FileNotFoundError:
             raise _fail(name, "no such file; check the path (a relative path starts from the current directory)") from None
         except IsADirectoryError:
@@ -91,6 +95,11 @@ class YamlSource:
             if data is not cache.MISSING:
                 return data
         data = self._parse()
+        if "*" in self.text:  # only aliases can make a document larger than its text
+            try:
+                check_expansion(data)
+            except TooLarge as exc:
+                raise _fail(self.name, str(exc)) from None
         if key is not None:
             cache.remember_document(key, data)
         return data
@@ -150,7 +159,7 @@ class YamlSource:
             return 1
         line = node.start_mark.line + 1
         for part in path:
-            child, key_node = _child(node, part)
+            child, key_node = self._child(node, part)
             if child is None:
                 break
             line = (key_node if key and key_node is not None else child).start_mark.line + 1
@@ -164,8 +173,20 @@ class YamlSource:
         for part in path:
             if node is None:
                 return None
-            node, _ = _child(node, part)
+            node, _ = self._child(node, part)
         return node.value if isinstance(node, yaml.ScalarNode) else None
+
+    def _child(self, node: yaml.Node, part: PathPart) -> tuple[yaml.Node | None, yaml.Node | None]:
+        """The node at ``part`` under ``node``, and its key node in a mapping. A mapping's keys are
+        indexed once, so locating many problems in one large mapping stays linear."""
+        if isinstance(node, yaml.MappingNode):
+            index = self._indexes.get(id(node))
+            if index is None:
+                index = self._indexes[id(node)] = _keys(node)
+            return index.get(str(part), (None, None))
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            return node.value[part], None
+        return None, None
 
     def _tree(self) -> yaml.Node | None:
         """The node tree, composed on first use: only error reporting needs it."""
@@ -178,14 +199,14 @@ class YamlSource:
         return self._root
 
 
-def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node | None, yaml.Node | None]:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == str(part) or (part == "null" and key_node.tag == _NULL):  # '~:' and ':' too
-                return value_node, key_node
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part], None
-    return None, None
+def _keys(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """The entries of a mapping node by key text (the first of duplicates, as reported)."""
+    index: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _NULL:  # '~:' and ':' too
+            index.setdefault("null", (value_node, key_node))
+        index.setdefault(str(key_node.value), (value_node, key_node))
+    return index
 
 
 def _fail(name: str, message: str, line: int = 0) -> ConfigError:
