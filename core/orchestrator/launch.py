@@ -14,14 +14,19 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.interpolate import redactor
 from orchestrator.events import RunResult
+from orchestrator.interpolate import redactor
 from orchestrator.model import Plan
 from orchestrator.plugins import Plugins
 from orchestrator.progress import Progress
 from orchestrator.state import SQLState
+
+if TYPE_CHECKING:
+    from orchestrator.checkpoints import CheckpointFolder
+    from orchestrator.deadletters import DeadLetterFolder
 
 
 class LaunchError(OrchestratorError):
@@ -44,10 +49,10 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
     """Run the plan as asked; returns the result and, when the run history stopped recording
     during the run, why. Raises :class:`LaunchError` (nothing ran) or, from the engine,
     :class:`~orchestrator.errors.ConfigError` (the plan cannot go where its executor sends it)."""
-    from orchestrator.engine import Engine, new_run_id
+    from orchestrator.engine import Engine, StepLogs, new_run_id
     from orchestrator.interrupts import run_until_interrupted
     from orchestrator.reporting import make_reporter, route_step_logs
-    from orchestrator.state import StateError, state_directory, state_for
+    from orchestrator.state import StateError, state_for
 
     _check_selection(plan, asked)
     redact = redactor(plan.secrets)
@@ -68,7 +73,7 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
 
         mark_replay(letters, run_id, asked.replay)
     reporter = make_reporter("json" if asked.as_json else ("live" if sys.stdout.isatty() else "plain"), sys.stdout, redact)
-    route_step_logs(reporter)
+    route_step_logs()
     sink = reporter if state is None else state.recording(run_id, plan, reporter, resumed=progress is not None)
     notifier = None
     if any(p.notify for p in plan.pipelines.values()):  # only then is orchestrator.notify imported
@@ -76,24 +81,39 @@ def launch(plan: Plan, plugins: Plugins, asked: Launch) -> tuple[RunResult, str 
 
         notifier = Dispatcher(plan, plugins.registry, redact)
         sink = notifier.watching(sink)
-    directory = state_directory(plan)
-    checkpoints = None if directory is None else directory / "checkpoints"
-    engine = Engine(plan, plugins, sink, checkpoints=checkpoints, dead_letters=letters)
+    checkpoints, dead_letters = stores(plan)
+    engine = Engine(plan, plugins, sink, checkpoints=checkpoints, dead_letters=dead_letters)
     try:
-        result = run_until_interrupted(engine, asked.selected or None, run_id=run_id, resume=progress, replay=replayed)
-        if result.ok and state is not None and state.failure is None and checkpoints is not None:
-            from orchestrator.resume import forget_earlier_checkpoints
+        # what is logged reaches the stream until the notifications sent at the end are logged too
+        with StepLogs(run_id, sink, redact):
+            try:
+                result = run_until_interrupted(engine, asked.selected or None, run_id=run_id, resume=progress, replay=replayed)
+                if result.ok and state is not None and state.failure is None and checkpoints is not None:
+                    from orchestrator.resume import forget_earlier_checkpoints
 
-            with suppress(Exception):  # tidying up after a run that succeeded never fails it
-                forget_earlier_checkpoints(state, str(plan.source.resolve()), run_id, checkpoints)
+                    with suppress(Exception):  # tidying up after a run that succeeded never fails it
+                        forget_earlier_checkpoints(state, str(plan.source.resolve()), run_id, checkpoints.folder)
+            finally:
+                if notifier is not None:
+                    notifier.close()
     finally:
-        if notifier is not None:
-            notifier.close()
         reporter.close()
         if state is not None:
             state.close()
     reporter.summary(result)
     return result, None if state is None else state.failure
+
+
+def stores(plan: Plan) -> tuple[CheckpointFolder | None, DeadLetterFolder]:
+    """The run's checkpoint store (none when state is off) and dead-letter store, for the
+    engine's ports: the engine itself knows no file format."""
+    from orchestrator.checkpoints import CheckpointFolder
+    from orchestrator.deadletters import DeadLetterFolder
+    from orchestrator.state import state_directory
+
+    directory = state_directory(plan)
+    checkpoints = None if directory is None else CheckpointFolder(directory / "checkpoints")
+    return checkpoints, DeadLetterFolder(dead_letter_folder(plan), plan.secrets)
 
 
 def dead_letter_folder(plan: Plan) -> Path:

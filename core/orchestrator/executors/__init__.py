@@ -16,18 +16,21 @@ from typing import TYPE_CHECKING
 from orchestrator.progress import Continuation
 
 if TYPE_CHECKING:
+    from orchestrator.engine.ports import CheckpointStore, DeadLetterStore
     from orchestrator.events import EventSink, PipelineOutcome
     from orchestrator.model import PipelineSpec, Plan
+    from orchestrator.plugins import Plugins
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineJob:
     """One pipeline of one run, ready to execute.
 
-    ``plan``, ``pipeline`` and ``run_id`` are plain, picklable data: an executor that crosses a
-    process boundary ships those (see :mod:`orchestrator.executors.remote`) and rebuilds plugins on
-    the other side, handing the events it gets back to ``emit``. ``run_here`` runs the pipeline in
-    the current process and event loop, reporting events as it goes.
+    ``plan``, ``pipeline``, ``run_id`` and ``continuation`` are plain, picklable data, and so are
+    the run's ``checkpoints`` and ``dead_letters`` stores: an executor that crosses a process
+    boundary ships those (see :mod:`orchestrator.executors.remote`) and rebuilds plugins on the
+    other side, handing the events it gets back to ``emit``. ``run_here`` runs the pipeline in the
+    current process and event loop, reporting events as it goes.
     """
 
     plan: Plan
@@ -36,17 +39,23 @@ class PipelineJob:
     run_here: Callable[[], Awaitable[PipelineOutcome]]
     emit: EventSink
     continuation: Continuation = Continuation()
+    checkpoints: CheckpointStore | None = None
+    dead_letters: DeadLetterStore | None = None
 
 
 class Executor(abc.ABC):
     """Runs pipelines. Used as an async context manager around a whole run, so a backend can start
     its workers once and stop them at the end.
 
-    An executor whose pipelines run in other processes sets ``crosses_processes = True``: the engine
-    then checks, before anything runs, that every step it will ship can be pickled and comes from
-    an installed plugin."""
+    An executor whose pipelines run in other processes sets ``crosses_processes = True`` and says,
+    in :meth:`refusals`, what it cannot ship (see :func:`orchestrator.executors.remote.unshippable`):
+    the engine asks before anything runs."""
 
     crosses_processes: bool = False
+
+    def refusals(self, plan: Plan, plugins: Plugins, pipelines: list[str]) -> list[str]:
+        """What in these pipelines this executor cannot run, one line each (nothing, by default)."""
+        return []
 
     async def __aenter__(self) -> Executor:
         return self

@@ -16,17 +16,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from typing import TYPE_CHECKING
+
 import anyio
 import dask.config
 from distributed import Client, LocalCluster
 
 from orchestrator.events import PipelineOutcome, discard
 from orchestrator.executors import Executor, PipelineJob
-from orchestrator.executors.remote import RemoteJob, remote_job
+from orchestrator.executors.remote import RemoteJob, remote_job, unshippable
 
 from orchestrator_plugin_dask.relay import EventRelay
 from orchestrator_plugin_dask.schema import DEFAULT_RETRIES, DEFAULT_THREADS_PER_WORKER
 from orchestrator_plugin_dask.task import TaskResult, run_pipeline
+
+if TYPE_CHECKING:
+    from orchestrator.model import Plan
+    from orchestrator.plugins import Plugins
 
 #: How long closing the client and an on-demand cluster may take before it is abandoned.
 CLOSE_SECONDS = 30.0
@@ -85,6 +91,9 @@ class DaskExecutor(Executor):
             if self.cluster is not None:
                 await self.cluster.close()
         self.client = self.cluster = None
+
+    def refusals(self, plan: Plan, plugins: Plugins, pipelines: list[str]) -> list[str]:
+        return unshippable(plan, plugins, pipelines)
 
     async def submit(self, job: PipelineJob) -> PipelineOutcome:
         assert self.client is not None, "submit() outside 'async with'"

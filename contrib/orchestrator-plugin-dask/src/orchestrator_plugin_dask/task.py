@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.events import FAILED, Event, PipelineOutcome, discard
+from orchestrator.events import FAILED, Event, Kind, PipelineOutcome, discard
 from orchestrator.executors.remote import RemoteJob, run_remote, worker_plugins
 
 
@@ -74,7 +74,7 @@ def run_pipeline(job: RemoteJob, relay: Relay | None) -> TaskResult:
     if missing:
         where = publisher.where if publisher is not None else _worker_address()
         error = f"{missing[0]} is not registered on Dask worker {where}; every worker needs the same plugins installed"
-        emit(Event("pipeline_finished", job.run_id, job.pipeline, status=FAILED, error=error))
+        emit(Event(Kind.PIPELINE_FINISHED, job.run_id, job.pipeline, status=FAILED, error=error))
         outcome = PipelineOutcome(job.pipeline, FAILED, error=error)
     else:
         outcome = run_remote(job, emit)
@@ -104,4 +104,4 @@ def _worker_address() -> str:
 
 def event_from(message: Any) -> Event:
     """The :class:`Event` a published message carries."""
-    return Event(**message["event"])
+    return Event.from_dict(message["event"])
