@@ -13,6 +13,7 @@ worker side hands them to its engine.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from collections.abc import Callable, Iterable
@@ -78,6 +79,10 @@ def run_remote(job: RemoteJob, emit: Callable[[Event], None] = discard) -> Pipel
 
     from orchestrator.engine import Engine
 
+    if emit is not discard:  # the run shows what steps log at info and above: let it through here too
+        step_logs = logging.getLogger("orchestrator.run")
+        if step_logs.level == logging.NOTSET:
+            step_logs.setLevel(logging.INFO)
     engine = Engine(job.plan, worker_plugins(job.plugin_env), emit, checkpoints=job.checkpoints, dead_letters=job.dead_letters)
     return anyio.run(engine.run_pipeline, job.plan.pipelines[job.pipeline], job.run_id, job.continuation)
 
