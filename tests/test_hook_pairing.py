@@ -160,11 +160,11 @@ def _descriptors_under(folder: Path) -> list[str]:
     return found
 
 
-def _run(tmp_path: Path, plugins: Plugins, steps: Steps) -> tuple[Hooks, RunResult, list[Event]]:
+def _run(tmp_path: Path, plugins: Plugins, steps: Steps, config: str = CONFIG) -> tuple[Hooks, RunResult, list[Event]]:
     hooks = Hooks()
     assert plugins.add(steps, Origin("pair", "tests", "0"))
     assert plugins.add(hooks, Origin("pair-hooks", "tests", "0"))
-    (tmp_path / "pipeline.yaml").write_text(CONFIG)
+    (tmp_path / "pipeline.yaml").write_text(config)
     plan = load_plan(tmp_path / "pipeline.yaml", plugins.registry)
     events: list[Event] = []
     engine = Engine(
@@ -180,7 +180,7 @@ def _run(tmp_path: Path, plugins: Plugins, steps: Steps) -> tuple[Hooks, RunResu
                 await anyio.sleep(0.05)
                 engine.interrupt()
 
-            if not steps.fail:
+            if not steps.fail and "timeout" not in config:
                 tasks.start_soon(interrupt)
             results.append(await engine.run())
             tasks.cancel_scope.cancel()
@@ -221,6 +221,16 @@ def test_an_interrupted_run_pairs_every_hook_and_closes_its_files(tmp_path: Path
 def test_a_failed_step_pairs_every_hook_and_closes_its_files(tmp_path: Path, plugins: Plugins, phase: str) -> None:
     hooks, result, _ = _run(tmp_path, plugins, Steps(phase, fail=True))
     assert result.pipelines["p"].status == "failed" and result.pipelines["after"].status == "skipped"
+    ended = hooks.pairs()
+    assert (ended["p"], ended[f"p.{phase}"], ended[f"p.{WAITING[phase]}"]) == ("failed", "failed", "failed")
+    assert _descriptors_under(tmp_path) == []
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_a_pipeline_that_times_out_pairs_every_hook_and_closes_its_files(tmp_path: Path, plugins: Plugins, phase: str) -> None:
+    timed = CONFIG.replace("    type: ETLT\n", "    type: ETLT\n    timeout: 300ms\n", 1)
+    hooks, result, _ = _run(tmp_path, plugins, Steps(phase), timed)
+    assert (result.pipelines["p"].status, result.pipelines["p"].error) == ("failed", "timed out after 300ms")
     ended = hooks.pairs()
     assert (ended["p"], ended[f"p.{phase}"], ended[f"p.{WAITING[phase]}"]) == ("failed", "failed", "failed")
     assert _descriptors_under(tmp_path) == []
