@@ -79,9 +79,6 @@ class HookRelay:
         except Exception as exc:  # noqa: BLE001 - the hook rule: kept, to fail the pipeline at its end
             self.errors.append(f"lifecycle hook {name} failed: {describe(exc)}")
 
-    def wants(self, name: str) -> bool:
-        return name in self.hooks
-
 
 class PipelineRecord:
     """One pipeline's record point. ``steps`` (the pipeline's outcome) is derived from the
@@ -101,7 +98,7 @@ class PipelineRecord:
         self.redact = redact
         self.steps: list[StepOutcome] = []
         self.open_phases: dict[str, float] = {}
-        self.open_steps: dict[str, tuple[StepContext, str, float]] = {}
+        self.open_steps: dict[str, tuple[StepContext, float]] = {}
 
     def emit(self, event: Event) -> None:
         """The event of this pipeline: into its outcome, then to the run's sink (when anyone
@@ -134,14 +131,14 @@ class PipelineRecord:
     # -- steps -------------------------------------------------------------------------------
 
     def step_started(self, context: StepContext, args: dict[str, Any], started: float) -> None:
-        self.open_steps[context.step_id] = (context, context.phase, started)
+        self.open_steps[context.step_id] = (context, started)
         if self.listening:
             self.emit(self.event(Kind.STEP_STARTED, phase=context.phase, step=context.step_id, plugin=context.plugin))
         if "before_step_run" in self.relay.hooks:
             self.relay.before("before_step_run", context=context, args=args)
 
     def step_finished(self, context: StepContext, rows: int | None, rows_in: int | None, attempt: int) -> None:
-        _, _, started = self.open_steps.pop(context.step_id)
+        _, started = self.open_steps.pop(context.step_id)
         elapsed = time.perf_counter() - started
         # positional: the one event every step makes, so the cheapest way to build it
         self.emit(Event(
@@ -151,18 +148,20 @@ class PipelineRecord:
         if "after_step_run" in self.relay.hooks:
             self.relay.after("after_step_run", context=context, rows=rows, elapsed=elapsed, status=SUCCEEDED)
 
-    def step_failed(self, context: StepContext, error: BaseException, attempt: int, status: str = FAILED) -> None:
-        """A step ended without succeeding: it raised (``failed``) or was cancelled with its
-        pipeline (``interrupted``); ``on_step_error`` fires for the first only."""
+    def step_failed(
+        self, context: StepContext, error: BaseException, attempt: int, status: str = FAILED, *, raised: bool = True
+    ) -> None:
+        """A step ended without succeeding: it ``raised``, or was cut short with its pipeline
+        (``status`` then the pipeline's); ``on_step_error`` fires for the first only."""
         found = self.open_steps.pop(context.step_id, None)
-        elapsed = 0.0 if found is None else time.perf_counter() - found[2]
+        elapsed = 0.0 if found is None else time.perf_counter() - found[1]
         rejected = context.rejected
-        text = self.redact(describe(error)) if status == FAILED else status
+        text = self.redact(describe(error)) if raised else f"{status}: its pipeline ended while it ran"
         self.emit(self.event(
             Kind.STEP_FAILED, phase=context.phase, step=context.step_id, plugin=context.plugin, status=status,
-            elapsed=elapsed, error=text, rejected=rejected or None, attempt=attempt,
+            elapsed=elapsed, error=text, rejected=rejected or None, attempt=attempt or None,
         ))
-        if status == FAILED:
+        if raised:
             self.relay.after("on_step_error", context=context, error=error)
         if found is not None:
             self.relay.after("after_step_run", context=context, rows=None, elapsed=elapsed, status=status)
@@ -191,7 +190,7 @@ class PipelineRecord:
         )
 
     def close_open_steps(self, status: str, error: BaseException) -> None:
-        """Steps still running when the pipeline ended (an interruption, a sibling's failure)."""
-        for context, _, _ in list(self.open_steps.values()):
-            attempt = 1
-            self.step_failed(context, error, attempt, status)
+        """Steps still running when the pipeline ended (an interruption, a sibling's failure, the
+        pipeline's timeout) end with the pipeline's status; ``on_step_error`` is not theirs."""
+        for context, _ in list(self.open_steps.values()):
+            self.step_failed(context, error, 0, status, raised=False)
