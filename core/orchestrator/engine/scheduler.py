@@ -31,7 +31,7 @@ from orchestrator.events import (
     RunResult,
     discard,
 )
-from orchestrator.executors import Executor, PipelineJob
+from orchestrator.executors import Executor, PipelineJob, skipped_because
 from orchestrator.graph import topological_order, with_dependencies
 from orchestrator.interpolate import redactor
 from orchestrator.model import ExecutorSpec, PipelineSpec, Plan
@@ -123,7 +123,9 @@ class Engine:
                         for name in pending:
                             spec = self.plan.pipelines[name]
                             runner = PipelineRunner(self, spec, run_id, self._continuation(spec, resume, replay))
-                            tasks.start_soon(self._schedule, runner, executors[spec.executor.key], finished, outcomes, name=name)
+                            executor = executors[spec.executor.key]
+                            upstream = self._upstream(spec, finished, outcomes) if getattr(executor, "takes_graph", False) else ()
+                            tasks.start_soon(self._schedule, runner, executor, upstream, finished, outcomes, name=name)
         result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
         if self.checkpoints is not None and result.ok:
             self.checkpoints.remove(run_id)
@@ -144,24 +146,38 @@ class Engine:
         if self._scope is not None:
             self._scope.cancel()
 
+    def _upstream(
+        self, spec: PipelineSpec, finished: dict[str, anyio.Event], outcomes: dict[str, PipelineOutcome]
+    ) -> tuple[str, ...]:
+        """What an executor that takes the whole graph waits for itself: the pipeline's
+        dependencies that run in this run on the same executor."""
+        same = spec.executor.key
+        return tuple(
+            dep for dep in spec.depends_on
+            if dep in finished and dep not in outcomes and self.plan.pipelines[dep].executor.key == same
+        )
+
     async def _schedule(
-        self, runner: PipelineRunner, executor: Executor, finished: dict[str, anyio.Event], outcomes: dict[str, PipelineOutcome]
+        self, runner: PipelineRunner, executor: Executor, upstream: tuple[str, ...], finished: dict[str, anyio.Event],
+        outcomes: dict[str, PipelineOutcome],
     ) -> None:
         spec, run_id = runner.spec, runner.run_id
         name = spec.name
         submitted: float | None = None
         try:
-            depends_on = [dep for dep in spec.depends_on if dep in finished]  # the others are not in this run
+            # the others are not in this run, or (upstream) the executor waits for them itself
+            depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in upstream]
             for dep in depends_on:
                 await finished[dep].wait()
             failed = [dep for dep in depends_on if outcomes[dep].status != SUCCEEDED]
             if failed:
-                reason = f"skipped: depends on {', '.join(repr(d) for d in failed)}, which did not succeed"
+                reason = skipped_because(failed)
                 outcomes[name] = self._ended(Event(Kind.PIPELINE_SKIPPED, run_id, name, status=SKIPPED, error=reason))
                 return
             submitted = time.perf_counter()
             job = PipelineJob(
-                self.plan, spec, run_id, runner.run, self.emit, runner.continuation, self.checkpoints, self.dead_letters
+                self.plan, spec, run_id, runner.run, self.emit, runner.continuation, self.checkpoints, self.dead_letters,
+                upstream,
             )
             try:
                 outcomes[name] = await executor.submit(job)

@@ -41,6 +41,9 @@ class PipelineJob:
     continuation: Continuation = Continuation()
     checkpoints: CheckpointStore | None = None
     dead_letters: DeadLetterStore | None = None
+    #: for an executor that ``takes_graph``: the pipelines of this run, on the same executor, that
+    #: this one depends on; it must run after them, and be skipped when one did not succeed
+    upstream: tuple[str, ...] = ()
 
 
 class Executor(abc.ABC):
@@ -52,6 +55,10 @@ class Executor(abc.ABC):
     the engine asks before anything runs."""
 
     crosses_processes: bool = False
+    #: An executor that schedules dependencies itself sets this: the engine then submits every
+    #: pipeline at once, each job naming its ``upstream``, instead of waiting for its parents to
+    #: return (a cluster scheduler then sees the whole DAG and need not wait for the client).
+    takes_graph: bool = False
 
     def refusals(self, plan: Plan, plugins: Plugins, pipelines: list[str]) -> list[str]:
         """What in these pipelines this executor cannot run, one line each (nothing, by default)."""
@@ -72,3 +79,9 @@ class Executor(abc.ABC):
     async def submit(self, job: PipelineJob) -> PipelineOutcome:
         """Run one pipeline and return its outcome. Failures of the pipeline's own steps come back
         inside the outcome; raising means the executor itself failed."""
+
+
+def skipped_because(failed: list[str]) -> str:
+    """The error of a pipeline skipped because the pipelines ``failed`` did not succeed: the same
+    words whether the engine or an executor that ``takes_graph`` skipped it."""
+    return f"skipped: depends on {', '.join(repr(d) for d in failed)}, which did not succeed"

@@ -1,8 +1,10 @@
 """``dask``: each pipeline runs as one task on a Dask cluster.
 
-The engine keeps scheduling the DAG: it submits a pipeline as soon as its own dependencies
-succeeded, so the Dask scheduler sees one task per pipeline, arriving as the DAG unfolds; there
-are no waves and nothing waits for unrelated pipelines. A task ships the plan's data for its
+The executor takes the whole DAG (``takes_graph``): the engine submits every pipeline at once, and
+each task is given its parents' futures as arguments, so the Dask scheduler sees the dependencies
+and starts a pipeline as soon as its parents' tasks finished, without a round trip through the
+client; a task whose parent did not succeed returns its pipeline skipped. There are no waves and
+nothing waits for unrelated pipelines. A task ships the plan's data for its
 pipeline only (a :class:`~orchestrator.executors.remote.RemoteJob`), the worker rebuilds the
 plugins from the same installed entry points (so lifecycle hooks fire there) and runs the pipeline
 with the same engine code as ``local``.
@@ -20,10 +22,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 import dask.config
-from distributed import Client, LocalCluster
+from distributed import Client, Future, LocalCluster
 
-from orchestrator.events import PipelineOutcome, discard
-from orchestrator.executors import Executor, PipelineJob
+from orchestrator.events import SKIPPED, Event, Kind, PipelineOutcome, discard
+from orchestrator.executors import Executor, PipelineJob, skipped_because
 from orchestrator.executors.remote import RemoteJob, remote_job, unshippable
 
 from orchestrator_plugin_dask.relay import EventRelay
@@ -43,6 +45,7 @@ class DaskExecutor(Executor):
     by Dask's own config (``DASK_SCHEDULER_ADDRESS``), or on a LocalCluster started for the run."""
 
     crosses_processes = True
+    takes_graph = True
 
     def __init__(
         self,
@@ -62,6 +65,9 @@ class DaskExecutor(Executor):
         self.cluster: LocalCluster | None = None
         self.client: Client | None = None
         self._relay = EventRelay()
+        #: this run's tasks by pipeline, for the tasks that depend on them
+        self._futures: dict[str, Future] = {}
+        self._submitted: dict[str, anyio.Event] = {}
 
     async def __aenter__(self) -> DaskExecutor:
         try:
@@ -97,18 +103,39 @@ class DaskExecutor(Executor):
 
     async def submit(self, job: PipelineJob) -> PipelineOutcome:
         assert self.client is not None, "submit() outside 'async with'"
+        name = job.pipeline.name
+        parents = []
+        for parent in job.upstream:  # submitted in the DAG's order; wait only if one is not yet
+            if parent not in self._submitted or not self._submitted[parent].is_set():
+                await self._submitted.setdefault(parent, anyio.Event()).wait()
+            if parent not in self._futures:  # its submission failed: it never reached Dask
+                return skipped(job, [parent])
+            parents.append(self._futures[parent])
         relay = self._relay.open(job.emit) if job.emit is not discard else None
-        future = self.client.submit(
-            run_pipeline,
-            shippable(job),
-            relay,
-            key=f"pipeline-{job.pipeline.name}-{job.run_id}-{os.urandom(4).hex()}",
-            pure=False,
-            retries=self.retries,
-            resources=self.resources,
-        )
+        try:
+            self._futures[name] = future = self.client.submit(
+                run_pipeline,
+                shippable(job),
+                relay,
+                *parents,
+                key=f"pipeline-{name}-{job.run_id}-{os.urandom(4).hex()}",
+                pure=False,
+                retries=self.retries,
+                resources=self.resources,
+            )
+        finally:
+            self._submitted.setdefault(name, anyio.Event()).set()
         try:
             result: TaskResult = await future
+        except Exception:
+            broken = [parent for parent in job.upstream if self._futures[parent].status == "error"]
+            if not broken:
+                raise
+            # a parent's task failed (not its pipeline: that comes back as an outcome), so this
+            # one never ran: skipped, as the engine skips the dependents of a failed pipeline
+            if relay is not None:
+                self._relay.close(relay)
+            return skipped(job, broken)
         except BaseException:
             with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
                 await self.client.cancel(future)
@@ -119,6 +146,13 @@ class DaskExecutor(Executor):
             await self._relay.settle(result.attempt, result.events)
             self._relay.close(relay)
         return result.outcome
+
+
+def skipped(job: PipelineJob, failed: list[str]) -> PipelineOutcome:
+    """The outcome (and event) of a pipeline that did not run because ``failed`` did not succeed."""
+    event = Event(Kind.PIPELINE_SKIPPED, job.run_id, job.pipeline.name, status=SKIPPED, error=skipped_because(failed))
+    job.emit(event)
+    return PipelineOutcome.of(event)
 
 
 def shippable(job: PipelineJob) -> RemoteJob:
