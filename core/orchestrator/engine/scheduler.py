@@ -122,10 +122,12 @@ class Engine:
                     async with anyio.create_task_group() as tasks:
                         for name in pending:
                             spec = self.plan.pipelines[name]
-                            runner = PipelineRunner(self, spec, run_id, self._continuation(spec, resume, replay))
                             executor = executors[spec.executor.key]
                             upstream = self._upstream(spec, finished, outcomes) if getattr(executor, "takes_graph", False) else ()
-                            tasks.start_soon(self._schedule, runner, executor, upstream, finished, outcomes, name=name)
+                            continuation = self._continuation(spec, resume, replay)
+                            tasks.start_soon(
+                                self._schedule, spec, run_id, continuation, upstream, executor, finished, outcomes, name=name
+                            )
         result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
         if self.checkpoints is not None and result.ok:
             self.checkpoints.remove(run_id)
@@ -158,15 +160,24 @@ class Engine:
         )
 
     async def _schedule(
-        self, runner: PipelineRunner, executor: Executor, upstream: tuple[str, ...], finished: dict[str, anyio.Event],
-        outcomes: dict[str, PipelineOutcome],
+        self, spec: PipelineSpec, run_id: str, continuation: Continuation, upstream: tuple[str, ...], executor: Executor,
+        finished: dict[str, anyio.Event], outcomes: dict[str, PipelineOutcome],
     ) -> None:
-        spec, run_id = runner.spec, runner.run_id
         name = spec.name
         submitted: float | None = None
+        ran: list[PipelineRunner] = []
+
+        async def run_here() -> PipelineOutcome:
+            """The pipeline, run in this process (a runner is built only for what runs here)."""
+            ran.append(PipelineRunner(self, spec, run_id, continuation))
+            return await ran[0].run()
+
+        job = PipelineJob(
+            self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
+        )
         try:
             # the others are not in this run, or (upstream) the executor waits for them itself
-            depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in upstream]
+            depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in job.upstream]
             for dep in depends_on:
                 await finished[dep].wait()
             failed = [dep for dep in depends_on if outcomes[dep].status != SUCCEEDED]
@@ -175,10 +186,6 @@ class Engine:
                 outcomes[name] = self._ended(Event(Kind.PIPELINE_SKIPPED, run_id, name, status=SKIPPED, error=reason))
                 return
             submitted = time.perf_counter()
-            job = PipelineJob(
-                self.plan, spec, run_id, runner.run, self.emit, runner.continuation, self.checkpoints, self.dead_letters,
-                upstream,
-            )
             try:
                 outcomes[name] = await executor.submit(job)
             except Exception as exc:  # noqa: BLE001 - the executor itself broke: fail this pipeline only
@@ -186,8 +193,8 @@ class Engine:
                 outcomes[name] = self._ended(Event(Kind.PIPELINE_FINISHED, run_id, name, status=FAILED, error=error))
         except anyio.get_cancelled_exc_class():
             if name not in outcomes:  # the run was interrupted before or while this one ran
-                if runner.outcome is not None:  # it ran here and recorded its own end
-                    outcomes[name] = runner.outcome
+                if ran and ran[0].outcome is not None:  # it ran here and recorded its own end
+                    outcomes[name] = ran[0].outcome
                 else:
                     elapsed = 0.0 if submitted is None else time.perf_counter() - submitted
                     outcomes[name] = self._ended(

@@ -15,7 +15,6 @@ Importing this module imports ``distributed``; the registry imports it only when
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -26,7 +25,7 @@ from distributed import Client, Future, LocalCluster
 
 from orchestrator.events import SKIPPED, Event, Kind, PipelineOutcome, discard
 from orchestrator.executors import Executor, PipelineJob, skipped_because
-from orchestrator.executors.remote import RemoteJob, remote_job, unshippable
+from orchestrator.executors.remote import remote_job, unshippable
 
 from orchestrator_plugin_dask.relay import EventRelay
 from orchestrator_plugin_dask.schema import DEFAULT_RETRIES, DEFAULT_THREADS_PER_WORKER
@@ -115,7 +114,7 @@ class DaskExecutor(Executor):
         try:
             self._futures[name] = future = self.client.submit(
                 run_pipeline,
-                shippable(job),
+                remote_job(job),  # its own pipeline of the plan only, not all 1,000 of a large one
                 relay,
                 *parents,
                 key=f"pipeline-{name}-{job.run_id}-{os.urandom(4).hex()}",
@@ -155,9 +154,4 @@ def skipped(job: PipelineJob, failed: list[str]) -> PipelineOutcome:
     return PipelineOutcome.of(event)
 
 
-def shippable(job: PipelineJob) -> RemoteJob:
-    """The job as sent to a worker, carrying only its own pipeline of the plan: a task of a
-    1,000-pipeline plan then ships one pipeline's specs, not all 1,000."""
-    plan = dataclasses.replace(job.plan, pipelines={job.pipeline.name: job.pipeline})
-    return dataclasses.replace(remote_job(job), plan=plan)
 
