@@ -52,6 +52,8 @@ class Kind(StrEnum):
 
 #: the ends of a step: each gives the step's :class:`StepOutcome`
 STEP_ENDS = frozenset({Kind.STEP_FINISHED, Kind.STEP_FAILED, Kind.STEP_REUSED})
+#: looked up once: reading an enum member off its class costs a lookup per use
+_STEP_REUSED = Kind.STEP_REUSED
 
 
 @dataclass(slots=True)
@@ -118,7 +120,7 @@ class StepOutcome:
     @classmethod
     def of(cls, event: Event) -> StepOutcome:
         """The outcome a step's closing event (one of :data:`STEP_ENDS`) records."""
-        reused = event.kind is Kind.STEP_REUSED
+        reused = event.kind is _STEP_REUSED
         return cls(
             event.phase or "", event.step or "", event.plugin or "", event.status or SUCCEEDED, event.rows,
             event.elapsed or 0.0, event.error, 0 if reused else event.attempt or 1, event.rejected or 0,

@@ -53,6 +53,18 @@ def listened_hooks(plugins: Plugins) -> dict[str, Any]:
     return hooks
 
 
+#: the kinds recorded here, looked up once (reading a member off its enum costs a lookup each time)
+_PHASE_FINISHED = Kind.PHASE_FINISHED
+_PHASE_STARTED = Kind.PHASE_STARTED
+_RETRY_EXHAUSTED = Kind.RETRY_EXHAUSTED
+_STEP_FAILED = Kind.STEP_FAILED
+_STEP_FINISHED = Kind.STEP_FINISHED
+_STEP_PROGRESS = Kind.STEP_PROGRESS
+_STEP_RETRY = Kind.STEP_RETRY
+_STEP_REUSED = Kind.STEP_REUSED
+_STEP_STARTED = Kind.STEP_STARTED
+
+
 class HookRelay:
     """Fires one pipeline's lifecycle hooks behind the one error boundary the module describes."""
 
@@ -116,7 +128,7 @@ class PipelineRecord:
     def phase_started(self, context: PipelineContext, phase: str) -> None:
         self.open_phases[phase] = time.perf_counter()
         if self.listening:
-            self.emit(self.event(Kind.PHASE_STARTED, phase=phase))
+            self.emit(self.event(_PHASE_STARTED, phase=phase))
         self.relay.before("before_phase_run", context=context, phase=phase)
 
     def phase_finished(self, context: PipelineContext, phase: str, status: str = SUCCEEDED) -> None:
@@ -125,7 +137,7 @@ class PipelineRecord:
             return
         elapsed = time.perf_counter() - started
         if self.listening:
-            self.emit(self.event(Kind.PHASE_FINISHED, phase=phase, status=status, elapsed=elapsed))
+            self.emit(self.event(_PHASE_FINISHED, phase=phase, status=status, elapsed=elapsed))
         self.relay.after("after_phase_run", context=context, phase=phase, elapsed=elapsed, status=status)
 
     # -- steps -------------------------------------------------------------------------------
@@ -133,7 +145,7 @@ class PipelineRecord:
     def step_started(self, context: StepContext, args: dict[str, Any], started: float) -> None:
         self.open_steps[context.step_id] = (context, started)
         if self.listening:
-            self.emit(self.event(Kind.STEP_STARTED, phase=context.phase, step=context.step_id, plugin=context.plugin))
+            self.emit(self.event(_STEP_STARTED, phase=context.phase, step=context.step_id, plugin=context.plugin))
         if "before_step_run" in self.relay.hooks:
             self.relay.before("before_step_run", context=context, args=args)
 
@@ -142,7 +154,7 @@ class PipelineRecord:
         elapsed = time.perf_counter() - started
         # positional: the one event every step makes, so the cheapest way to build it
         self.emit(Event(
-            Kind.STEP_FINISHED, self.run_id, self.pipeline, context.phase, context.step_id, context.plugin, SUCCEEDED,
+            _STEP_FINISHED, self.run_id, self.pipeline, context.phase, context.step_id, context.plugin, SUCCEEDED,
             rows, elapsed, None, time.time(), None, context.rejected or None, rows_in, attempt,
         ))
         if "after_step_run" in self.relay.hooks:
@@ -158,7 +170,7 @@ class PipelineRecord:
         rejected = context.rejected
         text = self.redact(describe(error)) if raised else f"{status}: its pipeline ended while it ran"
         self.emit(self.event(
-            Kind.STEP_FAILED, phase=context.phase, step=context.step_id, plugin=context.plugin, status=status,
+            _STEP_FAILED, phase=context.phase, step=context.step_id, plugin=context.plugin, status=status,
             elapsed=elapsed, error=text, rejected=rejected or None, attempt=attempt or None,
         ))
         if raised:
@@ -168,22 +180,22 @@ class PipelineRecord:
 
     def step_retry(self, context: StepContext, error: BaseException, attempt: int, attempts: int, delay: float) -> None:
         self.emit(self.event(
-            Kind.STEP_RETRY, phase=context.phase, step=context.step_id, plugin=context.plugin,
+            _STEP_RETRY, phase=context.phase, step=context.step_id, plugin=context.plugin,
             status=f"attempt {attempt} of {attempts}", elapsed=delay, error=self.redact(describe(error)), attempt=attempt,
         ))
 
     def step_reused(self, phase: str, step: str, plugin: str, rows: int | None) -> None:
-        self.emit(self.event(Kind.STEP_REUSED, phase=phase, step=step, plugin=plugin, status=SUCCEEDED, rows=rows))
+        self.emit(self.event(_STEP_REUSED, phase=phase, step=step, plugin=plugin, status=SUCCEEDED, rows=rows))
 
     def step_progress(self, phase: str, step: str, plugin: str, rows: int | None, rows_in: int | None = None) -> None:
         if self.listening:
-            self.emit(self.event(Kind.STEP_PROGRESS, phase=phase, step=step, plugin=plugin, rows=rows, rows_in=rows_in))
+            self.emit(self.event(_STEP_PROGRESS, phase=phase, step=step, plugin=plugin, rows=rows, rows_in=rows_in))
 
     def retry_exhausted(
         self, context: PipelineContext, error: BaseException, message: str, attempts: int, step: StepContext | None = None
     ) -> None:
         where: dict[str, Any] = {} if step is None else {"phase": step.phase, "step": step.step_id, "plugin": step.plugin}
-        self.emit(self.event(Kind.RETRY_EXHAUSTED, status=FAILED, error=self.redact(message), attempts=attempts, **where))
+        self.emit(self.event(_RETRY_EXHAUSTED, status=FAILED, error=self.redact(message), attempts=attempts, **where))
         self.relay.after(
             "on_retry_exhausted", context=context if step is None else step,
             step=None if step is None else step.step_id, error=error, attempts=attempts,
