@@ -16,11 +16,14 @@ Importing this module imports ``distributed``; the registry imports it only when
 from __future__ import annotations
 
 import logging
+import asyncio
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import anyio
+import anyio.lowlevel
 import dask.config
+from dask.typing import Key
 from distributed import Client, Future, LocalCluster
 
 from orchestrator.events import SKIPPED, Event, Kind, PipelineOutcome, discard
@@ -65,8 +68,13 @@ class DaskExecutor(Executor):
         self.client: Client | None = None
         self._relay = EventRelay()
         #: this run's tasks by pipeline, for the tasks that depend on them
-        self._futures: dict[str, Future] = {}
+        self._futures: dict[str, Future[TaskResult]] = {}
         self._submitted: dict[str, anyio.Event] = {}
+        #: results fetched in batches (see :meth:`_result`): the finished tasks waiting for the
+        #: next batch, the batch being fetched, and what was fetched (None: fetch it alone)
+        self._done: list[Future[TaskResult]] = []
+        self._fetching: anyio.Event | None = None
+        self._fetched: dict[Key, TaskResult | None] = {}
 
     async def __aenter__(self) -> DaskExecutor:
         try:
@@ -125,7 +133,7 @@ class DaskExecutor(Executor):
         finally:
             self._submitted.setdefault(name, anyio.Event()).set()
         try:
-            result: TaskResult = await future
+            result: TaskResult = await self._result(future)
         except Exception:
             broken = [parent for parent in job.upstream if self._futures[parent].status == "error"]
             if not broken:
@@ -145,6 +153,39 @@ class DaskExecutor(Executor):
             await self._relay.settle(result.attempt, result.events)
             self._relay.close(relay)
         return result.outcome
+
+
+    async def _result(self, future: Future[TaskResult]) -> TaskResult:
+        """A task's result, fetched from the workers together with those of the tasks that
+        finished at about the same time: one round trip per batch rather than per pipeline, which
+        is most of what a large DAG costs the client beyond raw ``client.submit``."""
+        finished = anyio.Event()
+        loop = asyncio.get_running_loop()
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(finished.set))  # type: ignore[no-untyped-call] # from a thread
+        await finished.wait()
+        if future.status != "finished":  # it failed or was cancelled: its own error says why
+            return cast(TaskResult, await future)
+        self._done.append(future)
+        while future.key not in self._fetched:
+            if self._fetching is not None:
+                await self._fetching.wait()
+                continue
+            self._fetching = fetching = anyio.Event()
+            batch: list[Future[TaskResult]] = []
+            try:
+                await anyio.lowlevel.checkpoint()  # the tasks that finished just now join this batch
+                batch, self._done = self._done, []
+                results = await self.client.gather(batch)  # type: ignore[union-attr]
+                self._fetched.update(zip((f.key for f in batch), results))
+            except Exception:  # noqa: BLE001, S110 - each of the batch then fetches its own, and reports its own error
+                pass
+            finally:
+                for other in batch:  # cancelled or failed here: the others must not wait for this batch
+                    self._fetched.setdefault(other.key, None)
+                self._fetching = None
+                fetching.set()
+        fetched = self._fetched.pop(future.key)
+        return cast(TaskResult, await future) if fetched is None else fetched
 
 
 def skipped(job: PipelineJob, failed: list[str]) -> PipelineOutcome:
