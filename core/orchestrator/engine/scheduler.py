@@ -11,12 +11,11 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import anyio
 
 from orchestrator.engine.pipeline import NEW, PipelineRunner
-from orchestrator.engine.ports import CheckpointStore, DeadLetterStore
 from orchestrator.engine.record import listened_hooks
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
 from orchestrator.events import (
@@ -34,10 +33,13 @@ from orchestrator.events import (
 from orchestrator.executors import Executor, PipelineJob, skipped_because
 from orchestrator.graph import topological_order, with_dependencies
 from orchestrator.interpolate import redactor
-from orchestrator.model import ExecutorSpec, PipelineSpec, Plan
-from orchestrator.plugins import Plugins
 from orchestrator.progress import Continuation, Progress
 from orchestrator.registry import EXECUTOR
+
+if TYPE_CHECKING:
+    from orchestrator.engine.ports import CheckpointStore, DeadLetterStore
+    from orchestrator.model import ExecutorSpec, PipelineSpec, Plan
+    from orchestrator.plugins import Plugins
 
 
 def new_run_id() -> str:
