@@ -52,7 +52,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
     {"plugins": ("orchestrator.plugins",)},
     {
         "runstate": ("orchestrator.runstate",),
-        "engine": ("orchestrator.executors", "orchestrator.engine", "orchestrator.batches", "orchestrator.timeouts"),
+        "engine": ("orchestrator.executors", "orchestrator.engine"),
     },
     {"reporting": ("orchestrator.reporting",), "notify": ("orchestrator.notify",)},
     {

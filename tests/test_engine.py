@@ -446,3 +446,44 @@ def test_sqlite_write_create_refuses_an_existing_table(plugins, write_config, tm
     assert result.pipelines["p"].error == (
         "step 'sqlite.write' failed: table 't' already exists (mode: create); use mode append or replace"
     )
+
+
+PROGRESSING = '''
+import time
+
+def slow_batches():
+    for n in range(24):  # 24 batches of 10 rows over about 1.2 s
+        time.sleep(0.05)
+        yield [{"n": n * 10 + i} for i in range(10)]
+
+def same(rows):
+    return rows
+'''
+
+
+def test_a_streaming_step_reports_its_rows_so_far_while_it_runs(plugins, write_config, tmp_path) -> None:
+    from orchestrator.events import Kind
+
+    config = write_config(
+        """
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract: {steps: [{id: src, plugin: python.call, args: {callable: "slow:slow_batches"}}]}
+              transform: {steps: [{id: tx, plugin: python.call, args: {callable: "slow:same"}}]}
+              load: {steps: [{id: out, plugin: jsonl.write, args: {path: out.jsonl}}]}
+        """,
+        **{"slow.py": PROGRESSING},
+    )
+    events: list[Event] = []
+    assert run(plugins, config, events=events).ok
+    progress = [e for e in events if e.kind is Kind.STEP_PROGRESS]
+    extract = [e.rows for e in progress if e.step == "src"]
+    # about every 0.5 s, not once per batch: rows so far grow, and stay short of the whole
+    assert 1 <= len(extract) <= 3, extract
+    assert extract == sorted(extract) and 0 < extract[0] and extract[-1] < 240
+    assert {e.step for e in progress} == {"src", "tx", "out"}
+    assert all(e.rows_in is not None for e in progress if e.step == "out")
+    finished = next(e for e in events if e.kind is Kind.STEP_FINISHED and e.step == "src")
+    assert finished.rows == 240 and all(e.time <= finished.time for e in progress if e.step == "src")

@@ -19,7 +19,7 @@ from orchestrator import hookimpl
 from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError
-from orchestrator.events import Event
+from orchestrator.events import Event, Kind
 from orchestrator.plugins.discovery import load_plugins
 from orchestrator.plugins.registry import Origin
 
@@ -53,7 +53,7 @@ def burning(name: str, seconds: float = 1.0) -> str:
 """
 
 
-ROWS = {"rows.py": "def two():\n    return [{'n': 1}, {'n': 2}]\n"}
+ROWS = {"rows.py": "def two(context):\n    context.logger.info('two rows from %s', context.pipeline)\n    return [{'n': 1}, {'n': 2}]\n"}
 
 
 def test_process_executor_runs_pipelines_in_parallel_worker_processes(write_config, tmp_path, hook_trace) -> None:
@@ -82,6 +82,11 @@ def test_process_executor_runs_pipelines_in_parallel_worker_processes(write_conf
     finished = {(e.pipeline, e.step) for e in events if e.kind == "step_finished"}
     assert {("left", "burn"), ("right", "burn"), ("left", "out"), ("right", "out")} <= finished
     assert [e.kind for e in events][0] == "run_started" and [e.kind for e in events][-1] == "run_finished"
+    # typed, as local events are, with the step's attempt; what steps logged came back as events too
+    assert all(isinstance(e.kind, Kind) for e in events)
+    assert {e.attempt for e in events if e.kind is Kind.STEP_FINISHED} == {1}
+    logged = {(e.pipeline, e.step, e.level, e.message) for e in events if e.kind is Kind.LOG}
+    assert logged == {(name, "rows", "info", f"two rows from {name}") for name in ("left", "right")}
 
 
 def test_a_failing_pipeline_in_a_worker_skips_its_dependents_only(write_config, hook_trace) -> None:

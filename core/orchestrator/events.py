@@ -1,13 +1,23 @@
-"""What a run reports as it goes (events) and what it ends with (outcomes).
+"""The one record of a run: a stream of typed events, and the outcomes derived from it.
 
-The engine only emits; reporters (terminal, plain lines, JSON) decide how to show it.
+The engine only emits. Everything that shows or keeps a run consumes the same stream: the run
+result (:class:`StepOutcome` is built from a step's closing event), the run history, the notifier,
+the reporters and ``--json``, the test kit's recorder, and the observer hooks (fired by the engine
+where it records each event, see :mod:`orchestrator.engine.record`).
+
+Why one :class:`Event` class with an enum :class:`Kind`, rather than one dataclass per kind: every
+consumer dispatches on the kind and reads the same few fields (where it happened, status, rows,
+elapsed, error), so one slotted class keeps them simple and keeps construction cheap on the hot
+path (one object per step end); it pickles as is across a process boundary, and its ``--json`` form
+is unchanged. :class:`Kind` is a :class:`~enum.StrEnum`, so a kind *is* its documented name.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
 SUCCEEDED = "succeeded"
@@ -16,17 +26,46 @@ SKIPPED = "skipped"
 INTERRUPTED = "interrupted"
 
 
+class Kind(StrEnum):
+    """What happened. The table in ``docs/design/engine.md`` lists what each kind carries."""
+
+    RUN_STARTED = "run_started"
+    RUN_FINISHED = "run_finished"
+    PIPELINE_STARTED = "pipeline_started"
+    PIPELINE_FINISHED = "pipeline_finished"
+    PIPELINE_RETRY = "pipeline_retry"
+    PIPELINE_SKIPPED = "pipeline_skipped"
+    PIPELINE_REUSED = "pipeline_reused"
+    PHASE_STARTED = "phase_started"
+    PHASE_FINISHED = "phase_finished"
+    STEP_STARTED = "step_started"
+    #: rows so far of a step whose data streams, at most every ``PROGRESS_SECONDS``
+    STEP_PROGRESS = "step_progress"
+    STEP_FINISHED = "step_finished"
+    STEP_FAILED = "step_failed"
+    STEP_RETRY = "step_retry"
+    STEP_REUSED = "step_reused"
+    RETRY_EXHAUSTED = "retry_exhausted"
+    #: a line a step (or a hook) logged through ``context.logger``
+    LOG = "log"
+
+
+#: the ends of a step: each gives the step's :class:`StepOutcome`
+STEP_ENDS = frozenset({Kind.STEP_FINISHED, Kind.STEP_FAILED, Kind.STEP_REUSED})
+#: looked up once: reading an enum member off its class costs a lookup per use
+_STEP_REUSED = Kind.STEP_REUSED
+
+
 @dataclass(slots=True)
 class Event:
-    """One thing that happened. ``kind`` is one of ``run_started``, ``pipeline_started``,
-    ``phase_started``, ``step_started``, ``step_finished``, ``step_failed``, ``step_retry``,
-    ``phase_finished``, ``pipeline_finished``, ``pipeline_retry``, ``pipeline_skipped``,
-    ``retry_exhausted``, ``pipeline_reused``, ``step_reused``, ``run_finished``. ``attempts`` is
-    set on ``retry_exhausted`` only; ``rejected`` on ``step_finished`` and ``step_failed`` of a step
-    that rejected rows (skipped or dead-lettered them); rows_in on ``step_finished`` of a
-    transform or load step: the rows it was given (``rows`` are those it returned or wrote)."""
+    """One thing that happened. ``attempt`` is the step's (or, on pipeline events, the
+    pipeline's) attempt; ``attempts`` is set on ``retry_exhausted`` only; ``rejected`` on
+    ``step_finished`` and ``step_failed`` of a step that rejected rows (skipped or dead-lettered
+    them); ``rows_in`` on ``step_finished`` of a transform or load step: the rows it was given
+    (``rows`` are those it returned or wrote; on ``step_progress`` the rows so far). ``error`` is
+    redacted text, never an exception: events cross process boundaries and are stored."""
 
-    kind: str
+    kind: Kind
     run_id: str
     pipeline: str | None = None
     phase: str | None = None
@@ -40,10 +79,23 @@ class Event:
     attempts: int | None = None
     rejected: int | None = None
     rows_in: int | None = None
+    attempt: int | None = None
+    level: str | None = None
+    message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """The event as plain JSON-ready data, without the fields that do not apply."""
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["kind"] = self.kind.value
+        return {k: v for k, v in data.items() if v is not None}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        """The event :meth:`to_dict` gave (an event that travelled as plain data)."""
+        return cls(**{**data, "kind": Kind(data["kind"])})
+
+
+_FIELDS = tuple(f.name for f in fields(Event))
 
 EventSink = Callable[[Event], None]
 
@@ -65,6 +117,15 @@ class StepOutcome:
     #: rows the step rejected: skipped or dead-lettered (see ``on_error``)
     rejected: int = 0
 
+    @classmethod
+    def of(cls, event: Event) -> StepOutcome:
+        """The outcome a step's closing event (one of :data:`STEP_ENDS`) records."""
+        reused = event.kind is _STEP_REUSED
+        return cls(
+            event.phase or "", event.step or "", event.plugin or "", event.status or SUCCEEDED, event.rows,
+            event.elapsed or 0.0, event.error, 0 if reused else event.attempt or 1, event.rejected or 0,
+        )
+
 
 @dataclass(slots=True)
 class PipelineOutcome:
@@ -78,6 +139,14 @@ class PipelineOutcome:
     attempts: int = 1
     #: the file of the rows its steps dead-lettered in this run, when there are any
     dead_letters: str | None = None
+
+    @classmethod
+    def of(cls, event: Event, steps: list[StepOutcome] | None = None, dead_letters: str | None = None) -> PipelineOutcome:
+        """The outcome a pipeline's closing event (finished, skipped or reused) records."""
+        return cls(
+            event.pipeline or "", event.status or FAILED, event.elapsed or 0.0, event.error, steps or [],
+            event.attempt or 1, dead_letters,
+        )
 
     @property
     def rows(self) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from orchestrator.notify import Dispatcher
     from orchestrator.plugins.discovery import Plugins
     from orchestrator.plugins.registry import Registry
+    from orchestrator.runstate.checkpoints import CheckpointFolder
+    from orchestrator.runstate.deadletters import DeadLetterFolder
     from orchestrator.runstate.history.sql import SQLState
 
 
@@ -68,10 +70,11 @@ class Launched:
         self.result: RunResult | None = None
         self.notifier: Dispatcher | None = None
         self._engine: Engine | None = None
+        self._exits = ExitStack()
 
     async def start(self, sink: EventSink) -> RunResult:
         """Run the pipelines on the running event loop; the result is also kept in :attr:`result`."""
-        from orchestrator.engine import Engine
+        from orchestrator.engine import Engine, StepLogs
 
         if self.state is not None:
             sink = self.state.recording(self.run_id, self.plan, sink, resumed=self.progress is not None)
@@ -80,9 +83,11 @@ class Launched:
 
             self.notifier = Dispatcher(self.plan, self.plugins.registry, self.redact)
             sink = self.notifier.watching(sink)
-        checkpoints = checkpoint_folder(self.plan.state, self.plan.base_dir)
-        letters = dead_letter_folder(self.plan.state, self.plan.base_dir)
-        self._engine = Engine(self.plan, self.plugins, sink, checkpoints=checkpoints, dead_letters=letters)
+        checkpoints, dead_letters = stores(self.plan)
+        self._engine = Engine(self.plan, self.plugins, sink, checkpoints=checkpoints, dead_letters=dead_letters)
+        # what steps log becomes events of the stream until the notifications sent at the end
+        # (in close) are logged too
+        self._exits.enter_context(StepLogs(self.run_id, sink, self.redact))
         self.result = await self._engine.run(
             self.asked.selected or None, run_id=self.run_id, resume=self.progress, replay=self.replayed
         )
@@ -120,11 +125,23 @@ class Launched:
         try:
             if self.notifier is not None:
                 self.notifier.close()
+            self._exits.close()
             if self.state is not None and self.state.failure is None:
                 self._tidy(self.state)
         finally:
             if self.state is not None:
                 self.state.close()
+
+
+def stores(plan: Plan) -> tuple[CheckpointFolder | None, DeadLetterFolder]:
+    """The run's checkpoint store (none when state is off) and dead-letter store, for the
+    engine's ports: the engine itself knows no file format."""
+    from orchestrator.runstate.checkpoints import CheckpointFolder
+    from orchestrator.runstate.deadletters import DeadLetterFolder
+
+    folder = checkpoint_folder(plan.state, plan.base_dir)
+    checkpoints = None if folder is None else CheckpointFolder(folder)
+    return checkpoints, DeadLetterFolder(dead_letter_folder(plan.state, plan.base_dir), plan.secrets)
 
 
 @contextmanager

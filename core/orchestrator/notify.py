@@ -20,7 +20,7 @@ from typing import Any
 
 from orchestrator.config.model import NotifySpec, Plan
 from orchestrator.errors import NotificationError
-from orchestrator.events import FAILED, SUCCEEDED, Event, EventSink
+from orchestrator.events import FAILED, SUCCEEDED, Event, EventSink, Kind
 from orchestrator.plugins.registry import NOTIFIER, Registry
 
 SUCCESS, FAILURE, RETRY_EXHAUSTED = "success", "failure", "retry_exhausted"
@@ -69,10 +69,10 @@ class Notification:
 
 
 #: (event kind, status) -> the notification event it is
-_EVENTS: dict[tuple[str, str | None], str] = {
-    ("pipeline_finished", SUCCEEDED): SUCCESS,
-    ("pipeline_finished", FAILED): FAILURE,
-    ("retry_exhausted", FAILED): RETRY_EXHAUSTED,
+_EVENTS: dict[tuple[Kind, str | None], str] = {
+    (Kind.PIPELINE_FINISHED, SUCCEEDED): SUCCESS,
+    (Kind.PIPELINE_FINISHED, FAILED): FAILURE,
+    (Kind.RETRY_EXHAUSTED, FAILED): RETRY_EXHAUSTED,
 }
 
 

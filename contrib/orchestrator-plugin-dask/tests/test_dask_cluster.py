@@ -15,7 +15,7 @@ from orchestrator import hookimpl
 from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError
-from orchestrator.events import Event
+from orchestrator.events import Event, Kind
 from orchestrator.executors.remote import RemoteJob
 from orchestrator.plugins.registry import Origin
 
@@ -82,6 +82,9 @@ def test_pipelines_run_on_the_workers_with_their_hooks_and_events(cluster, write
         assert kinds[0] == "pipeline_started" and kinds[-1] == "pipeline_finished"
         assert [e.step for e in events if e.pipeline == name and e.kind == "step_finished"] == ["rows", "burn", "out"]
     assert events[0].kind == "run_started" and events[-1].kind == "run_finished"
+    # the same typed events as a local run, with the step's attempt
+    assert all(isinstance(e.kind, Kind) for e in events)
+    assert {e.attempt for e in events if e.kind is Kind.STEP_FINISHED} == {1}
 
 
 def test_a_failing_pipeline_skips_its_dependents_only(cluster, write_config, plugins) -> None:

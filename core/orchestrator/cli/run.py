@@ -55,7 +55,7 @@ def run(
         with launched(plan, plugins, asked) as started:
             kind = "json" if as_json else ("live" if sys.stdout.isatty() else "plain")
             reporter = make_reporter(kind, sys.stdout, started.redact)
-            route_step_logs(reporter)
+            route_step_logs()
             try:
                 run_until_interrupted(lambda: started.start(reporter), started.interrupt)
             finally:

@@ -17,17 +17,20 @@ from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
     from orchestrator.config.model import PipelineSpec, Plan
+    from orchestrator.engine.ports import CheckpointStore, DeadLetterStore
     from orchestrator.events import EventSink, PipelineOutcome
+    from orchestrator.plugins.discovery import Plugins
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineJob:
     """One pipeline of one run, ready to execute.
 
-    ``plan``, ``pipeline`` and ``run_id`` are plain, picklable data: an executor that crosses a
-    process boundary ships those (see :mod:`orchestrator.executors.remote`) and rebuilds plugins on
-    the other side, handing the events it gets back to ``emit``. ``run_here`` runs the pipeline in
-    the current process and event loop, reporting events as it goes.
+    ``plan``, ``pipeline``, ``run_id`` and ``continuation`` are plain, picklable data, and so are
+    the run's ``checkpoints`` and ``dead_letters`` stores: an executor that crosses a process
+    boundary ships those (see :mod:`orchestrator.executors.remote`) and rebuilds plugins on the
+    other side, handing the events it gets back to ``emit``. ``run_here`` runs the pipeline in the
+    current process and event loop, reporting events as it goes.
     """
 
     plan: Plan
@@ -36,17 +39,30 @@ class PipelineJob:
     run_here: Callable[[], Awaitable[PipelineOutcome]]
     emit: EventSink
     continuation: Continuation = field(default_factory=Continuation)
+    checkpoints: CheckpointStore | None = None
+    dead_letters: DeadLetterStore | None = None
+    #: for an executor that ``takes_graph``: the pipelines of this run, on the same executor, that
+    #: this one depends on; it must run after them, and be skipped when one did not succeed
+    upstream: tuple[str, ...] = ()
 
 
 class Executor(abc.ABC):
     """Runs pipelines. Used as an async context manager around a whole run, so a backend can start
     its workers once and stop them at the end.
 
-    An executor whose pipelines run in other processes sets ``crosses_processes = True``: the engine
-    then checks, before anything runs, that every step it will ship can be pickled and comes from
-    an installed plugin."""
+    An executor whose pipelines run in other processes sets ``crosses_processes = True`` and says,
+    in :meth:`refusals`, what it cannot ship (see :func:`orchestrator.executors.remote.unshippable`):
+    the engine asks before anything runs."""
 
     crosses_processes: bool = False
+    #: An executor that schedules dependencies itself sets this: the engine then submits every
+    #: pipeline at once, each job naming its ``upstream``, instead of waiting for its parents to
+    #: return (a cluster scheduler then sees the whole DAG and need not wait for the client).
+    takes_graph: bool = False
+
+    def refusals(self, plan: Plan, plugins: Plugins, pipelines: list[str]) -> list[str]:
+        """What in these pipelines this executor cannot run, one line each (nothing, by default)."""
+        return []
 
     async def __aenter__(self) -> Self:
         return self
@@ -63,3 +79,9 @@ class Executor(abc.ABC):
     async def submit(self, job: PipelineJob) -> PipelineOutcome:
         """Run one pipeline and return its outcome. Failures of the pipeline's own steps come back
         inside the outcome; raising means the executor itself failed."""
+
+
+def skipped_because(failed: list[str]) -> str:
+    """The error of a pipeline skipped because the pipelines ``failed`` did not succeed: the same
+    words whether the engine or an executor that ``takes_graph`` skipped it."""
+    return f"skipped: depends on {', '.join(repr(d) for d in failed)}, which did not succeed"

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio.from_thread
 import anyio.lowlevel
@@ -21,7 +21,11 @@ import anyio.to_thread
 
 from orchestrator.events import EventSink, PipelineOutcome
 from orchestrator.executors import Executor, PipelineJob
-from orchestrator.executors.remote import RemoteJob, remote_job, run_remote
+from orchestrator.executors.remote import RemoteJob, remote_job, run_remote, unshippable
+
+if TYPE_CHECKING:
+    from orchestrator.config.model import Plan
+    from orchestrator.plugins.discovery import Plugins
 
 _events: Any = None  # the queue back to the parent, in a worker process
 
@@ -43,6 +47,9 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._emit: EventSink | None = None
+
+    def refusals(self, plan: Plan, plugins: Plugins, pipelines: list[str]) -> list[str]:
+        return unshippable(plan, plugins, pipelines)
 
     async def __aenter__(self) -> Self:
         context = multiprocessing.get_context("spawn")

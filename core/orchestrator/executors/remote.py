@@ -4,12 +4,16 @@ Executors that cross a process boundary (``process``, ``dask``) ship a :class:`R
 picklable data (the plan, the pipeline's name, the run id and the plugin-selection variables). On
 the other side :func:`run_remote` rebuilds the plugins from the same entry points, so lifecycle
 hooks fire there too, runs the pipeline with the same engine code as ``local``, and returns its
-outcome. :func:`unshippable` checks a plan before anything is sent, so a lambda or an open handle
+outcome. :func:`unshippable` checks a plan before anything is sent (executors answer the
+engine's :meth:`~orchestrator.executors.Executor.refusals` with it), so a lambda or an open handle
 in a step shows up as a clear error naming the step, not as a pickling traceback from a worker.
+The run's checkpoint and dead-letter stores travel with the job: they are plain data, and the
+worker side hands them to its engine.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from collections.abc import Callable, Iterable
@@ -21,6 +25,7 @@ from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
     from orchestrator.config.model import Plan
+    from orchestrator.engine.ports import CheckpointStore, DeadLetterStore
     from orchestrator.executors import PipelineJob
     from orchestrator.plugins.discovery import Plugins
 
@@ -42,6 +47,8 @@ class RemoteJob:
     run_id: str
     plugin_env: dict[str, str]
     continuation: Continuation = field(default_factory=Continuation)
+    checkpoints: CheckpointStore | None = None
+    dead_letters: DeadLetterStore | None = None
 
 
 def remote_job(job: PipelineJob) -> RemoteJob:
@@ -49,7 +56,7 @@ def remote_job(job: PipelineJob) -> RemoteJob:
     graph would be pickled once per pipeline), with this process's plugin selection."""
     env = {name: os.environ[name] for name in PLUGIN_VARIABLES if name in os.environ}
     plan = replace(job.plan, pipelines={job.pipeline.name: job.pipeline})
-    return RemoteJob(plan, job.pipeline.name, job.run_id, env, job.continuation)
+    return RemoteJob(plan, job.pipeline.name, job.run_id, env, job.continuation, job.checkpoints, job.dead_letters)
 
 
 _plugins: dict[tuple[tuple[str, str], ...], Plugins] = {}
@@ -70,11 +77,14 @@ def run_remote(job: RemoteJob, emit: Callable[[Event], None] = discard) -> Pipel
     back inside the outcome, as they do on ``local``."""
     import anyio
 
-    from orchestrator.engine import Engine, PipelineRunner
+    from orchestrator.engine import Engine
 
-    engine = Engine(job.plan, worker_plugins(job.plugin_env), emit)
-    runner = PipelineRunner(engine, job.plan.pipelines[job.pipeline], job.run_id, job.continuation)
-    return anyio.run(runner.run)
+    if emit is not discard:  # the run shows what steps log at info and above: let it through here too
+        step_logs = logging.getLogger("orchestrator.run")
+        if step_logs.level == logging.NOTSET:
+            step_logs.setLevel(logging.INFO)
+    engine = Engine(job.plan, worker_plugins(job.plugin_env), emit, checkpoints=job.checkpoints, dead_letters=job.dead_letters)
+    return anyio.run(engine.run_pipeline, job.plan.pipelines[job.pipeline], job.run_id, job.continuation)
 
 
 def unshippable(plan: Plan, plugins: Plugins, pipelines: Iterable[str]) -> list[str]:

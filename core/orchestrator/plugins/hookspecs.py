@@ -4,7 +4,9 @@ Two families live here. *Registration* hooks run once, when the plugin registry 
 hands the plugin a ``register`` callback so that attribution (which distribution registered what)
 and name clashes stay the core's business. *Lifecycle* hooks run while pipelines execute; every
 implementation is called (none of them is ``firstresult``) and their return values are ignored, so
-an observer can never change what a run does by accident.
+an observer can never change what a run does by accident. They fire through one relay with one
+rule for a hook that raises (:mod:`orchestrator.engine.record`, ``docs/plugins/hooks.md``), and
+every ``before_*`` is paired with its ``after_*`` however the pipeline ends.
 
 Every hook here has a reference page, ``docs/plugins/hooks/<name>.md``; ``tests/test_docs.py`` fails when one is
 missing there or has no test of its own.
@@ -140,12 +142,13 @@ def before_pipeline_run(context: PipelineContext) -> None:
 
 @hookspec
 def after_pipeline_run(context: PipelineContext, status: str, elapsed: float) -> None:
-    """Called when a pipeline has finished, whatever the outcome.
+    """Called when a pipeline has finished, whatever the outcome: success, failure, timeout, or
+    interruption (Ctrl-C, SIGTERM).
 
     :param context: the pipeline's context.
-    :param status: ``"succeeded"`` or ``"failed"``.
+    :param status: ``"succeeded"``, ``"failed"`` or ``"interrupted"``.
     :param elapsed: wall-clock seconds the pipeline took.
-    :returns: ignored.
+    :returns: ignored. Raising fails the pipeline (see the hook rule).
     """
 
 
@@ -172,13 +175,15 @@ def before_phase_run(context: PipelineContext, phase: str) -> None:
 
 
 @hookspec
-def after_phase_run(context: PipelineContext, phase: str, elapsed: float) -> None:
-    """Called after every step of a phase succeeded.
+def after_phase_run(context: PipelineContext, phase: str, elapsed: float, status: str) -> None:
+    """Called when a phase that started has ended, whatever the outcome.
 
     :param context: the pipeline's context.
-    :param phase: the phase that finished.
+    :param phase: the phase that ended.
     :param elapsed: wall-clock seconds the phase took.
-    :returns: ignored.
+    :param status: ``"succeeded"`` (every step of the phase succeeded), ``"failed"`` (a step of
+        the pipeline failed or timed out while the phase was running) or ``"interrupted"``.
+    :returns: ignored. Raising fails the pipeline (see the hook rule).
     """
 
 
@@ -194,14 +199,17 @@ def before_step_run(context: StepContext, args: dict[str, Any]) -> None:
 
 
 @hookspec
-def after_step_run(context: StepContext, rows: int | None, elapsed: float) -> None:
-    """Called after a step succeeded.
+def after_step_run(context: StepContext, rows: int | None, elapsed: float, status: str) -> None:
+    """Called when a step that started has ended, whatever the outcome (after
+    :func:`on_step_error` when it raised).
 
     :param context: the step's context.
     :param rows: rows the step produced (extract, transform) or wrote / affected (load,
-        transform_at_load); ``None`` when the step did not say.
+        transform_at_load); ``None`` when the step did not say, or did not succeed.
     :param elapsed: wall-clock seconds the step took.
-    :returns: ignored.
+    :param status: ``"succeeded"``, ``"failed"`` (it raised or timed out, or another step of the
+        pipeline failed while it ran) or ``"interrupted"``.
+    :returns: ignored. Raising fails the pipeline (see the hook rule).
     """
 
 
@@ -211,7 +219,8 @@ def on_step_error(context: StepContext, error: BaseException) -> None:
 
     :param context: the step's context.
     :param error: the exception the step raised.
-    :returns: ignored. The step's pipeline then fails.
+    :returns: ignored. The step's pipeline then fails. Raising adds the hook's error to the
+        pipeline's.
     """
 
 

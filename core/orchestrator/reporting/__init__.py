@@ -34,12 +34,17 @@ class Reporter:
             self.stream.write(self.redact(text))
             self.stream.flush()
         except BrokenPipeError:
-            self.closed = True
-            try:  # later flushes (including the interpreter's at exit) must not fail either
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self.stream.fileno())
-            except (OSError, ValueError):
-                pass
+            self.reader_gone()
+
+    def reader_gone(self) -> None:
+        """The reader of the stream went away: write nothing more, and make the flushes still to
+        come (including the interpreter's at exit) harmless."""
+        self.closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+        except (OSError, ValueError):
+            pass
 
     def __call__(self, event: Event) -> None:
         raise NotImplementedError
@@ -50,37 +55,18 @@ class Reporter:
     def close(self) -> None:
         """Release the terminal (live display); nothing to do for line reporters."""
 
-    def log(self, record: logging.LogRecord) -> None:
-        """Show a step's log record (see :class:`StepLogHandler`)."""
-        raise NotImplementedError
-
-
-class StepLogHandler(logging.Handler):
-    """Routes what steps log through ``context.logger`` to the run's reporter, so step logs appear
-    in the same stream as the progress, in the same format (and redacted)."""
-
-    def __init__(self, reporter: Reporter) -> None:
-        super().__init__(logging.INFO)
-        self.reporter = reporter
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.reporter.log(record)
-        except Exception:
-            self.handleError(record)
-
-
-def route_step_logs(reporter: Reporter) -> None:
-    """Show what steps log (``info`` and above) through the reporter, not Python's default."""
+def route_step_logs() -> None:
+    """Let what steps log at ``info`` and above through, to the run's stream only: the engine
+    turns each record into a ``log`` event (see :class:`orchestrator.engine.scheduler.StepLogs`),
+    which the reporter shows like any other event, rather than Python's default handler."""
     step_logs = logging.getLogger("orchestrator.run")
     step_logs.setLevel(logging.INFO)
     step_logs.propagate = False
-    step_logs.addHandler(StepLogHandler(reporter))
 
 
-def where(record: logging.LogRecord) -> str:
-    """``pipeline step`` of a step's record (``pipeline`` alone for a pipeline's)."""
-    return " ".join(filter(None, [getattr(record, "pipeline", None), getattr(record, "step", None)]))
+def where(event: Event) -> str:
+    """``pipeline step`` of a step's log event (``pipeline`` alone for a pipeline's)."""
+    return " ".join(filter(None, [event.pipeline, event.step]))
 
 
 def make_reporter(kind: str, stream: IO[str], redact: Redact) -> Reporter:

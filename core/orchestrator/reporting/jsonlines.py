@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict
 
-from orchestrator.events import Event, RunResult
+from orchestrator.events import Event, Kind, RunResult
 from orchestrator.reporting import Reporter
 
 
 class JsonReporter(Reporter):
     def __call__(self, event: Event) -> None:
-        self._write(event.to_dict())
-
-    def log(self, record: logging.LogRecord) -> None:
-        self._write(
-            {
-                "kind": "log",
-                "run_id": getattr(record, "run_id", None),
-                "pipeline": getattr(record, "pipeline", None),
-                "step": getattr(record, "step", None),
-                "level": record.levelname.lower(),
-                "message": record.getMessage(),
-                "time": record.created,
-            }
-        )
+        data = event.to_dict()
+        if event.kind is Kind.LOG:  # a log line names its pipeline and step, null when it has none
+            data = {"pipeline": None, "step": None, **data}
+        self._write(data)
 
     def summary(self, result: RunResult) -> None:
         self._write(

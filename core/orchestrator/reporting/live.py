@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import IO
@@ -12,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.events import Event, RunResult
+from orchestrator.events import Event, Kind, RunResult
 from orchestrator.reporting import Redact, Reporter, rejected_lines, summary_rows, where
 
 _STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "yellow", "running": "cyan", "waiting": "dim"}
@@ -24,6 +23,7 @@ class _Row:
     phase: str = ""
     step: str = ""
     rows: int = 0
+    so_far: int = 0
     started: float | None = None
     elapsed: float | None = None
 
@@ -37,18 +37,24 @@ class LiveReporter(Reporter):
         self.live.start()
 
     def __call__(self, event: Event) -> None:
+        kind = event.kind
+        if kind is Kind.LOG:
+            self._log(event)
+            return
         if event.pipeline is None:
             return
         row = self.rows.setdefault(event.pipeline, _Row())
-        kind = event.kind
-        if kind == "pipeline_started":
+        if kind is Kind.PIPELINE_STARTED:
             row.status, row.started = "running", time.perf_counter()
-        elif kind in ("phase_started", "step_started"):
+        elif kind in (Kind.PHASE_STARTED, Kind.STEP_STARTED):
             row.phase = event.phase or row.phase
             row.step = event.step or row.step
-        elif kind in ("step_finished", "step_reused") and event.rows is not None and event.phase in ("extract", "transform"):
+        elif kind is Kind.STEP_PROGRESS and event.rows is not None and event.phase == "extract":
+            row.so_far = event.rows  # rows so far of the extract that streams
+        elif kind in (Kind.STEP_FINISHED, Kind.STEP_REUSED) and event.rows is not None and event.phase in ("extract", "transform"):
+            row.so_far = 0
             row.rows = event.rows if event.phase == "transform" else row.rows + event.rows
-        elif kind in ("pipeline_finished", "pipeline_skipped", "pipeline_reused"):
+        elif kind in (Kind.PIPELINE_FINISHED, Kind.PIPELINE_SKIPPED, Kind.PIPELINE_REUSED):
             row.status, row.elapsed, row.step = event.status or "finished", event.elapsed, ""
 
     def _table(self) -> Table:
@@ -63,15 +69,15 @@ class LiveReporter(Reporter):
                 Text(row.status, style=_STYLES.get(row.status, "")),
                 row.phase,
                 self.redact(row.step),
-                f"{row.rows:,}",
+                f"{row.rows + row.so_far:,}",
                 f"{elapsed:.1f}s",
             )
         return table
 
-    def log(self, record: logging.LogRecord) -> None:
+    def _log(self, event: Event) -> None:
         """Printed above the live table, which rich keeps drawn below."""
-        text = Text(f"{where(record)} {record.levelname.lower()}: ", style="dim")
-        text.append(self.redact(record.getMessage()))
+        text = Text(f"{where(event)} {event.level}: ", style="dim")
+        text.append(self.redact(event.message or ""))
         self.console.print(text)
 
     def close(self) -> None:

@@ -29,7 +29,8 @@ import shutil
 import struct
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,10 +43,29 @@ SMALL_ROWS = 10_000
 #: ... and kept there when it encodes to at most this many bytes
 SMALL_BYTES = 1 << 20
 RECORDS = "small.records"
-#: whole outputs of at most this many rows are checkpointed without leaving the event loop
-TINY_ROWS = 256
 _LENGTH = struct.Struct("<Q")
 _MARSHAL, _PICKLE = b"M", b"P"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointFolder:
+    """The checkpoint store of a state directory (``<state directory>/checkpoints``), one folder
+    per run: what the engine's :class:`~orchestrator.engine.ports.CheckpointStore` port is given.
+    Plain data, so it ships to executors in other processes."""
+
+    folder: Path
+
+    def holding(self, run_id: str) -> AbstractContextManager[None]:
+        return held(self.folder / run_id)
+
+    def recover(self, run_id: str) -> None:
+        recover(self.folder / run_id)
+
+    def remove(self, run_id: str) -> None:
+        remove_run(self.folder / run_id)
+
+    def pipeline(self, run_id: str, pipeline: str, *, resumed: bool) -> Checkpoints:
+        return Checkpoints(self.folder / run_id, pipeline, resumed=resumed)
 
 
 class Checkpoints:
@@ -137,11 +157,6 @@ class Checkpoints:
                     else:
                         self._found[phase] = data
         return self._found
-
-
-def is_tiny(data: Any) -> bool:
-    """Small enough to checkpoint on the event loop: a thread hand-off would cost more."""
-    return isinstance(data, (list, tuple, dict)) and len(data) <= TINY_ROWS
 
 
 #: the records files this process appends to: one descriptor per run, shared by its pipelines

@@ -23,6 +23,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -54,6 +55,30 @@ def source_run(path: Path) -> str:
 def uses_dead_letters(spec: PipelineSpec) -> bool:
     """Whether a step of the pipeline sends rejected rows to the dead letters."""
     return any(step.on_error == DEAD_LETTER for steps in spec.phases.values() for step in steps)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterFolder:
+    """The dead-letter store of a state directory (``<state directory>/dead-letters``): one
+    folder per run, one file per pipeline. What the engine's
+    :class:`~orchestrator.engine.ports.DeadLetterStore` port is given; plain data (the secrets,
+    not a redacting function), so it ships to executors in other processes."""
+
+    folder: Path
+    secrets: frozenset[str] = frozenset()
+
+    def open(self, run_id: str, pipeline: PipelineSpec) -> DeadLetterFile | None:
+        if not uses_dead_letters(pipeline):
+            return None
+        from orchestrator.config.interpolate import redactor
+
+        return DeadLetterFile(pipeline_file(self.folder, run_id, pipeline.name), redactor(self.secrets))
+
+    def rows_by_step(self, source: Path) -> dict[str, list[Any]]:
+        return rows_by_step(source)
+
+    def load_id(self, source: Path, pipeline: str, step: str) -> str:
+        return f"{source_run(source)}/{pipeline}/{step}/replay"
 
 
 class DeadLetterFile:
@@ -102,6 +127,10 @@ class DeadLetterFile:
             if self.file is not None:
                 self.file.close()
                 self.file = None
+
+    def written(self) -> str | None:
+        """The file, when it holds rows (of this attempt or an earlier one of the run)."""
+        return str(self.path) if self.path.is_file() else None
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:

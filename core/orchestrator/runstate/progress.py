@@ -30,14 +30,12 @@ class Progress:
 @dataclass(frozen=True, slots=True)
 class Continuation:
     """How one pipeline of a run goes on: the steps an earlier attempt of the run completed
-    (with their rows), and the run's checkpoint folder (None when the pipeline keeps none)."""
+    (with their rows), and whether the pipeline keeps checkpoints (in the run's checkpoint store)."""
 
     done: dict[str, int | None] = field(default_factory=dict)
-    checkpoints: Path | None = None
+    checkpoints: bool = False
     #: an earlier attempt of the run exists (its checkpoints may be reused)
     resumed: bool = False
-    #: the file the pipeline's dead letters go to (None when no step of it dead-letters rows)
-    dead_letters: Path | None = None
     #: with ``--replay-dead-letters``: the earlier run's dead-letter file whose rows this run
     #: runs again, in place of the pipeline's extract phase
     replay_dead_letters: Path | None = None

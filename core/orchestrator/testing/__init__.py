@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import copy
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator.config.phases import PHASES
-from orchestrator.events import RunResult
+from orchestrator.events import Event, Kind, RunResult
 from orchestrator.plugins.discovery import Plugins
 from orchestrator.plugins.registry import Registration, Registry
 from orchestrator.testing.conformance import conformance_suite
@@ -32,11 +32,16 @@ __all__ = ["HookRecorder", "PipelineRun", "StepRecord", "conformance_suite", "ru
 
 @dataclass
 class PipelineRun:
-    """What :func:`run_pipeline` returns: the run's result and a record of every step."""
+    """What :func:`run_pipeline` returns: the run's result, a record of every step (the data it
+    received and returned), and the run's events, in order (``events_of(Kind.STEP_FINISHED)``)."""
 
     result: RunResult
     records: dict[tuple[str, str], StepRecord]
     base_dir: Path
+    events: list[Event] = field(default_factory=list)
+
+    def events_of(self, kind: Kind) -> list[Event]:
+        return [event for event in self.events if event.kind is kind]
 
     @property
     def ok(self) -> bool:
@@ -70,6 +75,7 @@ def run_pipeline(
 
     from orchestrator.config.plan import load_plan
     from orchestrator.engine import Engine
+    from orchestrator.launch import stores
 
     base_dir.mkdir(parents=True, exist_ok=True)
     for name, content in (files or {}).items():
@@ -83,8 +89,10 @@ def run_pipeline(
     recorder = Recorder()
     recording = copy.copy(plugins)
     recording.registry = _recording_registry(plugins.registry, recorder)
-    result = Engine(plan, recording).run_sync(selected)
-    return PipelineRun(result, recorder.records, base_dir)
+    events: list[Event] = []
+    _, dead_letters = stores(plan)
+    result = Engine(plan, recording, events.append, dead_letters=dead_letters).run_sync(selected)
+    return PipelineRun(result, recorder.records, base_dir, events)
 
 
 def _recording_registry(registry: Registry, recorder: Recorder) -> Registry:

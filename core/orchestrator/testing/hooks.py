@@ -37,16 +37,16 @@ class HookRecorder:
         self.calls.append(("before_phase_run", {"context": context, "phase": phase}))
 
     @hookimpl
-    def after_phase_run(self, context: Any, phase: str, elapsed: float) -> None:
-        self.calls.append(("after_phase_run", {"context": context, "phase": phase, "elapsed": elapsed}))
+    def after_phase_run(self, context: Any, phase: str, elapsed: float, status: str) -> None:
+        self.calls.append(("after_phase_run", {"context": context, "phase": phase, "elapsed": elapsed, "status": status}))
 
     @hookimpl
     def before_step_run(self, context: Any, args: dict[str, Any]) -> None:
         self.calls.append(("before_step_run", {"context": context, "args": args}))
 
     @hookimpl
-    def after_step_run(self, context: Any, rows: int | None, elapsed: float) -> None:
-        self.calls.append(("after_step_run", {"context": context, "rows": rows, "elapsed": elapsed}))
+    def after_step_run(self, context: Any, rows: int | None, elapsed: float, status: str) -> None:
+        self.calls.append(("after_step_run", {"context": context, "rows": rows, "elapsed": elapsed, "status": status}))
 
     @hookimpl
     def on_step_error(self, context: Any, error: BaseException) -> None:

@@ -1,8 +1,10 @@
 """``dask``: each pipeline runs as one task on a Dask cluster.
 
-The engine keeps scheduling the DAG: it submits a pipeline as soon as its own dependencies
-succeeded, so the Dask scheduler sees one task per pipeline, arriving as the DAG unfolds; there
-are no waves and nothing waits for unrelated pipelines. A task ships the plan's data for its
+The executor takes the whole DAG (``takes_graph``): the engine submits every pipeline at once, and
+each task is given its parents' futures as arguments, so the Dask scheduler sees the dependencies
+and starts a pipeline as soon as its parents' tasks finished, without a round trip through the
+client; a task whose parent did not succeed returns its pipeline skipped. There are no waves and
+nothing waits for unrelated pipelines. A task ships the plan's data for its
 pipeline only (a :class:`~orchestrator.executors.remote.RemoteJob`), the worker rebuilds the
 plugins from the same installed entry points (so lifecycle hooks fire there) and runs the pipeline
 with the same engine code as ``local``.
@@ -13,20 +15,28 @@ Importing this module imports ``distributed``; the registry imports it only when
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import asyncio
 import os
-import anyio
-import dask.config
-from distributed import Client, LocalCluster
+from typing import TYPE_CHECKING, cast
 
-from orchestrator.events import PipelineOutcome, discard
-from orchestrator.executors import Executor, PipelineJob
-from orchestrator.executors.remote import RemoteJob, remote_job
+import anyio
+import anyio.lowlevel
+import dask.config
+from dask.typing import Key
+from distributed import Client, Future, LocalCluster
+
+from orchestrator.events import SKIPPED, Event, Kind, PipelineOutcome, discard
+from orchestrator.executors import Executor, PipelineJob, skipped_because
+from orchestrator.executors.remote import remote_job, unshippable
 
 from orchestrator_plugin_dask.relay import EventRelay
 from orchestrator_plugin_dask.schema import DEFAULT_RETRIES, DEFAULT_THREADS_PER_WORKER
 from orchestrator_plugin_dask.task import TaskResult, run_pipeline
+
+if TYPE_CHECKING:
+    from orchestrator.config.model import Plan
+    from orchestrator.plugins.discovery import Plugins
 
 #: How long closing the client and an on-demand cluster may take before it is abandoned.
 CLOSE_SECONDS = 30.0
@@ -37,6 +47,7 @@ class DaskExecutor(Executor):
     by Dask's own config (``DASK_SCHEDULER_ADDRESS``), or on a LocalCluster started for the run."""
 
     crosses_processes = True
+    takes_graph = True
 
     def __init__(
         self,
@@ -56,6 +67,14 @@ class DaskExecutor(Executor):
         self.cluster: LocalCluster | None = None
         self.client: Client | None = None
         self._relay = EventRelay()
+        #: this run's tasks by pipeline, for the tasks that depend on them
+        self._futures: dict[str, Future[TaskResult]] = {}
+        self._submitted: dict[str, anyio.Event] = {}
+        #: results fetched in batches (see :meth:`_result`): the finished tasks waiting for the
+        #: next batch, the batch being fetched, and what was fetched (None: fetch it alone)
+        self._done: list[Future[TaskResult]] = []
+        self._fetching: anyio.Event | None = None
+        self._fetched: dict[Key, TaskResult | None] = {}
 
     async def __aenter__(self) -> DaskExecutor:
         try:
@@ -86,20 +105,44 @@ class DaskExecutor(Executor):
                 await self.cluster.close()
         self.client = self.cluster = None
 
+    def refusals(self, plan: Plan, plugins: Plugins, pipelines: list[str]) -> list[str]:
+        return unshippable(plan, plugins, pipelines)
+
     async def submit(self, job: PipelineJob) -> PipelineOutcome:
         assert self.client is not None, "submit() outside 'async with'"
+        name = job.pipeline.name
+        parents = []
+        for parent in job.upstream:  # submitted in the DAG's order; wait only if one is not yet
+            if parent not in self._submitted or not self._submitted[parent].is_set():
+                await self._submitted.setdefault(parent, anyio.Event()).wait()
+            if parent not in self._futures:  # its submission failed: it never reached Dask
+                return skipped(job, [parent])
+            parents.append(self._futures[parent])
         relay = self._relay.open(job.emit) if job.emit is not discard else None
-        future = self.client.submit(
-            run_pipeline,
-            shippable(job),
-            relay,
-            key=f"pipeline-{job.pipeline.name}-{job.run_id}-{os.urandom(4).hex()}",
-            pure=False,
-            retries=self.retries,
-            resources=self.resources,
-        )
         try:
-            result: TaskResult = await future
+            self._futures[name] = future = self.client.submit(
+                run_pipeline,
+                remote_job(job),  # its own pipeline of the plan only, not all 1,000 of a large one
+                relay,
+                *parents,
+                key=f"pipeline-{name}-{job.run_id}-{os.urandom(4).hex()}",
+                pure=False,
+                retries=self.retries,
+                resources=self.resources,
+            )
+        finally:
+            self._submitted.setdefault(name, anyio.Event()).set()
+        try:
+            result: TaskResult = await self._result(future)
+        except Exception:
+            broken = [parent for parent in job.upstream if self._futures[parent].status == "error"]
+            if not broken:
+                raise
+            # a parent's task failed (not its pipeline: that comes back as an outcome), so this
+            # one never ran: skipped, as the engine skips the dependents of a failed pipeline
+            if relay is not None:
+                self._relay.close(relay)
+            return skipped(job, broken)
         except BaseException:
             with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
                 await self.client.cancel(future)
@@ -112,9 +155,44 @@ class DaskExecutor(Executor):
         return result.outcome
 
 
-def shippable(job: PipelineJob) -> RemoteJob:
-    """The job as sent to a worker, carrying only its own pipeline of the plan: a task of a
-    1,000-pipeline plan then ships one pipeline's specs, not all 1,000."""
-    plan = dataclasses.replace(job.plan, pipelines={job.pipeline.name: job.pipeline})
-    return dataclasses.replace(remote_job(job), plan=plan)
+    async def _result(self, future: Future[TaskResult]) -> TaskResult:
+        """A task's result, fetched from the workers together with those of the tasks that
+        finished at about the same time: one round trip per batch rather than per pipeline, which
+        is most of what a large DAG costs the client beyond raw ``client.submit``."""
+        finished = anyio.Event()
+        loop = asyncio.get_running_loop()
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(finished.set))  # type: ignore[no-untyped-call] # from a thread
+        await finished.wait()
+        if future.status != "finished":  # it failed or was cancelled: its own error says why
+            return cast(TaskResult, await future)
+        self._done.append(future)
+        while future.key not in self._fetched:
+            if self._fetching is not None:
+                await self._fetching.wait()
+                continue
+            self._fetching = fetching = anyio.Event()
+            batch: list[Future[TaskResult]] = []
+            try:
+                await anyio.lowlevel.checkpoint()  # the tasks that finished just now join this batch
+                batch, self._done = self._done, []
+                results = await self.client.gather(batch)  # type: ignore[union-attr]
+                self._fetched.update(zip((f.key for f in batch), results))
+            except Exception:  # noqa: BLE001, S110 - each of the batch then fetches its own, and reports its own error
+                pass
+            finally:
+                for other in batch:  # cancelled or failed here: the others must not wait for this batch
+                    self._fetched.setdefault(other.key, None)
+                self._fetching = None
+                fetching.set()
+        fetched = self._fetched.pop(future.key)
+        return cast(TaskResult, await future) if fetched is None else fetched
+
+
+def skipped(job: PipelineJob, failed: list[str]) -> PipelineOutcome:
+    """The outcome (and event) of a pipeline that did not run because ``failed`` did not succeed."""
+    event = Event(Kind.PIPELINE_SKIPPED, job.run_id, job.pipeline.name, status=SKIPPED, error=skipped_because(failed))
+    job.emit(event)
+    return PipelineOutcome.of(event)
+
+
 

@@ -18,7 +18,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.events import FAILED, Event, PipelineOutcome, discard
+from orchestrator.events import FAILED, SKIPPED, SUCCEEDED, Event, Kind, PipelineOutcome, discard
+from orchestrator.executors import skipped_because
 from orchestrator.executors.remote import RemoteJob, run_remote, worker_plugins
 
 
@@ -63,18 +64,25 @@ class _Publisher:
         return str(self.worker.address)
 
 
-def run_pipeline(job: RemoteJob, relay: Relay | None) -> TaskResult:
+def run_pipeline(job: RemoteJob, relay: Relay | None, *parents: TaskResult) -> TaskResult:
     """Run one pipeline in this worker; step failures come back inside the outcome, as on
-    ``local``. A step whose plugin this worker does not have fails the pipeline with a message
-    naming the worker, instead of an obscure lookup error deep in the engine."""
+    ``local``. ``parents`` are the results of the tasks of the pipelines it depends on (Dask
+    runs this task once they are done): when one did not succeed, the pipeline is skipped. A step
+    whose plugin this worker does not have fails the pipeline with a message naming the worker,
+    instead of an obscure lookup error deep in the engine."""
     attempt = uuid.uuid4().hex
     publisher = _Publisher(relay, attempt) if relay is not None else None
     emit = publisher if publisher is not None else discard
-    missing = missing_steps(job)
-    if missing:
+    failed = [parent.outcome.name for parent in parents if parent.outcome.status != SUCCEEDED]
+    missing = [] if failed else missing_steps(job)
+    if failed:
+        event = Event(Kind.PIPELINE_SKIPPED, job.run_id, job.pipeline, status=SKIPPED, error=skipped_because(failed))
+        emit(event)
+        outcome = PipelineOutcome.of(event)
+    elif missing:
         where = publisher.where if publisher is not None else _worker_address()
         error = f"{missing[0]} is not registered on Dask worker {where}; every worker needs the same plugins installed"
-        emit(Event("pipeline_finished", job.run_id, job.pipeline, status=FAILED, error=error))
+        emit(Event(Kind.PIPELINE_FINISHED, job.run_id, job.pipeline, status=FAILED, error=error))
         outcome = PipelineOutcome(job.pipeline, FAILED, error=error)
     else:
         outcome = run_remote(job, emit)
@@ -104,4 +112,4 @@ def _worker_address() -> str:
 
 def event_from(message: Any) -> Event:
     """The :class:`Event` a published message carries."""
-    return Event(**message["event"])
+    return Event.from_dict(message["event"])

@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.config.model import Plan
 from orchestrator.config.phases import LOAD, TRANSFORM_AT_LOAD
 from orchestrator.errors import OrchestratorError
-from orchestrator.events import Event, EventSink
+from orchestrator.events import Event, EventSink, Kind
 from orchestrator.runstate.history.schema import create_or_migrate
 from orchestrator.runstate.progress import Progress, config_hash
 
@@ -121,71 +121,110 @@ class SQLState:
         return record_then_forward
 
     def record(self, event: Event) -> None:
-        kind, run_id, pipeline = event.kind, event.run_id, event.pipeline
-        durable = False
-        if kind == "pipeline_started":
-            self._write(
-                "INSERT INTO pipeline_runs (run_id, pipeline, status, started) VALUES (?, ?, 'running', ?) "
-                "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, started = excluded.started, "
-                "finished = NULL, elapsed = NULL, error = NULL",
-                (run_id, pipeline, event.time),
-            )
-        elif kind == "pipeline_retry":
-            self._write("UPDATE pipeline_runs SET attempts = attempts + 1 WHERE run_id = ? AND pipeline = ?", (run_id, pipeline))
-        elif kind in ("pipeline_finished", "pipeline_skipped"):
-            self._write(
-                "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, finished = excluded.finished, "
-                "elapsed = excluded.elapsed, error = excluded.error",
-                (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error)),
-            )
-            if kind == "pipeline_finished":  # a phase still running when the pipeline ended did not finish
-                self._write(
-                    "UPDATE phase_runs SET status = ?, finished = ? WHERE run_id = ? AND pipeline = ? AND status = 'running'",
-                    (event.status, event.time, run_id, pipeline),
-                )
-            durable = kind == "pipeline_finished"
-        elif kind == "phase_started":
-            self._write(
-                "INSERT INTO phase_runs (run_id, pipeline, phase, status, started) VALUES (?, ?, ?, 'running', ?) "
-                "ON CONFLICT (run_id, pipeline, phase) DO UPDATE SET status = excluded.status, started = excluded.started, "
-                "finished = NULL, elapsed = NULL",
-                (run_id, pipeline, event.phase, event.time),
-            )
-        elif kind == "phase_finished":
-            self._write(
-                "UPDATE phase_runs SET status = 'succeeded', finished = ?, elapsed = ? WHERE run_id = ? AND pipeline = ? AND phase = ?",
-                (event.time, event.elapsed, run_id, pipeline, event.phase),
-            )
-        elif kind == "step_started":
-            key = (run_id, pipeline or "", event.step or "")
-            attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
-            self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt, "running", event.time))
-        elif kind in ("step_finished", "step_failed", "step_retry"):
-            key = (run_id, pipeline or "", event.step or "")
-            attempt = self.attempts.get(key, 1)
-            status = "failed" if kind == "step_retry" else event.status
-            self._write(
-                "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ? "
-                "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
-                (status, event.time, None if kind == "step_retry" else event.elapsed, event.rows,
-                 self._text(event.error), event.rejected, event.rows_in, run_id, pipeline, event.step, attempt),
-            )
-            if kind == "step_retry":  # the next attempt gets its own row, started now
-                self.attempts[key] = attempt + 1
-                self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time))
-            durable = kind == "step_finished" and event.phase in _DURABLE_PHASES
-        elif kind == "run_finished":
-            self._write(
-                "UPDATE runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ?",
-                (event.status, event.time, event.elapsed, run_id),
-            )
+        """Keep what an event says (a consumer of the run's event stream: one handler per kind
+        that changes the history; the others, like progress and log lines, are not kept)."""
+        handler = self._handlers.get(event.kind)
+        if handler is None:
+            return
+        durable = handler(self, event)
+        if event.kind is Kind.RUN_FINISHED:
             self.flush()
             return
         if durable:  # committed by the background thread within ``urgent_seconds``, with whatever follows
             self.urgent.set()
         if len(self.pending) >= self.flush_every or time.monotonic() - self.flushed > self.flush_seconds:
             self.flush()
+
+    def _pipeline_started(self, event: Event) -> bool:
+        self._write(
+            "INSERT INTO pipeline_runs (run_id, pipeline, status, started) VALUES (?, ?, 'running', ?) "
+            "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, started = excluded.started, "
+            "finished = NULL, elapsed = NULL, error = NULL",
+            (event.run_id, event.pipeline, event.time),
+        )
+        return False
+
+    def _pipeline_retry(self, event: Event) -> bool:
+        self._write("UPDATE pipeline_runs SET attempts = attempts + 1 WHERE run_id = ? AND pipeline = ?", (event.run_id, event.pipeline))
+        return False
+
+    def _pipeline_ended(self, event: Event) -> bool:
+        run_id, pipeline = event.run_id, event.pipeline
+        self._write(
+            "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, finished = excluded.finished, "
+            "elapsed = excluded.elapsed, error = excluded.error",
+            (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error)),
+        )
+        if event.kind is Kind.PIPELINE_SKIPPED:
+            return False
+        # a phase still running when the pipeline ended did not finish
+        self._write(
+            "UPDATE phase_runs SET status = ?, finished = ? WHERE run_id = ? AND pipeline = ? AND status = 'running'",
+            (event.status, event.time, run_id, pipeline),
+        )
+        return True
+
+    def _phase_started(self, event: Event) -> bool:
+        self._write(
+            "INSERT INTO phase_runs (run_id, pipeline, phase, status, started) VALUES (?, ?, ?, 'running', ?) "
+            "ON CONFLICT (run_id, pipeline, phase) DO UPDATE SET status = excluded.status, started = excluded.started, "
+            "finished = NULL, elapsed = NULL",
+            (event.run_id, event.pipeline, event.phase, event.time),
+        )
+        return False
+
+    def _phase_finished(self, event: Event) -> bool:
+        self._write(
+            "UPDATE phase_runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ? AND pipeline = ? AND phase = ?",
+            (event.status or "succeeded", event.time, event.elapsed, event.run_id, event.pipeline, event.phase),
+        )
+        return False
+
+    def _step_started(self, event: Event) -> bool:
+        key = (event.run_id, event.pipeline or "", event.step or "")
+        attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
+        self._write(START_ATTEMPT, (event.run_id, event.pipeline, event.phase, event.step, event.plugin, attempt, "running", event.time))
+        return False
+
+    def _step_ended(self, event: Event) -> bool:
+        """A step's attempt ended: it finished, failed, or failed and will be tried again."""
+        run_id, pipeline = event.run_id, event.pipeline
+        key = (run_id, pipeline or "", event.step or "")
+        attempt = self.attempts.get(key, 1)
+        retried = event.kind is Kind.STEP_RETRY
+        self._write(
+            "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ? "
+            "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
+            ("failed" if retried else event.status, event.time, None if retried else event.elapsed, event.rows,
+             self._text(event.error), event.rejected, event.rows_in, run_id, pipeline, event.step, attempt),
+        )
+        if retried:  # the next attempt gets its own row, started now
+            self.attempts[key] = attempt + 1
+            self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time))
+        return event.kind is Kind.STEP_FINISHED and event.phase in _DURABLE_PHASES
+
+    def _run_finished(self, event: Event) -> bool:
+        self._write(
+            "UPDATE runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ?",
+            (event.status, event.time, event.elapsed, event.run_id),
+        )
+        return False
+
+    #: what each kind of event changes in the history; the handler says whether it must be durable soon
+    _handlers: ClassVar[dict[Kind, Callable[[SQLState, Event], bool]]] = {
+        Kind.PIPELINE_STARTED: _pipeline_started,
+        Kind.PIPELINE_RETRY: _pipeline_retry,
+        Kind.PIPELINE_FINISHED: _pipeline_ended,
+        Kind.PIPELINE_SKIPPED: _pipeline_ended,
+        Kind.PHASE_STARTED: _phase_started,
+        Kind.PHASE_FINISHED: _phase_finished,
+        Kind.STEP_STARTED: _step_started,
+        Kind.STEP_FINISHED: _step_ended,
+        Kind.STEP_FAILED: _step_ended,
+        Kind.STEP_RETRY: _step_ended,
+        Kind.RUN_FINISHED: _run_finished,
+    }
 
     def flush(self) -> None:
         """Commit what was recorded so far. A store that stops answering in the middle of a run

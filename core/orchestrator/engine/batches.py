@@ -1,6 +1,6 @@
 """Batches as the engine moves them between steps: how many rows one holds, the bounded stream
 from a pipeline's producer to each of its loads, and a load's in-memory input given afresh to
-every attempt."""
+every attempt. (How batches flow, batch by batch, is :mod:`orchestrator.engine.streaming`.)"""
 
 from __future__ import annotations
 
@@ -86,6 +86,15 @@ class AsyncList:
             return next(self._items)
         except StopIteration:
             raise StopAsyncIteration from None
+
+
+#: whole outputs of at most this many rows are checkpointed without leaving the event loop
+TINY_ROWS = 256
+
+
+def is_tiny(data: Any) -> bool:
+    """Small enough to write on the event loop: a thread hand-off would cost more."""
+    return isinstance(data, (list, tuple, dict)) and len(data) <= TINY_ROWS
 
 
 def is_stream(value: Any) -> bool:

@@ -1,0 +1,284 @@
+"""The DAG of pipelines: :class:`Engine` starts each pipeline as soon as the pipelines it depends
+on succeeded (a true DAG, not waves), hands it to its executor, and skips the dependents of one
+that did not succeed without cancelling unrelated ones."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+import anyio
+
+from orchestrator.config.graph import topological_order, with_dependencies
+from orchestrator.config.interpolate import redactor
+from orchestrator.engine.pipeline import NEW, PipelineRunner
+from orchestrator.engine.record import listened_hooks
+from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
+from orchestrator.events import (
+    FAILED,
+    INTERRUPTED,
+    SKIPPED,
+    SUCCEEDED,
+    Event,
+    EventSink,
+    Kind,
+    PipelineOutcome,
+    RunResult,
+    discard,
+)
+from orchestrator.executors import Executor, PipelineJob, skipped_because
+from orchestrator.plugins.registry import EXECUTOR
+from orchestrator.runstate.progress import Continuation, Progress
+
+if TYPE_CHECKING:
+    from orchestrator.config.model import ExecutorSpec, PipelineSpec, Plan
+    from orchestrator.engine.ports import CheckpointStore, DeadLetterStore
+    from orchestrator.plugins.discovery import Plugins
+
+
+def new_run_id() -> str:
+    """Sortable and unique enough: ``20261121T110203-3fa9c1``."""
+    return f"{datetime.now():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+class Engine:
+    """Runs a plan's pipelines (or a selection and what it depends on) and returns the result."""
+
+    def __init__(
+        self, plan: Plan, plugins: Plugins, events: EventSink = discard, *,
+        checkpoints: CheckpointStore | None = None, dead_letters: DeadLetterStore | None = None,
+    ) -> None:
+        """``events`` receives every event of the run. ``checkpoints`` keeps pipelines' phase
+        outputs for a resume (None keeps none); ``dead_letters`` receives the rows steps
+        dead-letter (None: they are counted, not kept). Both are built by whoever assembles the
+        run (see :mod:`orchestrator.engine.ports`)."""
+        self.plan = plan
+        self.plugins = plugins
+        self.emit = events
+        self.checkpoints = checkpoints
+        self.dead_letters = dead_letters
+        #: whether anyone reads the events that feed no outcome (starts, phases, progress)
+        self.listened = events is not discard
+        self.redact = redactor(plan.secrets)
+        self.hooks = listened_hooks(plugins)
+        self._scope: anyio.CancelScope | None = None
+
+    def run_sync(
+        self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
+        replay: Mapping[str, Path] | None = None,
+    ) -> RunResult:
+        """Run on a fresh event loop (the CLI's and most tests' entry)."""
+        results: list[RunResult] = []
+
+        async def main() -> None:
+            # The result stays out of the loop's hands: on Python 3.11, asyncio's runner formats
+            # the main coroutine's return value when it restores signal handlers, which costs as
+            # much as a large run's whole bookkeeping.
+            results.append(await self.run(selected, run_id=run_id, resume=resume, replay=replay))
+
+        anyio.run(main)
+        return results[0]
+
+    async def run(
+        self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
+        replay: Mapping[str, Path] | None = None,
+    ) -> RunResult:
+        """Run the pipelines. ``resume`` continues run ``run_id`` from what its earlier attempt
+        completed: succeeded pipelines are not run again, the others go on from their checkpoints
+        and skip the loads that completed. ``replay`` (pipeline: an earlier run's dead-letter
+        file) runs only those pipelines, on their dead-lettered rows."""
+        run_id = run_id or new_run_id()
+        graph = {name: spec.depends_on for name, spec in self.plan.pipelines.items()}
+        names = graph if selected is None else with_dependencies(graph, selected)
+        if replay is not None:  # what the replayed pipelines depend on is not run again
+            names = {name for name in names if name in replay}
+        order = [name for name in topological_order(graph) if name in names]
+        started = time.perf_counter()
+        self.emit(Event(Kind.RUN_STARTED, run_id))
+        outcomes: dict[str, PipelineOutcome] = {}
+        finished = {name: anyio.Event() for name in order}
+        if resume is not None:
+            for name in resume.pipelines.intersection(order):
+                event = Event(Kind.PIPELINE_REUSED, run_id, name, status=SUCCEEDED)
+                self.emit(event)
+                outcomes[name] = PipelineOutcome.of(event)
+                finished[name].set()
+        pending = [name for name in order if name not in outcomes]
+        if resume is not None and self.checkpoints is not None:
+            self.checkpoints.recover(run_id)
+        with StepLogs(run_id, self.emit, self.redact):
+            async with AsyncExitStack() as stack:
+                executors = self._executors(pending)
+                for key, executor in executors.items():
+                    executors[key] = await stack.enter_async_context(executor)
+                if self.checkpoints is not None and replay is None and any(self.plan.pipelines[n].checkpoint for n in pending):
+                    stack.enter_context(self.checkpoints.holding(run_id))
+                self._scope = anyio.CancelScope()
+                with self._scope:
+                    async with anyio.create_task_group() as tasks:
+                        for name in pending:
+                            spec = self.plan.pipelines[name]
+                            executor = executors[spec.executor.key]
+                            upstream = self._upstream(spec, finished, outcomes) if getattr(executor, "takes_graph", False) else ()
+                            continuation = self._continuation(spec, resume, replay)
+                            tasks.start_soon(
+                                self._schedule, spec, run_id, continuation, upstream, executor, finished, outcomes, name=name
+                            )
+        result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
+        if self.checkpoints is not None and result.ok:
+            self.checkpoints.remove(run_id)
+        status = INTERRUPTED if result.interrupted else SUCCEEDED if result.ok else FAILED
+        self.emit(Event(Kind.RUN_FINISHED, run_id, status=status, elapsed=result.elapsed))
+        return result
+
+    async def run_pipeline(self, spec: PipelineSpec, run_id: str, continuation: Continuation = NEW) -> PipelineOutcome:
+        """Run one pipeline of run ``run_id`` here, whatever its executor: what an executor's
+        worker side calls (see :mod:`orchestrator.executors.remote`)."""
+        with StepLogs(run_id, self.emit, self.redact):
+            return await PipelineRunner(self, spec, run_id, continuation).run()
+
+    def interrupt(self) -> None:
+        """Stop the run: no new step starts, running ones are cancelled (a sync step's thread is
+        waited for, unless it has a timeout), and every unfinished pipeline ends as interrupted.
+        Call it on the event loop (a signal watcher task, say)."""
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def _upstream(
+        self, spec: PipelineSpec, finished: dict[str, anyio.Event], outcomes: dict[str, PipelineOutcome]
+    ) -> tuple[str, ...]:
+        """What an executor that takes the whole graph waits for itself: the pipeline's
+        dependencies that run in this run on the same executor."""
+        same = spec.executor.key
+        return tuple(
+            dep for dep in spec.depends_on
+            if dep in finished and dep not in outcomes and self.plan.pipelines[dep].executor.key == same
+        )
+
+    async def _schedule(
+        self, spec: PipelineSpec, run_id: str, continuation: Continuation, upstream: tuple[str, ...], executor: Executor,
+        finished: dict[str, anyio.Event], outcomes: dict[str, PipelineOutcome],
+    ) -> None:
+        name = spec.name
+        submitted: float | None = None
+        ran: list[PipelineRunner] = []
+
+        async def run_here() -> PipelineOutcome:
+            """The pipeline, run in this process (a runner is built only for what runs here)."""
+            ran.append(PipelineRunner(self, spec, run_id, continuation))
+            return await ran[0].run()
+
+        job = PipelineJob(
+            self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
+        )
+        try:
+            # the others are not in this run, or (upstream) the executor waits for them itself
+            depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in job.upstream]
+            for dep in depends_on:
+                await finished[dep].wait()
+            failed = [dep for dep in depends_on if outcomes[dep].status != SUCCEEDED]
+            if failed:
+                reason = skipped_because(failed)
+                outcomes[name] = self._ended(Event(Kind.PIPELINE_SKIPPED, run_id, name, status=SKIPPED, error=reason))
+                return
+            submitted = time.perf_counter()
+            try:
+                outcomes[name] = await executor.submit(job)
+            except Exception as exc:  # noqa: BLE001 - the executor itself broke: fail this pipeline only
+                error = self.redact(f"executor {spec.executor.name!r} failed: {describe(exc)}")
+                outcomes[name] = self._ended(Event(Kind.PIPELINE_FINISHED, run_id, name, status=FAILED, error=error))
+        except anyio.get_cancelled_exc_class():
+            if name not in outcomes:  # the run was interrupted before or while this one ran
+                if ran and ran[0].outcome is not None:  # it ran here and recorded its own end
+                    outcomes[name] = ran[0].outcome
+                else:
+                    elapsed = 0.0 if submitted is None else time.perf_counter() - submitted
+                    outcomes[name] = self._ended(
+                        Event(Kind.PIPELINE_FINISHED, run_id, name, status=INTERRUPTED, elapsed=elapsed, error=INTERRUPTED)
+                    )
+            raise
+        finally:
+            finished[name].set()
+
+    def _ended(self, event: Event) -> PipelineOutcome:
+        """A pipeline that ended without running: its event, and the outcome it records."""
+        self.emit(event)
+        return PipelineOutcome.of(event)
+
+    def _continuation(self, spec: PipelineSpec, resume: Progress | None, replay: Mapping[str, Path] | None) -> Continuation:
+        if replay is not None:  # rows only: nothing is extracted, so nothing is checkpointed
+            return Continuation(replay_dead_letters=replay[spec.name])
+        keeps = self.checkpoints is not None and spec.checkpoint
+        if resume is None:
+            return Continuation(checkpoints=True) if keeps else NEW
+        return Continuation(resume.done(spec.name), keeps, resumed=True)
+
+    def _executors(self, pending: list[str]) -> dict[str, Executor]:
+        """One executor per distinct executor setting; refused, before anything runs, when one
+        cannot take its pipelines (what cannot cross a process boundary, say)."""
+        executors: dict[str, Executor] = {}
+        for name in pending:
+            chosen = self.plan.pipelines[name].executor
+            if chosen.key not in executors:
+                executors[chosen.key] = self._executor(chosen)
+        problems = []
+        for key, executor in executors.items():
+            refusals = getattr(executor, "refusals", None)  # an executor need not derive from Executor
+            if refusals is not None:
+                problems += refusals(self.plan, self.plugins, [n for n in pending if self.plan.pipelines[n].executor.key == key])
+        if problems:
+            source = str(self.plan.source)
+            raise ConfigError([Problem(source, 0, "", f"{p}; use the local executor for it") for p in problems])
+        return executors
+
+    def _executor(self, spec: ExecutorSpec) -> Executor:
+        entry = self.plugins.registry.get(EXECUTOR, spec.name)
+        if entry is None:  # validation reports this; reaching here means a plan built by hand
+            raise OrchestratorError(f"unknown executor {spec.name!r}")
+        executor: Executor = entry.resolve()(**spec.options)
+        return executor
+
+
+class StepLogs(logging.Handler):
+    """While a run goes on, what its steps log through ``context.logger`` (records carrying the
+    run's id, at the level the ``orchestrator.run`` logger lets through) becomes ``log`` events of
+    the run's stream, so every consumer sees them in order with the rest. Installed once per run:
+    an assembler that keeps it longer than the engine runs (the CLI, for notifications sent at
+    the end) installs it first, and the engine's then adds nothing."""
+
+    def __init__(self, run_id: str, emit: EventSink, redact: Callable[[str], str]) -> None:
+        super().__init__(logging.INFO)
+        self.run_id = run_id
+        self.sink = emit
+        self.redact = redact
+        self.logger = logging.getLogger("orchestrator.run")
+        self.installed = False
+
+    def __enter__(self) -> Self:
+        present = any(isinstance(h, StepLogs) and h.run_id == self.run_id for h in self.logger.handlers)
+        if self.sink is not discard and not present:
+            self.logger.addHandler(self)
+            self.installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.installed:
+            self.logger.removeHandler(self)
+            self.installed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "run_id", None) != self.run_id:
+            return
+        try:
+            self.sink(Event(
+                Kind.LOG, self.run_id, getattr(record, "pipeline", None), step=getattr(record, "step", None),
+                level=record.levelname.lower(), message=self.redact(record.getMessage()), time=record.created,
+            ))
+        except Exception:  # noqa: BLE001 - a log line must never fail the step that logged it
+            self.handleError(record)
