@@ -40,8 +40,9 @@ class Peer:
         return f"{self.name} {self.requirements[0].partition('==')[2]}"
 
 
-#: SQLAlchemy comes with Luigi because its idiomatic database load is ``luigi.contrib.sqla.CopyToTable``.
-LUIGI = Peer("Luigi", ("luigi==3.8.1", "sqlalchemy==2.1.9"))
+#: SQLAlchemy comes with Luigi because its idiomatic database load is ``luigi.contrib.sqla.CopyToTable``;
+#: that module still uses the 1.x API (``select([table])``), which SQLAlchemy 2 refuses.
+LUIGI = Peer("Luigi", ("luigi==3.8.1", "sqlalchemy==1.4.54"))
 KEDRO = Peer("Kedro", ("kedro==1.7.0",))
 #: pipeline-flow declares Requires-Python >=3.12 (every release); it needs an interpreter of its own.
 PIPELINE_FLOW = Peer("pipeline-flow", ("pipeline-flow==1.0.8",), (3, 12))
