@@ -196,3 +196,35 @@ def test_paths_outside_the_pipeline_directory_are_refused_unless_allowed(plugins
     )
     assert Engine(load_plan(config, plugins.registry), plugins).run_sync().ok
     assert (outside / "out.csv").read_text() == "a\n1\n"
+
+
+def test_sqlite_write_makes_a_missing_column_null_whatever_the_row_type(plugins, write_config, tmp_path: Path) -> None:
+    """Rows missing a column of the table (taken from the first row) write NULL there, also when
+    a row is a dict subclass that would answer a missing key with a default of its own."""
+    steps = (
+        "from collections import defaultdict\n"
+        "def rows():\n"
+        "    yield [{'n': 1, 'name': 'ada'}, {'n': 2}]\n"
+        "    yield [defaultdict(str, {'n': 3}), {'name': 'grace', 'n': 4, 'extra': 'ignored'}]\n"
+        "def single():\n"
+        "    yield [{'n': 5}, {'n': 6}]\n"
+    )
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'gen:rows'}}",
+        "{plugin: sqlite.write, args: {database: w.db, table: t}}",
+        **{"gen.py": steps},
+    )
+    assert outcome.status == "succeeded", outcome.error
+    db = sqlite3.connect(tmp_path / "w.db")
+    assert db.execute("SELECT n, name FROM t ORDER BY n").fetchall() == [(1, "ada"), (2, None), (3, None), (4, "grace")]
+    single = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'gen:single'}}",
+        "{plugin: sqlite.write, args: {database: w.db, table: one}}",
+        **{"gen.py": steps},
+    )
+    assert single.status == "succeeded", single.error
+    assert db.execute("SELECT n FROM one ORDER BY n").fetchall() == [(5,), (6,)]

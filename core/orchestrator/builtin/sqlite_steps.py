@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
+from operator import itemgetter
 from typing import Any
 
 from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE, rows_of
@@ -121,6 +122,7 @@ def _insert_all(
         mode = "append"
     columns: list[str] | None = None
     insert = ""
+    getter: Any = None
     written = 0
     for number, batch in enumerate(batches):
         if number in committed:
@@ -137,7 +139,8 @@ def _insert_all(
                 f"INSERT INTO {_quote(target)} ({', '.join(map(_quote, columns))}) "
                 f"VALUES ({', '.join('?' * len(columns))})"
             )
-        values = [tuple(row.get(c) for c in columns) for row in rows]
+            getter = _tuple_getter(columns)
+        values = _values(rows, columns, getter)
         if rejecting:
             written += _insert_rejecting(ctx, connection, insert, rows, values, (load_id, number) if ledger else None, table, offset)
             offset += len(rows)
@@ -148,6 +151,25 @@ def _insert_all(
         _in_transaction(connection, work, table)
         written += len(rows)
     return columns, written
+
+
+def _tuple_getter(columns: list[str]) -> Any:
+    """A C-level function from a row dict to its values in ``columns`` order, as a tuple."""
+    getter = itemgetter(*columns)
+    return getter if len(columns) > 1 else lambda row: (getter(row),)
+
+
+def _values(rows: list[dict[str, Any]], columns: list[str], getter: Any) -> list[tuple[Any, ...]]:
+    """The rows as parameter tuples, a missing column being NULL. Plain dicts go through
+    ``itemgetter`` (no Python-level loop per row: at a million rows the generator of ``row.get``
+    calls cost a tenth of the whole load); a dict subclass such as a ``defaultdict`` would answer a
+    missing key with its default, so such rows, and rows missing a column, take ``row.get``."""
+    if set(map(type, rows)) == {dict}:
+        try:
+            return list(map(getter, rows))
+        except KeyError:
+            pass
+    return [tuple(row.get(c) for c in columns) for row in rows]
 
 
 def _insert_rejecting(
