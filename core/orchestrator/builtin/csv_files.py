@@ -9,9 +9,9 @@ from operator import itemgetter
 from typing import Any
 
 from orchestrator.builtin.batching import DEFAULT_BATCH_SIZE, rows_of
-from orchestrator.files import atomic_output, open_input
 from orchestrator.context import StepContext
 from orchestrator.errors import StepError
+from orchestrator.files import atomic_output, open_input
 
 _CASTS = {"str": str, "int": int, "float": float, "bool": lambda v: v.strip().lower() in {"1", "true", "yes", "y"}}
 
