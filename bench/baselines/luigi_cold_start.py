@@ -14,10 +14,10 @@ import json
 import sys
 import tempfile
 
-import luigi
+import luigi  # type: ignore[import-not-found, unused-ignore]
 
 
-class Extract(luigi.Task):  # type: ignore[misc]
+class Extract(luigi.Task):  # type: ignore[misc, unused-ignore]
     folder = luigi.Parameter()
 
     def output(self) -> luigi.LocalTarget:
@@ -28,7 +28,7 @@ class Extract(luigi.Task):  # type: ignore[misc]
             json.dump([{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}], handle)
 
 
-class Load(luigi.Task):  # type: ignore[misc]
+class Load(luigi.Task):  # type: ignore[misc, unused-ignore]
     folder = luigi.Parameter()
 
     def requires(self) -> Extract:

@@ -11,27 +11,27 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
-import luigi
-import sqlalchemy
-from luigi.contrib import sqla
+import luigi  # type: ignore[import-not-found, unused-ignore]
+import sqlalchemy  # type: ignore[import-not-found, unused-ignore]
+from luigi.contrib import sqla  # type: ignore[import-not-found, unused-ignore]
 
 COLUMNS = ("id", "name", "city", "quantity", "price")
 
 
-class SourceCsv(luigi.ExternalTask):  # type: ignore[misc]
+class SourceCsv(luigi.ExternalTask):  # type: ignore[misc, unused-ignore]
     path = luigi.Parameter()
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(self.path)
 
 
-class CsvToSqlite(sqla.CopyToTable):  # type: ignore[misc]
+class CsvToSqlite(sqla.CopyToTable):  # type: ignore[misc, unused-ignore]
     source = luigi.Parameter()
     database = luigi.Parameter()
     table = "rows"
-    columns: ClassVar = [([name, sqlalchemy.Text()], {}) for name in COLUMNS]
+    columns: ClassVar[list[tuple[list[Any], dict[str, Any]]]] = [([name, sqlalchemy.Text()], {}) for name in COLUMNS]
 
     @property
     def connection_string(self) -> str:

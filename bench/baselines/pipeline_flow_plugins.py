@@ -14,20 +14,20 @@ import sqlite3
 from contextlib import closing
 from typing import Any
 
-from pipeline_flow.plugins import IExtractPlugin, ILoadPlugin, IMergeExtractPlugin
+from pipeline_flow.plugins import IExtractPlugin, ILoadPlugin, IMergeExtractPlugin  # type: ignore[import-not-found, unused-ignore]
 
 
-class TrivialExtract(IExtractPlugin, plugin_name="bench_trivial_extract"):  # type: ignore[call-arg]
+class TrivialExtract(IExtractPlugin, plugin_name="bench_trivial_extract"):  # type: ignore[misc, call-arg, unused-ignore]
     async def __call__(self) -> list[dict[str, Any]]:
         return [{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}]
 
 
-class DiscardLoad(ILoadPlugin, plugin_name="bench_discard_load"):  # type: ignore[call-arg]
+class DiscardLoad(ILoadPlugin, plugin_name="bench_discard_load"):  # type: ignore[misc, call-arg, unused-ignore]
     async def __call__(self, data: Any) -> None:
         return None
 
 
-class SleepExtract(IExtractPlugin, plugin_name="bench_sleep"):  # type: ignore[call-arg]
+class SleepExtract(IExtractPlugin, plugin_name="bench_sleep"):  # type: ignore[misc, call-arg, unused-ignore]
     def __init__(self, plugin_id: str, seconds: float) -> None:
         super().__init__(plugin_id)
         self.seconds = seconds
@@ -36,14 +36,14 @@ class SleepExtract(IExtractPlugin, plugin_name="bench_sleep"):  # type: ignore[c
         await asyncio.sleep(self.seconds)
 
 
-class KeepAll(IMergeExtractPlugin, plugin_name="bench_merge"):  # type: ignore[call-arg]
+class KeepAll(IMergeExtractPlugin, plugin_name="bench_merge"):  # type: ignore[misc, call-arg, unused-ignore]
     """Several extract steps need a merge step in pipeline-flow; this one keeps every result."""
 
     def __call__(self, extracted_data: dict[str, Any]) -> dict[str, Any]:
         return extracted_data
 
 
-class CsvExtract(IExtractPlugin, plugin_name="bench_csv_read"):  # type: ignore[call-arg]
+class CsvExtract(IExtractPlugin, plugin_name="bench_csv_read"):  # type: ignore[misc, call-arg, unused-ignore]
     def __init__(self, plugin_id: str, path: str) -> None:
         super().__init__(plugin_id)
         self.path = path
@@ -56,7 +56,7 @@ class CsvExtract(IExtractPlugin, plugin_name="bench_csv_read"):  # type: ignore[
         return await asyncio.to_thread(self._read)
 
 
-class SqliteLoad(ILoadPlugin, plugin_name="bench_sqlite_write"):  # type: ignore[call-arg]
+class SqliteLoad(ILoadPlugin, plugin_name="bench_sqlite_write"):  # type: ignore[misc, call-arg, unused-ignore]
     def __init__(self, plugin_id: str, database: str, table: str) -> None:
         super().__init__(plugin_id)
         self.database, self.table = database, table

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import sys
 
-from pipeline_flow.entrypoint import start_orchestration
+from pipeline_flow.entrypoint import start_orchestration  # type: ignore[import-not-found, unused-ignore]
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
