@@ -1,8 +1,8 @@
 """``sqlite.read``, ``sqlite.write`` and ``sqlite.execute``: the embedded default target.
 
-Writes commit batches together, up to 20,000 rows or a quarter of a second a transaction (a commit per small
-batch cost a third of a large load), and commit what arrived when the stream fails or the step is
-interrupted, so a failure keeps every batch already received; ``replace`` fills a new table and
+Writes commit batches together, up to 20,000 rows or a quarter of a second a transaction (a
+commit per small batch cost a third of a large load), and commit what arrived when the stream
+fails or the step is interrupted, so a failure keeps every batch already received; ``replace`` fills a new table and
 swaps it in at the end, so a failed replace leaves the old table untouched.
 
 Appends are idempotent within a run: each batch is committed together with a row in the target's
