@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.environment import BENCH_DIR, SetupError, ensure_plugin
-from bench.figures import FIGURES, FOOTNOTES, Bench
+from bench.figures import FIGURES
+from bench.harness import FOOTNOTES, Bench
 from bench.report import render_table, write_json
 from bench.workspace import DEFAULT_ROOT, Workspace
 

@@ -1,6 +1,7 @@
 """The figures: what each measures, against which baseline, and the target it must meet.
 
-Each figure is a function from the shared :class:`Bench` to table rows. Whole-process figures run
+The whole-run workloads measured side by side with peer projects are in :mod:`bench.peer_figures`;
+:data:`FIGURES` lists them all in table order. Each figure is a function from the shared :class:`Bench` to table rows. Whole-process figures run
 the ``orchestrator`` console script as a user would, with stdout to /dev/null (so the plain-line
 reporter is used, as when piped to a log); in-process figures time the core's Python API.
 """
@@ -8,13 +9,8 @@ reporter is used, as when piped to a log); in-process figures time the core's Py
 from __future__ import annotations
 
 import filecmp
-import os
-import statistics
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,123 +24,22 @@ from orchestrator.plugins.discovery import Plugins, load_plugins
 from bench.environment import (
     ARROW_PLUGIN_ENV,
     DASK_PLUGIN_ENV,
-    BENCH_DIR,
-    CONFIG_SCHEMA,
     NO_CACHE_ENV,
     PLUGIN_ENV,
-    measured_env,
-    orchestrator_script,
 )
+from bench.harness import OURS, US, Bench, environment
 from bench.history_growth import history_100k
-from bench.measure import Command, Samples, flatten, per_item, python_command, run_processes, time_calls
+from bench.measure import Command, Samples, flatten, per_item, run_processes, time_calls
+from bench.peer_figures import (
+    cold_start,
+    csv_rows,
+    csv_to_sqlite,
+    many_pipelines,
+    sleeps,
+)
 from bench.plugin_envs import all_plugins_env, prepare
 from bench.report import Row, Target
-from bench.workspace import Workspace, arrow_csv_input
-
-BASELINES = BENCH_DIR / "baselines"
-US = 1e6
-OURS, OURS_NO_CACHE = "orchestrator run", "orchestrator run, cache off"
-#: Notes that apply to several figures, printed once under the table.
-FOOTNOTES = (
-    "'cache off' rows set ORCHESTRATOR_NO_CACHE=1 (a first run, or a core without its start-up cache); "
-    "other runs keep the core's cache in the work directory, warmed by the discarded first round.",
-    "Whole-process times are medians of wall time from launch to exit (stdout to /dev/null); peak RSS is "
-    "the child's maximum resident set (GNU time %M). Ratios are ours / baseline; the baseline of each row "
-    "is measured in the same run, interleaved round by round with ours.",
-)
-
-
-@dataclass
-class Bench:
-    """What every figure needs: inputs, commands, and how many repetitions to take."""
-
-    workspace: Workspace
-    quick: bool
-    python: str = sys.executable
-
-    def __post_init__(self) -> None:
-        self.orchestrator = orchestrator_script()
-        self.env = measured_env(self.workspace.root / "cache")
-        # in-process figures see exactly what the measured subprocesses see
-        os.environ.clear()
-        os.environ.update(self.env)
-
-    def reps(self, full: int, quick: int) -> int:
-        return quick if self.quick else full
-
-    def run(
-        self, config: Path, *, cache: bool = True, script: str | None = None, env: Mapping[str, str] | None = None
-    ) -> Command:
-        """``orchestrator run CONFIG`` as a user runs it, from the config's directory; by default
-        with this virtualenv's script and the measured environment."""
-        base = dict(self.env if env is None else env)
-        if not cache:
-            base |= NO_CACHE_ENV
-        return Command((script or self.orchestrator, "run", str(config)), env=base, cwd=config.parent)
-
-    def runs(self, config: Path) -> dict[str, Command]:
-        """The run with the core's cache warm and with it switched off, to be measured together."""
-        return {OURS: self.run(config), OURS_NO_CACHE: self.run(config, cache=False)}
-
-    def baseline(self, script: str, *args: str | Path) -> Command:
-        """A plain-Python baseline script of ``bench/baselines``."""
-        return python_command(self.python, BASELINES / script, *args, env=self.env)
-
-    def bare_python(self) -> Command:
-        """``python -c pass``: the floor every whole-process figure stands on."""
-        return python_command(self.python, "-c", "pass", env=self.env)
-
-
-def _time_rows(figure: str, label: str, samples: dict[str, Samples], baseline: str, target: Target, note: str) -> list[Row]:
-    """A whole-run time row with the cache warm and one with it off, against the same baseline."""
-    base = samples[baseline].median_seconds
-    return [
-        Row(figure, label, "s", samples[OURS].median_seconds, base, baseline, target, note, flatten(samples)),
-        Row(figure, label + ", cache off", "s", samples[OURS_NO_CACHE].median_seconds, base, baseline, target),
-    ]
-
-
-@contextmanager
-def _environment(extra: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for in-process code for the duration of a block."""
-    saved = {key: os.environ.get(key) for key in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-# -- 1, 2: start-up ---------------------------------------------------------------------------
-
-
-def cold_start(bench: Bench) -> list[Row]:
-    config = bench.workspace.cold_start_config()
-    samples = run_processes(
-        {
-            **bench.runs(config),
-            "plain script": bench.baseline("cold_start.py", config, CONFIG_SCHEMA),
-            "python -c pass": bench.bare_python(),
-        },
-        bench.reps(15, 5),
-    )
-    note = (
-        "`orchestrator run` of a one-pipeline config (python.call extract -> python.call load of two rows, "
-        "async functions); baselines: bench/baselines/cold_start.py (imports click, pluggy, yaml, jsonschema, anyio, "
-        "loads + schema-validates the same file, runs the same two functions) and `python -c pass`."
-    )
-    ours, off, script, bare = (samples[k] for k in (OURS, OURS_NO_CACHE, "plain script", "python -c pass"))
-    return [
-        *_time_rows("1", "cold start: time", samples, "plain script", Target(0.20), note),
-        Row("1", "cold start: time vs bare python", "s", ours.median_seconds, bare.median_seconds, "python -c pass"),
-        Row("1", "cold start: peak RSS", "MiB", ours.median_rss_mib, script.median_rss_mib, "plain script", Target(40)),
-        Row("1", "cold start: peak RSS, cache off", "MiB", off.median_rss_mib, script.median_rss_mib, "plain script", Target(40)),
-        Row("1", "cold start: peak RSS vs bare python", "MiB", ours.median_rss_mib, bare.median_rss_mib, "python -c pass"),
-    ]
+from bench.workspace import arrow_csv_input
 
 
 def version(bench: Bench) -> list[Row]:
@@ -189,7 +84,10 @@ def _engine_run(plan: Plan, plugins: Plugins) -> Callable[[], None]:
 
 
 def step_overhead(bench: Bench) -> list[Row]:
-    from orchestrator_bench_steps.steps import noop_extract, noop_transform  # installed by the harness
+    from orchestrator_bench_steps.steps import (  # installed by the harness
+        noop_extract,
+        noop_transform,
+    )
 
     steps = 10_000
     plugins = _in_process_plugins()
@@ -260,7 +158,7 @@ def config_load(bench: Bench) -> list[Row]:
 
     def uncached(config: Path) -> Callable[[], None]:
         def load() -> None:
-            with _environment(NO_CACHE_ENV):
+            with environment(NO_CACHE_ENV):
                 load_plan(config, registry)
 
         return load
@@ -304,89 +202,6 @@ def config_load(bench: Bench) -> list[Row]:
             "yaml.load, ids",
             Target(0.30),
         ),
-    ]
-
-
-# -- 5, 6, 7: whole runs --------------------------------------------------------------------------
-
-
-def sleeps(bench: Bench) -> list[Row]:
-    tasks, seconds = 5000, 0.1
-    config = bench.workspace.extracts_config(tasks, "bench.sleep", f"{{seconds: {seconds}}}")
-    samples = run_processes(
-        {**bench.runs(config), "anyio script": bench.baseline("sleep_tasks.py", str(tasks), str(seconds))},
-        bench.reps(5, 3),
-    )
-    note = (
-        "`orchestrator run` of one pipeline with 5,000 bench.sleep extract steps (await 0.1 s each, concurrency 5000) "
-        "and a no-op load, plain output to /dev/null; baseline: bench/baselines/sleep_tasks.py, 5,000 anyio tasks sleeping 0.1 s."
-    )
-    return _time_rows("5", "5000 × 0.1 s async extracts", samples, "anyio script", Target(0.30), note)
-
-
-def many_pipelines(bench: Bench) -> list[Row]:
-    count = 1000
-    config = bench.workspace.many_pipelines_config(count)
-    samples = run_processes(
-        {**bench.runs(config), "anyio script": bench.baseline("trivial_pipelines.py", bench.workspace.root, str(count))},
-        bench.reps(5, 3),
-    )
-    note = (
-        "`orchestrator run` of 1,000 independent pipelines, each python.call extract -> python.call load of the async "
-        "functions in bench/steps/trivial_steps.py, plain output to /dev/null; baseline: bench/baselines/trivial_pipelines.py, "
-        "1,000 anyio tasks awaiting the same extract -> load."
-    )
-    return _time_rows("6", "1000 trivial pipelines", samples, "anyio script", Target(0.25), note)
-
-
-def csv_rows(bench: Bench) -> list[Row]:
-    rows = 1_000_000
-    source = bench.workspace.csv_input(rows)
-    out = bench.workspace.root / "out"
-    outputs = {
-        OURS: out / "rows_orchestrator.csv",
-        "csv module": out / "rows_dicts.csv",
-        "csv lists": out / "rows_lists.csv",
-        "checkpoint: false": out / "rows_no_checkpoint.csv",
-    }
-    config = bench.workspace.csv_config(source, outputs[OURS])
-    samples = run_processes(
-        {
-            OURS: bench.run(config),
-            "checkpoint: false": bench.run(bench.workspace.csv_config(source, outputs["checkpoint: false"], checkpoint=False)),
-            "csv module": bench.baseline("csv_rows.py", source, outputs["csv module"], "dicts"),
-            "csv lists": bench.baseline("csv_rows.py", source, outputs["csv lists"], "lists"),
-        },
-        bench.reps(3, 1),
-        warmup=0 if bench.quick else 1,
-    )
-    same = all(filecmp.cmp(outputs[OURS], other, shallow=False) for other in list(outputs.values())[1:])
-    ours, dicts, lists = samples[OURS], samples["csv module"], samples["csv lists"]
-    note = (
-        "`orchestrator run`: csv.read (batches of 5,000 row dicts) -> python.call bench/steps/csv_steps.py:add_column "
-        "(sync, in a worker thread) -> csv.write, 1,000,000 rows x 5 columns; baseline (the target's): "
-        "bench/baselines/csv_rows.py dicts, csv.DictReader -> same column -> csv.DictWriter row by row; for "
-        "information also csv_rows.py lists (csv.reader -> list rows -> csv.writer, the fastest plain script). "
-        "Ours keeps the stream as a checkpoint for --resume, the default. "
-        f"All outputs byte-identical: {'yes' if same else 'NO'}."
-    )
-    return [
-        Row(
-            "7",
-            "1M-row CSV: time",
-            "s",
-            ours.median_seconds,
-            dicts.median_seconds,
-            "csv module",
-            Target(1.10, "ratio"),
-            note,
-            flatten(samples),
-        ),
-        Row("7", "1M-row CSV: time vs list rows", "s", ours.median_seconds, lists.median_seconds, "csv lists"),
-        Row("7", "1M-row CSV, checkpoint: false: time", "s", samples["checkpoint: false"].median_seconds,
-            dicts.median_seconds, "csv module", None,
-            "As above with `checkpoint: false` on the pipeline: no copy of the stream kept for --resume."),
-        Row("7", "1M-row CSV: peak RSS", "MiB", ours.median_rss_mib, dicts.median_rss_mib, "csv module", Target(120)),
     ]
 
 
@@ -493,7 +308,10 @@ def dag_pipelines(bench: Bench) -> list[Row]:
     """1,000 trivial pipelines in a DAG on ``local`` and on ``dask`` (a 2-worker LocalCluster
     started once, reached by address), against raw ``client.submit`` of the same DAG on the same
     cluster. In-process: the cluster's start-up is paid once, outside every timing."""
-    from distributed import Client, LocalCluster  # installed with the contrib Dask plugin
+    from distributed import (  # installed with the contrib Dask plugin
+        Client,
+        LocalCluster,
+    )
 
     from bench.baselines.dask_submit import binary_tree, submit_dag
 
@@ -507,7 +325,7 @@ def dag_pipelines(bench: Bench) -> list[Row]:
     plugins = load_plugins(env=DASK_PLUGIN_ENV)
     local_plan = load_plan(bench.workspace.dag_config(parents), plugins.registry)
     reps = bench.reps(3, 1)
-    with _environment(DASK_PLUGIN_ENV | {"PYTHONPATH": root}):
+    with environment(DASK_PLUGIN_ENV | {"PYTHONPATH": root}):
         with LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0", silence_logs=40
         ) as cluster, Client(cluster) as client:
@@ -668,6 +486,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "sleep-5000": sleeps,
     "pipelines-1000": many_pipelines,
     "csv-1m": csv_rows,
+    "csv-sqlite": csv_to_sqlite,
     "arrow-10m": arrow_parquet,
     "plugins-53": many_plugins,
     "dag-1000": dag_pipelines,

@@ -20,7 +20,7 @@ from bench.measure import flatten, run_processes
 from bench.report import Row, Target
 
 if TYPE_CHECKING:
-    from bench.figures import Bench
+    from bench.harness import Bench
 
 EARLIER = 100_000
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import gc
 import shutil
 import statistics
-import sys
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence

@@ -59,6 +59,9 @@ class Row:
     target: Target | None = None
     note: str = ""
     samples: dict[str, Any] = field(default_factory=dict)
+    #: where a baseline that was not measured in this run is cited from (its figure is then a
+    #: reference, and the verdict says so); empty for a measured baseline
+    cited: str = ""
 
     @property
     def ratio(self) -> float | None:
@@ -70,11 +73,19 @@ class Row:
     def verdict(self) -> str:
         if self.target is None:
             return "-"
-        return "ok" if self.target.met(self.ours, self.baseline) else "MISS"
+        if self.baseline is None and self.target.of != "ours":
+            return "n/a"
+        verdict = "ok" if self.target.met(self.ours, self.baseline) else "MISS"
+        return f"{verdict} (vs cited)" if self.cited else verdict
 
     def cells(self) -> list[str]:
         fmt = UNIT_FORMATS[self.unit]
-        baseline = "-" if self.baseline is None else f"{fmt.format(self.baseline)} ({self.baseline_label})"
+        if self.baseline is None:
+            baseline = f"not measured: {self.baseline_label}" if self.baseline_label else "-"
+        elif self.cited:
+            baseline = f"{fmt.format(self.baseline)} ({self.baseline_label}; CITED from {self.cited}, not measured in this run)"
+        else:
+            baseline = f"{fmt.format(self.baseline)} ({self.baseline_label})"
         ratio = "-" if self.ratio is None else f"{self.ratio:.2f}×"
         target = "-" if self.target is None else self.target.text(self.unit)
         return [self.label, fmt.format(self.ours), baseline, ratio, target, self.verdict]

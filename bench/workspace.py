@@ -172,6 +172,46 @@ class Workspace:
         ]
         return self._write("csv_rows.yaml" if checkpoint else "csv_rows_no_checkpoint.yaml", lines)
 
+    def csv_sqlite_config(self, source: Path, database: Path) -> Path:
+        """csv.read -> sqlite.write into table ``rows`` (created by the load: a fresh database file)."""
+        lines = [
+            "pipelines:",
+            "  to_sqlite:",
+            "    type: ETL",
+            "    phases:",
+            "      extract:",
+            "        steps:",
+            f"          - {{id: read, plugin: csv.read, args: {{path: '{source}'}}}}",
+            "      load:",
+            "        steps:",
+            f"          - {{id: write, plugin: sqlite.write, args: {{database: '{database}', table: rows}}}}",
+        ]
+        return self._write("csv_sqlite.yaml", lines)
+
+    def pipeline_flow_config(self, name: str, pipelines: dict[str, tuple[list[str], list[str]]]) -> Path:
+        """A pipeline-flow YAML file: for each pipeline, its extract steps and its load steps (flow
+        mappings), an empty transform (its ETL strategy reads the phase even when it is optional),
+        and a merge step when there are several extracts, as pipeline-flow requires. The steps are
+        the custom plugins of bench/baselines/pipeline_flow_plugins.py; concurrency is left at its
+        default."""
+        plugins = STEP_MODULES.parent / "baselines" / "pipeline_flow_plugins.py"
+        lines = ["plugins:", "  custom:", f"    files: ['{plugins}']", "pipelines:"]
+        for pipeline, (extracts, loads) in pipelines.items():
+            lines += [
+                f"  {pipeline}:",
+                "    type: ETL",
+                "    phases:",
+                "      extract:",
+                "        steps:",
+                *(f"          - {step}" for step in extracts),
+                *(["        merge: {plugin: bench_merge}"] if len(extracts) > 1 else []),
+                "      transform: {steps: []}",
+                "      load:",
+                "        steps:",
+                *(f"          - {step}" for step in loads),
+            ]
+        return self._write(f"pipeline_flow_{name}.yaml", lines)
+
     def arrow_config(self, source: Path, output: Path) -> Path:
         """arrow.read_csv -> arrow.write_parquet: a CSV converted to Parquet as Arrow batches."""
         lines = [

@@ -219,3 +219,83 @@ def test_jsonl_read_skips_a_utf8_byte_order_mark(plugins, write_config, tmp_path
     outcome = run_one(plugins, write_config, "{plugin: jsonl.read, args: {path: in.jsonl}}", "{plugin: csv.write, args: {path: out.csv}}")
     assert outcome.status == "succeeded", outcome.error
     assert (tmp_path / "out.csv").read_text() == "id\n1\n"
+
+
+def test_sqlite_write_makes_a_missing_column_null_whatever_the_row_type(plugins, write_config, tmp_path: Path) -> None:
+    """Rows missing a column of the table write NULL there, also when a row is a dict subclass
+    that would answer a missing key with a default of its own."""
+    steps = (
+        "from collections import defaultdict\n"
+        "def rows():\n"
+        "    yield [{'n': 1, 'name': 'ada'}, {'n': 2}]\n"
+        "    yield [defaultdict(str, {'n': 3}), {'name': 'grace', 'n': 4, 'extra': 'kept'}]\n"
+        "def single():\n"
+        "    yield [{'n': 5}, {'n': 6}]\n"
+    )
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'gen:rows'}}",
+        "{plugin: sqlite.write, args: {database: w.db, table: t}}",
+        **{"gen.py": steps},
+    )
+    assert outcome.status == "succeeded", outcome.error
+    db = sqlite3.connect(tmp_path / "w.db")
+    assert db.execute("SELECT n, name FROM t ORDER BY n").fetchall() == [(1, "ada"), (2, None), (3, None), (4, "grace")]
+    single = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'gen:single'}}",
+        "{plugin: sqlite.write, args: {database: w.db, table: one}}",
+        **{"gen.py": steps},
+    )
+    assert single.status == "succeeded", single.error
+    assert db.execute("SELECT n FROM one ORDER BY n").fetchall() == [(5,), (6,)]
+
+
+def test_sqlite_write_commits_batches_together_and_a_waiting_batch_within_a_second(plugins, write_config, tmp_path: Path) -> None:
+    """Batches share a transaction (one commit, one ledger timestamp) until 20,000 rows or until
+    the first of them has waited a quarter of a second when another arrives; every batch keeps its ledger row."""
+    steps = (
+        "import time\n"
+        "def rows():\n"
+        "    yield [{'n': 1}]\n"
+        "    time.sleep(0.4)\n"
+        "    yield [{'n': 2}]\n"
+        "    yield [{'n': 3}]\n"
+        "    yield [{'n': 4}]\n"
+        "def many():\n"
+        "    for start in range(0, 30_000, 5_000):\n"
+        "        yield [{'n': i} for i in range(start, start + 5_000)]\n"
+    )
+    outcome = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'gen:rows'}}",
+        "{plugin: sqlite.write, args: {database: w.db, table: t}}",
+        **{"gen.py": steps},
+    )
+    assert outcome.status == "succeeded", outcome.error
+    db = sqlite3.connect(tmp_path / "w.db")
+    assert db.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,), (3,), (4,)]
+    ledger = db.execute("SELECT batch, rows, committed FROM _orchestrator_loads ORDER BY batch").fetchall()
+    assert [(batch, rows) for batch, rows, _ in ledger] == [(0, 1), (1, 1), (2, 1), (3, 1)]
+    stamps = [committed for _, _, committed in ledger]
+    assert stamps[0] == stamps[1] != stamps[2]  # batch 0 waited 0.4 s: committed when batch 1 came
+
+    big = run_one(
+        plugins,
+        write_config,
+        "{plugin: python.call, args: {callable: 'gen:many'}}",
+        "{plugin: sqlite.write, args: {database: w.db, table: big}}",
+        **{"gen.py": steps},
+    )
+    assert big.status == "succeeded", big.error
+    assert db.execute("SELECT count(*) FROM big").fetchone() == (30_000,)
+    groups = db.execute(
+        "SELECT count(*) FROM _orchestrator_loads WHERE rows = 5000 GROUP BY committed ORDER BY min(batch)"
+    ).fetchall()
+    sizes = [size for (size,) in groups]
+    # never over 20,000 rows a transaction, and fewer transactions than batches (a batch arriving
+    # more than 0.25 s after the first of its group, on a very busy machine, may start another)
+    assert sum(sizes) == 6 and max(sizes) <= 4 and len(sizes) < 6

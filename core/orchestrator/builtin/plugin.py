@@ -173,7 +173,7 @@ def register_transformers(register: Register) -> None:
 def register_loaders(register: Register) -> None:
     register("csv.write", f"{_HERE}.csv_files:write", schema=CSV_WRITE, description="Write rows to a CSV file.")
     register("jsonl.write", f"{_HERE}.jsonl_files:write", schema=JSONL_WRITE, description="Write values to a JSON Lines file.")
-    register("sqlite.write", f"{_HERE}.sqlite_steps:write", schema=SQLITE_WRITE, description="Insert rows into a SQLite table, one transaction per batch.")
+    register("sqlite.write", f"{_HERE}.sqlite_steps:write", schema=SQLITE_WRITE, description="Insert rows into a SQLite table, batches committed together.")
     register("python.call", f"{_HERE}.python_call:load", schema=PYTHON_CALL, description="Call a function of your project with each batch.")
 
 

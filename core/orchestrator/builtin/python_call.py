@@ -54,24 +54,27 @@ async def transform_at_load(ctx: StepContext, callable: str, kwargs: dict[str, A
 
 
 async def _invoke(ctx: StepContext, reference: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> Any:
-    function, wants_context = resolve(reference, ctx.base_dir)
-    call_kwargs = dict(kwargs or {})
-    if wants_context:
-        call_kwargs["context"] = ctx
-    if inspect.iscoroutinefunction(function):
+    function, wants_context, kind = resolve(reference, ctx.base_dir)
+    call_kwargs = {**(kwargs or {}), "context": ctx} if wants_context else (kwargs or {})
+    if kind is _COROUTINE:
         return await function(*args, **call_kwargs)
-    if inspect.isasyncgenfunction(function):
+    if kind is _ASYNC_GENERATOR:
         return function(*args, **call_kwargs)
     # abandoned when cancelled (a timeout, a failed sibling): the user's code finishes on its own
     return await anyio.to_thread.run_sync(partial(function, *args, **call_kwargs), abandon_on_cancel=True)
 
 
-_resolved: dict[tuple[Path, str], tuple[Callable[..., Any], bool]] = {}
+#: how a resolved function is called, decided once (inspecting it on every call of a step that
+#: runs per batch, or in each of a thousand pipelines, cost more than the call)
+_COROUTINE, _ASYNC_GENERATOR, _SYNC = "coroutine", "async generator", "sync"
+
+_resolved: dict[tuple[Path, str], tuple[Callable[..., Any], bool, str]] = {}
 
 
-def resolve(reference: str, base_dir: Path) -> tuple[Callable[..., Any], bool]:
-    """The function behind ``module:function`` (imported from ``base_dir``), and whether it takes
-    ``context``. Cached per pipeline directory, so two projects' same-named modules never mix."""
+def resolve(reference: str, base_dir: Path) -> tuple[Callable[..., Any], bool, str]:
+    """The function behind ``module:function`` (imported from ``base_dir``), whether it takes
+    ``context``, and its kind (coroutine function, async generator function, or sync). Cached per
+    pipeline directory, so two projects' same-named modules never mix."""
     key = (base_dir, reference)
     found = _resolved.get(key)
     if found is None:
@@ -81,7 +84,12 @@ def resolve(reference: str, base_dir: Path) -> tuple[Callable[..., Any], bool]:
                 parameters = inspect.signature(function).parameters
             except (TypeError, ValueError):
                 parameters = {}  # type: ignore[assignment]
-            found = _resolved[key] = (function, "context" in parameters)
+            kind = (
+                _COROUTINE if inspect.iscoroutinefunction(function)
+                else _ASYNC_GENERATOR if inspect.isasyncgenfunction(function)
+                else _SYNC
+            )
+            found = _resolved[key] = (function, "context" in parameters, kind)
     return found
 
 
