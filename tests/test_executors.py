@@ -228,3 +228,49 @@ def test_executor_flag_keeps_the_configs_options_for_that_executor(write_config,
     assert result.returncode == 0, result.stdout + result.stderr
     pids = {json.loads(line)["pid"] for name in ("a", "b") for line in (tmp_path / f"out/{name}.jsonl").read_text().splitlines()}
     assert len(pids) == 1  # workers: 1 from the config, not one per CPU
+
+
+def test_workers_die_with_a_killed_run(write_config, tmp_path: Path) -> None:
+    """SIGKILL of the run's process must not leave a worker going on with a pipeline nobody
+    records (it would load rows unrecorded and hold files a resume needs)."""
+    import signal
+    import time
+
+    import psutil
+
+    config = write_config(
+        """
+        pipelines:
+          slow:
+            type: ETL
+            phases:
+              extract: {steps: [{plugin: python.call, args: {callable: "steps:wait"}}]}
+              load: {steps: [{plugin: jsonl.write, args: {path: out.jsonl}}]}
+        """,
+        **{"steps.py": "import pathlib, time\n\ndef wait():\n"
+                       "    pathlib.Path('started').write_text('yes')\n    time.sleep(120)\n    return [{'n': 1}]\n"},
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "run", str(config), "--executor", "process"],
+        cwd=tmp_path, env={**os.environ, "ORCHESTRATOR_LOAD_PLUGINS": "builtin"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    workers: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "started").exists():  # the step is running in a worker
+            assert run.poll() is None, "the run ended before its step started"
+            assert time.monotonic() < deadline, "the step never started"
+            time.sleep(0.1)
+        workers = psutil.Process(run.pid).children(recursive=True)
+        assert workers, "no worker process"
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        _, alive = psutil.wait_procs(workers, timeout=15)
+        assert alive == [], f"workers outlived the run: {[p.pid for p in alive]}"
+    finally:
+        for process in [run, *workers]:
+            try:
+                process.kill()
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                pass

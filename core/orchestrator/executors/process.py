@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any, Self
 
@@ -33,6 +34,21 @@ _events: Any = None  # the queue back to the parent, in a worker process
 def _start_worker(events: Any) -> None:
     global _events
     _events = events
+    threading.Thread(target=_die_with_parent, args=(os.getppid(),), name="orchestrator-parent-watch", daemon=True).start()
+
+
+#: how often a worker checks that the process that started it is still there (seconds)
+PARENT_CHECK_INTERVAL = 0.5
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the run's process is gone (killed with SIGKILL, say): an orphaned
+    worker would go on loading rows nobody records, and hold files a resume needs. A worker whose
+    parent died is adopted by another process, so its parent id changes; what the worker had not
+    committed is rolled back with it, and the next ``--resume`` goes on from the committed batches."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_INTERVAL)
+    os._exit(1)
 
 
 def _run_in_worker(job: RemoteJob) -> PipelineOutcome:
