@@ -205,6 +205,17 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
             close = difflib.get_close_matches(name, list(plan.pipelines), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise LaunchError(f"--pipeline {name!r}: no such pipeline in {asked.config}{hint}")
+    from orchestrator.runstate.layout import RunIdError, check_run_id
+    from orchestrator.runstate.resume import LATEST
+
+    given = [("--resume", asked.resume)] if asked.resume not in (None, LATEST) else []
+    given += [("--replay-dead-letters", asked.replay), ("run_id", asked.run_id)]
+    for option, run_id in given:
+        if run_id is not None:
+            try:
+                check_run_id(run_id)
+            except RunIdError as exc:
+                raise LaunchError(f"{option}: {exc}") from None
     if asked.replay and asked.resume:
         raise LaunchError("--replay-dead-letters starts a new run and --resume continues an earlier one; use one of them")
     if asked.run_id and (asked.resume or asked.replay):

@@ -31,6 +31,13 @@ def runs(
     """The run history: list runs, show one run's pipelines and step attempts, or prune old runs."""
     if action == "show" and not run_id:
         fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
+    if action == "show" and run_id:
+        from orchestrator.runstate.layout import RunIdError, check_run_id
+
+        try:
+            check_run_id(run_id)
+        except RunIdError as exc:
+            fail(f"error: orchestrator runs show: {exc}")
     if action == "prune" and run_id:
         fail(f"error: orchestrator runs prune: removes runs by age and count, not by id ({run_id!r})")
     if action != "prune" and (keep_days or keep_runs or dry_run):
@@ -142,8 +149,10 @@ def _dead_letters(store: SQLState, run: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows the run dead-lettered, per pipeline and step, with the file they are in."""
     from orchestrator.runstate.deadletters import DeadLetterError, counts
     from orchestrator.runstate.history.sqlite import SQLiteState
-    from orchestrator.runstate.layout import recorded_dead_letter_folder
+    from orchestrator.runstate.layout import recorded_dead_letter_folder, valid_run_id
 
+    if not valid_run_id(run["run_id"]):  # recorded before ids were checked: it has no folder of its own
+        return []
     database = store.path if isinstance(store, SQLiteState) else None
     try:
         return counts(recorded_dead_letter_folder(database, run["config"]), run["run_id"])
