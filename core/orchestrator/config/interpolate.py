@@ -22,6 +22,11 @@ _EXPRESSION = re.compile(
 _DANGLING = re.compile(r"(?<!\$)\$\{")
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
 
+#: keys whose value names code to import and run (``python.call``'s ``callable: module:function``):
+#: a reference there is an error, so a ``--param`` or an environment variable can never choose
+#: what code runs (``--param fn=os:system`` would run a shell); the config file itself is code
+CODE_KEYS = frozenset({"callable"})
+
 PathParts = list[str | int]
 ProblemSink = Callable[[PathParts, str], None]
 
@@ -53,7 +58,9 @@ class Interpolator:
             self._visited.add(id(data))
         if isinstance(data, dict):
             for key, value in data.items():
-                if isinstance(value, (str, dict, list)):
+                if key in CODE_KEYS and isinstance(value, str) and _REFERENCE.search(value.replace("$${", "")):
+                    report([*path, key], _code_reference_message(key, value))
+                elif isinstance(value, (str, dict, list)):
                     data[key] = self.apply(value, report, [*path, key])
         elif isinstance(data, list):
             for index, value in enumerate(data):
@@ -122,6 +129,14 @@ class Interpolator:
             f"unknown parameter {name!r}{hint} (declared: {declared}); "
             f"declare it under 'params:' and pass --param {name}=VALUE"
         )
+
+
+def _code_reference_message(key: str, value: str) -> str:
+    return (
+        f"{key!r} names the code to run and cannot be substituted ({_clip(value)!r}): a parameter or an "
+        "environment variable must not choose what code a pipeline runs; write the module:function itself, "
+        "and pass the choice to it as data under 'kwargs:'"
+    )
 
 
 def _invalid_message(expression: str) -> str:
