@@ -95,6 +95,9 @@ class Interpolator:
         default = match.group("default")
         if match.group("params"):
             name = match.group("param")
+            if path[:1] == ["params"]:  # defaults are not resolved in any order, so one cannot use another
+                report(path, _parameter_in_default(name, path))
+                return ""
             value = self.params.get(name)
             if value is None:
                 if default is not None:
@@ -129,6 +132,16 @@ class Interpolator:
             f"unknown parameter {name!r}{hint} (declared: {declared}); "
             f"declare it under 'params:' and pass --param {name}=VALUE"
         )
+
+
+def _parameter_in_default(name: str, path: PathParts) -> str:
+    own = path[1] if len(path) > 1 else None
+    which = "itself" if name == own else f"parameter {name!r}"
+    return (
+        f"the default of parameter {own!r} refers to {which} (${{params.{name}}}); a default is a value or "
+        "${ENV_VAR} / ${ENV_VAR:-default}, since parameters are not resolved from one another: write the "
+        f"value, or refer to ${{params.{name}}} where {own!r} is used"
+    )
 
 
 def _code_reference_message(key: str, value: str) -> str:
