@@ -204,7 +204,8 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
         if name not in plan.pipelines:
             close = difflib.get_close_matches(name, list(plan.pipelines), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise LaunchError(f"--pipeline {name!r}: no such pipeline in {asked.config}{hint}")
+            names = ", ".join(plan.pipelines)
+            raise LaunchError(f"--pipeline {name!r}: no such pipeline in {asked.config}{hint} (its pipelines: {names})")
     from orchestrator.runstate.layout import RunIdError, check_run_id
     from orchestrator.runstate.resume import LATEST
 
