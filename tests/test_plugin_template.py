@@ -124,7 +124,7 @@ def test_new_plugin_command_creates_the_project(tmp_path: Path) -> None:
 def test_new_plugin_with_stdin_closed_is_bad_input_that_names_the_way_out(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "orchestrator"), "new", "plugin", "--output-dir", str(tmp_path)],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Aborted!" not in result.stderr

@@ -209,9 +209,8 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
     from orchestrator.runstate.layout import RunIdError, check_run_id
     from orchestrator.runstate.resume import LATEST
 
-    given = [("--resume", asked.resume)] if asked.resume not in (None, LATEST) else []
-    given += [("--replay-dead-letters", asked.replay), ("run_id", asked.run_id)]
-    for option, run_id in given:
+    given = {"--resume": None if asked.resume == LATEST else asked.resume, "--replay-dead-letters": asked.replay, "run_id": asked.run_id}
+    for option, run_id in given.items():
         if run_id is not None:
             try:
                 check_run_id(run_id)
