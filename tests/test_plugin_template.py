@@ -121,6 +121,17 @@ def test_new_plugin_command_creates_the_project(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "unknown template option(s) colour" in unknown.stderr
 
 
+def test_new_plugin_with_stdin_closed_is_bad_input_that_names_the_way_out(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "orchestrator"), "new", "plugin", "--output-dir", str(tmp_path)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Aborted!" not in result.stderr
+    assert "questions need answers on stdin, which is closed; pass --no-input" in result.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing was created"
+
+
 def test_a_baked_project_installs_and_passes_its_own_tests(tmp_path: Path) -> None:
     project = bake(tmp_path / "src", tuple(CHOICES))
     env_dir = tmp_path / "venv"

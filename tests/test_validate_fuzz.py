@@ -170,6 +170,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     for name in ("UNSET", "ORCHESTRATOR_FUZZ_UNSET", "ORCHESTRATOR_FUZZ_DB"):
         monkeypatch.delenv(name, raising=False)
+    # the code the valid configs' python.call steps name: validate imports it
+    (tmp_path / "transforms.py").write_text((QUICKSTART.parent / "transforms.py").read_text("utf-8") + "\n\ndef clean(rows, full=False):\n    return rows\n")
+    (tmp_path / "m.py").write_text("def f(rows):\n    return rows\n\n\ndef g(rows):\n    return rows\n")
     return tmp_path
 
 

@@ -87,11 +87,15 @@ async def arun(
     recorded run (``"latest"`` or a run id) as ``--resume`` does, ``force`` as ``--force``.
     ``on_event`` is called with every event of the run, in the order they happen.
     """
+    from orchestrator.builtin.callable_check import check_callables
+    from orchestrator.builtin.retry_names import check_retry_names
     from orchestrator.launch import Launch, launched, with_executor
     from orchestrator.plugins.discovery import load_plugins
 
     plugins = load_plugins()
     plan, name = _plan(config, plugins, params or {}, base_dir)
+    check_callables(plan)  # a typo in a callable: fails here, before the first pipeline loads
+    check_retry_names(plan, plugins.registry)
     if executor:
         plan = with_executor(plan, executor, plugins.registry, option="executor")
     asked = Launch(name, tuple(pipelines), resume, force, None, run_id)

@@ -76,7 +76,7 @@ class StepContext(PipelineContext):
     """A :class:`PipelineContext` plus the step: its phase, id and plugin name, and what happens
     to a row it rejects (``on_error``, see :meth:`reject`)."""
 
-    __slots__ = ("_dead_letters", "_load_id", "on_error", "phase", "plugin", "rejected", "step_id")
+    __slots__ = ("_dead_letters", "_load_id", "on_error", "phase", "plugin", "rejected", "replaying", "step_id")
 
     def __init__(
         self,
@@ -92,6 +92,7 @@ class StepContext(PipelineContext):
         on_error: str = FAIL,
         dead_letters: DeadLetterSink | None = None,
         load_id: str | None = None,
+        replaying: bool = False,
     ) -> None:
         super().__init__(run_id, pipeline, params, base_dir, allowed_paths)
         self.phase = phase
@@ -103,6 +104,9 @@ class StepContext(PipelineContext):
         self.rejected = 0
         self._dead_letters = dead_letters
         self._load_id = load_id
+        #: whether this run replays an earlier run's dead letters: a load then adds to what it
+        #: wrote before (the rows the earlier run loaded are still wanted), never replaces it
+        self.replaying = replaying
 
     def reject(self, row: Any, error: BaseException | str, *, position: int | None = None) -> None:
         """Set aside a row this step cannot handle, as the step's ``on_error`` says, and go on

@@ -5,6 +5,7 @@ whole or not at all."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,20 +56,38 @@ def open_input(ctx: StepContext, path: str, **options: Any) -> Iterator[IO[str]]
 
 
 @contextmanager
-def atomic_path(ctx: StepContext, path: str) -> Iterator[Path]:
+def atomic_path(ctx: StepContext, path: str, *, appends: bool = False) -> Iterator[Path]:
     """A temporary path beside the target, moved onto the target only when the block ends without
     an error: a failed or interrupted run keeps the previous file, and readers never see a
     half-written one (the rename is atomic within a directory). The output keeps the replaced
-    file's permissions, else gets what a plain ``open`` would under the umask."""
+    file's permissions, else gets what a plain ``open`` would under the umask.
+
+    A run that replays dead letters (``ctx.replaying``) must not replace what the run it replays
+    wrote: a step that can add to its file says ``appends=True`` and finds the temporary file
+    holding a copy of the target (so adding is still all or nothing); any other step is refused,
+    naming it, when the target exists."""
     full = ctx.path(path)
+    keep = ctx.replaying and full.is_file()
+    if keep and not appends:
+        raise StepError(
+            f"{full} exists and step {ctx.step_id!r} ({ctx.plugin}) can only replace a file, which would lose "
+            "the rows the replayed run wrote there; replay into a load that appends (jsonl.write, csv.write, "
+            "sqlite.write), or move the file away first"
+        )
     try:
         full.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{full.name}.", suffix=".tmp", dir=full.parent)
         os.close(fd)
-        os.chmod(name, _mode_for(full))
     except OSError as exc:
         raise StepError(f"cannot write {full}: {exc.strerror or exc}") from None
     temp = Path(name)
+    try:
+        if keep:
+            shutil.copyfile(full, temp)
+        os.chmod(temp, _mode_for(full))
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise StepError(f"cannot write {full}: {exc.strerror or exc}") from None
     try:
         yield temp
         os.replace(temp, full)
@@ -78,9 +97,11 @@ def atomic_path(ctx: StepContext, path: str) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_output(ctx: StepContext, path: str, **options: Any) -> Iterator[IO[str]]:
-    """A text file written through :func:`atomic_path`."""
-    with atomic_path(ctx, path) as temp, open(temp, "w", encoding=options.pop("encoding", "utf-8"), **options) as handle:
+def atomic_output(ctx: StepContext, path: str, *, appends: bool = False, **options: Any) -> Iterator[IO[str]]:
+    """A text file written through :func:`atomic_path`; with ``appends``, on a replay of dead
+    letters, opened at the end of a copy of the target."""
+    mode = "a" if appends and ctx.replaying else "w"
+    with atomic_path(ctx, path, appends=appends) as temp, open(temp, mode, encoding=options.pop("encoding", "utf-8"), **options) as handle:
         yield handle
 
 

@@ -204,7 +204,18 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
         if name not in plan.pipelines:
             close = difflib.get_close_matches(name, list(plan.pipelines), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise LaunchError(f"--pipeline {name!r}: no such pipeline in {asked.config}{hint}")
+            names = ", ".join(plan.pipelines)
+            raise LaunchError(f"--pipeline {name!r}: no such pipeline in {asked.config}{hint} (its pipelines: {names})")
+    from orchestrator.runstate.layout import RunIdError, check_run_id
+    from orchestrator.runstate.resume import LATEST
+
+    given = {"--resume": None if asked.resume == LATEST else asked.resume, "--replay-dead-letters": asked.replay, "run_id": asked.run_id}
+    for option, run_id in given.items():
+        if run_id is not None:
+            try:
+                check_run_id(run_id)
+            except RunIdError as exc:
+                raise LaunchError(f"{option}: {exc}") from None
     if asked.replay and asked.resume:
         raise LaunchError("--replay-dead-letters starts a new run and --resume continues an earlier one; use one of them")
     if asked.run_id and (asked.resume or asked.replay):

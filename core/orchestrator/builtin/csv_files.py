@@ -66,14 +66,20 @@ def write(
     no row arrives), else every key of the first batch, in the order first seen (no rows and no
     ``columns``: an empty file). A header cannot grow once written, so a later row with a key
     it lacks fails the step naming the key, rather than losing the values. The file appears only
-    when everything was written, so a failed run leaves the previous file intact."""
+    when everything was written, so a failed run leaves the previous file intact. A replay of dead
+    letters adds its rows to the file, under the header it has."""
     rows = 0
-    with atomic_output(ctx, path, encoding=encoding, newline="") as handle:
+    existing = _existing_header(ctx, path, delimiter, encoding) if ctx.replaying else None
+    if existing is not None and columns is not None and columns != existing:
+        raise StepError(f"{path} has the columns {existing}, not {columns} (args.columns); a replay adds rows under the header the file has")
+    with atomic_output(ctx, path, appends=True, encoding=encoding, newline="") as handle:
         writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
         fields: list[str] | None = None
         known: set[Any] = set()
         getter: Any = None
-        if columns is not None:
+        if existing is not None:
+            fields, known, getter = _header(None, existing)
+        elif columns is not None:
             fields, known, getter = _header(writer, columns)
         for batch in batches:
             batch = rows_of(batch, "csv.write")
@@ -85,7 +91,7 @@ def write(
                 header = first if len(keys) == len(first) else list(dict.fromkeys(k for row in batch for k in row))
                 fields, known, getter = _header(writer, header)
             elif not keys <= known:
-                raise StepError(_unknown_columns(batch, known, rows, columns is not None))
+                raise StepError(_unknown_columns(batch, known, rows, "the file" if existing else "args.columns" if columns is not None else "the first batch"))
             try:  # made whole before any is written: a KeyError half way would write rows twice
                 values = list(map(getter, batch))
             except KeyError:  # a row without some column: an empty field
@@ -95,19 +101,29 @@ def write(
     return rows
 
 
+def _existing_header(ctx: StepContext, path: str, delimiter: str, encoding: str) -> list[str] | None:
+    """The header of the file a replay adds to (None when there is no file, or an empty one)."""
+    full = ctx.path(path)
+    if not full.is_file():
+        return None
+    with open(full, encoding=without_bom(encoding), newline="") as handle:
+        return next(csv.reader(handle, delimiter=delimiter), None)
+
+
 def _header(writer: Any, fields: list[str]) -> tuple[list[str], set[str], Any]:
-    """Write the header; returns the fields, their set and a getter of a row's values."""
-    writer.writerow(fields)
+    """Write the header (unless ``writer`` is None: the file has it); returns the fields, their
+    set and a getter of a row's values."""
+    if writer is not None:
+        writer.writerow(fields)
     if len(fields) == 1:
         return fields, set(fields), lambda row, field=fields[0]: (row[field],)
     return fields, set(fields), itemgetter(*fields)
 
 
-def _unknown_columns(batch: list[dict[str, Any]], known: set[Any], before: int, given: bool) -> str:
+def _unknown_columns(batch: list[dict[str, Any]], known: set[Any], before: int, source: str) -> str:
     """Which row brings which new key, and what to do about it."""
     index, row = next((i, row) for i, row in enumerate(batch) if not row.keys() <= known)
     names = ", ".join(repr(key) for key in row if key not in known)
-    source = "args.columns" if given else "the first batch"
     return (
         f"row {before + index + 1} has column {names}, which the CSV header (from {source}) lacks, "
         f"and a header cannot grow once written; list every column in args.columns, or drop {names} in a transform"

@@ -35,10 +35,11 @@ def read(
 
 
 def write(ctx: StepContext, batches: Iterable[Any], path: str, encoding: str = "utf-8") -> int:
-    """Write every item of every batch as one JSON line; the file appears only on success."""
+    """Write every item of every batch as one JSON line; the file appears only on success. A
+    replay of dead letters adds its lines to the file."""
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     rows = 0
-    with atomic_output(ctx, path, encoding=encoding) as handle:
+    with atomic_output(ctx, path, appends=True, encoding=encoding) as handle:
         for batch in batches:
             items = batch if isinstance(batch, list) else [batch]
             handle.write("".join(encode(item) + "\n" for item in items))

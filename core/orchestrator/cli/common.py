@@ -54,15 +54,25 @@ def parse_params(values: Sequence[str]) -> dict[str, str]:
     return params
 
 
-def load_plan(config: str, params: Sequence[str], plugins: Plugins) -> Plan:
-    """The validated plan of ``config``, or every problem in it and exit status 2."""
+def load_plan(config: str, params: Sequence[str], plugins: Plugins, *, import_code: bool = False) -> Plan:
+    """The validated plan of ``config``, or every problem in it and exit status 2. With
+    ``import_code`` (``validate`` and ``run``), python.call's callables are imported and checked
+    too (:mod:`orchestrator.builtin.callable_check`), and so are ``retry.on``'s exception names;
+    commands that only read the plan leave them be."""
     from orchestrator.config.plan import load_plan as load
     from orchestrator.errors import ConfigError
 
     try:
-        return load(config, plugins.registry, params=parse_params(params))
+        plan = load(config, plugins.registry, params=parse_params(params))
+        if import_code:
+            from orchestrator.builtin.callable_check import check_callables
+            from orchestrator.builtin.retry_names import check_retry_names
+
+            check_callables(plan)
+            check_retry_names(plan, plugins.registry)
     except ConfigError as exc:
         fail(problems(exc))
+    return plan
 
 
 def problems(exc: ConfigError) -> str:

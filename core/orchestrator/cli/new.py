@@ -91,4 +91,9 @@ def new_plugin_project(answers: dict[str, str], *, output_dir: str | Path = ".",
         raise ScaffoldError(f"{exc}; choose another --output-dir or remove it") from None
     except (CookiecutterException, ValueError) as exc:
         raise ScaffoldError(str(exc)) from None
+    except EOFError:  # stdin closed (a script, CI) before every question was answered
+        raise ScaffoldError(
+            "the template's questions need answers on stdin, which is closed; pass --no-input, with "
+            "--option KEY=VALUE for each answer, to create the project without questions"
+        ) from None
     return Path(created)

@@ -47,7 +47,7 @@ def run(
     from orchestrator.reporting import make_reporter, route_step_logs
 
     plugins = load_plugins()
-    plan = load_plan(config, params, plugins)
+    plan = load_plan(config, params, plugins, import_code=True)
     asked = Launch(config, selected, resume, force, replay)
     try:
         if executor:

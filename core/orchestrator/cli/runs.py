@@ -28,9 +28,15 @@ def runs(
     action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool,
     keep_days: int | None, keep_runs: int | None, dry_run: bool,
 ) -> None:
-    """The run history: list runs, show one run's pipelines and step attempts, or prune old runs."""
-    if action == "show" and not run_id:
-        fail("error: orchestrator runs show RUN_ID: give the run id ('orchestrator runs' lists them)")
+    """The run history: list runs (of --config's file only, when given), show one run's pipelines
+    and step attempts (the latest run without RUN_ID), or prune old runs."""
+    if action == "show" and run_id:
+        from orchestrator.runstate.layout import RunIdError, check_run_id
+
+        try:
+            check_run_id(run_id)
+        except RunIdError as exc:
+            fail(f"error: orchestrator runs show: {exc}")
     if action == "prune" and run_id:
         fail(f"error: orchestrator runs prune: removes runs by age and count, not by id ({run_id!r})")
     if action != "prune" and (keep_days or keep_runs or dry_run):
@@ -40,8 +46,12 @@ def runs(
             text = prune_history(config, state_path, keep_days, keep_runs, dry_run=dry_run, as_json=as_json)
         else:
             store = history_store(config, state_path, load_plugins if config else None, load_plan)
+            only = _config_file(config)
             try:
-                text = show_run(store, run_id, as_json=as_json) if action == "show" and run_id else list_runs(store, limit, as_json=as_json)
+                if action == "show":
+                    text = show_run(store, run_id or _latest(store, only), as_json=as_json)
+                else:
+                    text = list_runs(store, limit, as_json=as_json, config=only)
             finally:
                 store.close()
     except HistoryError as exc:
@@ -86,10 +96,29 @@ def history_store(
         raise HistoryError(str(exc)) from None
 
 
-def list_runs(store: SQLState, limit: int, *, as_json: bool) -> str:
+def _config_file(config: str | None) -> str | None:
+    """How the history names ``--config``'s file (runs are recorded by the resolved path)."""
+    from pathlib import Path
+
+    return str(Path(config).resolve()) if config else None
+
+
+def _latest(store: SQLState, config: str | None) -> str:
+    """The id of the latest run (of ``config``, when given): ``runs show`` without a RUN_ID."""
+    latest = store.runs(1, config)
+    if not latest:
+        of = f" of {config}" if config else ""
+        raise HistoryError(f"no run{of} in the history yet; run the pipeline file first")
+    run_id: str = latest[0]["run_id"]
+    return run_id
+
+
+def list_runs(store: SQLState, limit: int, *, as_json: bool, config: str | None = None) -> str:
+    """The latest runs, of pipeline file ``config`` only when given (several files may share a
+    store: the default one of a folder, or a ``state:`` they name alike)."""
     import json
 
-    runs = store.runs(limit)
+    runs = store.runs(limit, config)
     if as_json:
         return json.dumps(runs, indent=2) + "\n"
     table = [("run", "status", "started", "elapsed", "pipelines", "config")]
@@ -142,8 +171,10 @@ def _dead_letters(store: SQLState, run: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows the run dead-lettered, per pipeline and step, with the file they are in."""
     from orchestrator.runstate.deadletters import DeadLetterError, counts
     from orchestrator.runstate.history.sqlite import SQLiteState
-    from orchestrator.runstate.layout import recorded_dead_letter_folder
+    from orchestrator.runstate.layout import recorded_dead_letter_folder, valid_run_id
 
+    if not valid_run_id(run["run_id"]):  # recorded before ids were checked: it has no folder of its own
+        return []
     database = store.path if isinstance(store, SQLiteState) else None
     try:
         return counts(recorded_dead_letter_folder(database, run["config"]), run["run_id"])

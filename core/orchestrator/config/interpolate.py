@@ -22,6 +22,11 @@ _EXPRESSION = re.compile(
 _DANGLING = re.compile(r"(?<!\$)\$\{")
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
 
+#: keys whose value names code to import and run (``python.call``'s ``callable: module:function``):
+#: a reference there is an error, so a ``--param`` or an environment variable can never choose
+#: what code runs (``--param fn=os:system`` would run a shell); the config file itself is code
+CODE_KEYS = frozenset({"callable"})
+
 PathParts = list[str | int]
 ProblemSink = Callable[[PathParts, str], None]
 
@@ -53,7 +58,9 @@ class Interpolator:
             self._visited.add(id(data))
         if isinstance(data, dict):
             for key, value in data.items():
-                if isinstance(value, (str, dict, list)):
+                if key in CODE_KEYS and isinstance(value, str) and _REFERENCE.search(value.replace("$${", "")):
+                    report([*path, key], _code_reference_message(key, value))
+                elif isinstance(value, (str, dict, list)):
                     data[key] = self.apply(value, report, [*path, key])
         elif isinstance(data, list):
             for index, value in enumerate(data):
@@ -88,6 +95,9 @@ class Interpolator:
         default = match.group("default")
         if match.group("params"):
             name = match.group("param")
+            if path[:1] == ["params"]:  # defaults are not resolved in any order, so one cannot use another
+                report(path, _parameter_in_default(name, path))
+                return ""
             value = self.params.get(name)
             if value is None:
                 if default is not None:
@@ -122,6 +132,24 @@ class Interpolator:
             f"unknown parameter {name!r}{hint} (declared: {declared}); "
             f"declare it under 'params:' and pass --param {name}=VALUE"
         )
+
+
+def _parameter_in_default(name: str, path: PathParts) -> str:
+    own = path[1] if len(path) > 1 else None
+    which = "itself" if name == own else f"parameter {name!r}"
+    return (
+        f"the default of parameter {own!r} refers to {which} (${{params.{name}}}); a default is a value or "
+        "${ENV_VAR} / ${ENV_VAR:-default}, since parameters are not resolved from one another: write the "
+        f"value, or refer to ${{params.{name}}} where {own!r} is used"
+    )
+
+
+def _code_reference_message(key: str, value: str) -> str:
+    return (
+        f"{key!r} names the code to run and cannot be substituted ({_clip(value)!r}): a parameter or an "
+        "environment variable must not choose what code a pipeline runs; write the module:function itself, "
+        "and pass the choice to it as data under 'kwargs:'"
+    )
 
 
 def _invalid_message(expression: str) -> str:

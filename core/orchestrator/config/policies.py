@@ -42,7 +42,8 @@ class RetryPolicy:
     """``attempts`` in all (the first one included); waits grow from ``initial`` (doubling when
     ``backoff`` is exponential) up to ``max``; with ``jitter`` each wait is drawn uniformly from
     zero to that bound ("full jitter", which spreads retries of many failing steps apart).
-    ``on`` limits retries to exceptions of these class names (or subclasses of them)."""
+    ``on`` limits retries to exceptions of these class names (or subclasses of them); a name
+    written in full (``module.Name``) matches by its last part."""
 
     attempts: int = 3
     backoff: str = "exponential"
@@ -73,7 +74,7 @@ class RetryPolicy:
         if not self.on:
             return True
         names = {klass.__name__ for klass in type(error).__mro__}
-        return bool(names & set(self.on))
+        return bool(names & {name.rpartition(".")[2] for name in self.on})  # module.Name: by its name
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,9 @@ class _Row:
     so_far: int = 0
     started: float | None = None
     elapsed: float | None = None
+    #: (phase, step) of the first step that failed: where a failed pipeline stopped, although
+    #: its loads, which ran beside a streaming extract, started (and failed) after it
+    failed_at: tuple[str, str] | None = None
 
 
 class LiveReporter(Reporter):
@@ -54,8 +57,12 @@ class LiveReporter(Reporter):
         elif kind in (Kind.STEP_FINISHED, Kind.STEP_REUSED) and event.rows is not None and event.phase in ("extract", "transform"):
             row.so_far = 0
             row.rows = event.rows if event.phase == "transform" else row.rows + event.rows
+        elif kind is Kind.STEP_FAILED and row.failed_at is None:
+            row.failed_at = (event.phase or row.phase, event.step or row.step)
         elif kind in (Kind.PIPELINE_FINISHED, Kind.PIPELINE_SKIPPED, Kind.PIPELINE_REUSED):
             row.status, row.elapsed, row.step = event.status or "finished", event.elapsed, ""
+            if row.status == "failed" and row.failed_at is not None:
+                row.phase, row.step = row.failed_at
 
     def _table(self) -> Table:
         table = Table(box=None, pad_edge=False)

@@ -95,7 +95,7 @@ class PlainReporter(Reporter):
         if kind is Kind.PIPELINE_SKIPPED:
             return f"{place} {event.error}"
         if kind in (Kind.STEP_RETRY, Kind.PIPELINE_RETRY):
-            return f"{place} failed: {event.error}; retrying ({event.status}) in {event.elapsed or 0:.2f}s"
+            return f"{place} failed: {event.error}; retrying ({event.status}) {_wait(event.elapsed or 0)}"
         if kind is Kind.RETRY_EXHAUSTED:
             return f"{place} failed on its last attempt ({event.attempts} in all): {event.error}"
         if kind is Kind.STEP_PROGRESS:
@@ -116,3 +116,11 @@ class PlainReporter(Reporter):
         lines += ["", f"run {result.run_id} {state} in {result.elapsed:.2f}s"]
         self.write("\n".join(lines) + "\n")
         self.flush()
+
+
+def _wait(seconds: float) -> str:
+    """The wait before a retry, as it will be: ``in 0.84s``, ``in 3ms``, or ``at once`` (never a
+    wait of ``0.00s``, which reads as a measurement gone wrong)."""
+    if seconds >= 0.01:
+        return f"in {seconds:.2f}s"
+    return f"in {seconds * 1000:.0f}ms" if seconds >= 0.0005 else "at once"

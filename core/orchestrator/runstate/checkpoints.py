@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from orchestrator.config.phases import EXTRACT, TRANSFORM
+from orchestrator.runstate.layout import run_folder
 
 _HEADER = "orchestrator-checkpoint-2"
 _SUFFIXES = (".checkpoint", ".partial")
@@ -56,16 +57,16 @@ class CheckpointFolder:
     folder: Path
 
     def holding(self, run_id: str) -> AbstractContextManager[None]:
-        return held(self.folder / run_id)
+        return held(run_folder(self.folder, run_id))
 
     def recover(self, run_id: str) -> None:
-        recover(self.folder / run_id)
+        recover(run_folder(self.folder, run_id))
 
     def remove(self, run_id: str) -> None:
-        remove_run(self.folder / run_id)
+        remove_run(run_folder(self.folder, run_id))
 
     def pipeline(self, run_id: str, pipeline: str, *, resumed: bool) -> Checkpoints:
-        return Checkpoints(self.folder / run_id, pipeline, resumed=resumed)
+        return Checkpoints(run_folder(self.folder, run_id), pipeline, resumed=resumed)
 
 
 class Checkpoints:

@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator.config.policies import DEAD_LETTER
 from orchestrator.errors import OrchestratorError
+from orchestrator.runstate.layout import check_run_id, run_folder
 
 if TYPE_CHECKING:
     from orchestrator.config.model import PipelineSpec, Plan
@@ -44,7 +45,7 @@ class DeadLetterError(OrchestratorError):
 
 def pipeline_file(folder: Path, run_id: str, pipeline: str) -> Path:
     """Where a pipeline's dead letters of a run are: ``<folder>/<run id>/<pipeline>.jsonl``."""
-    return folder / run_id / f"{pipeline}.jsonl"
+    return run_folder(folder, run_id) / f"{pipeline}.jsonl"
 
 
 def source_run(path: Path) -> str:
@@ -163,7 +164,7 @@ def rows_by_step(path: Path) -> dict[str, list[Any]]:
 
 def run_files(folder: Path, run_id: str) -> dict[str, Path]:
     """A run's dead-letter files that hold rows, by pipeline."""
-    directory = folder / run_id
+    directory = run_folder(folder, run_id)
     if not directory.is_dir():
         return {}
     return {path.stem: path for path in sorted(directory.glob("*.jsonl")) if path.stat().st_size}
@@ -215,13 +216,14 @@ def replayable(folder: Path, run_id: str, plan: Plan, selected: Iterable[str] = 
 
 def mark_replay(folder: Path, run_id: str, source: str) -> None:
     """Note that run ``run_id`` replays the dead letters of run ``source``."""
-    (folder / run_id).mkdir(parents=True, exist_ok=True)
-    (folder / run_id / REPLAY_OF).write_text(source + "\n", encoding="utf-8")
+    directory = run_folder(folder, run_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / REPLAY_OF).write_text(check_run_id(source) + "\n", encoding="utf-8")
 
 
 def replay_of(folder: Path, run_id: str) -> str | None:
     """The run whose dead letters run ``run_id`` replayed, if it did."""
     try:
-        return (folder / run_id / REPLAY_OF).read_text(encoding="utf-8").strip() or None
+        return (run_folder(folder, run_id) / REPLAY_OF).read_text(encoding="utf-8").strip() or None
     except FileNotFoundError:
         return None

@@ -17,12 +17,19 @@ letters only, with ``state: off`` (checkpoints are not kept without a history to
 How files are named inside a run's folder is the business of the module that writes them
 (:mod:`~orchestrator.runstate.checkpoints`, :mod:`~orchestrator.runstate.deadletters`).
 
+A run id names a folder (``checkpoints/<run id>``, ``dead-letters/<run id>``), so an id is checked
+here, once, before it is joined into a path: :func:`run_folder` is the only way a run's folder is
+made, and :func:`check_run_id` is what ``--resume``, ``--replay-dead-letters``, ``orchestrator runs
+show`` and the Python API's ``run_id=`` call on what they are given (``../../elsewhere`` would
+otherwise read or write outside the state directory).
+
 Plain path arithmetic on purpose: the plan model reads :data:`DEFAULT_STATE` from here, so this
 module imports nothing of the project.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 #: the folder beside a pipeline file that holds its runs' files unless ``state:`` says otherwise
@@ -36,6 +43,33 @@ CHECKPOINTS = "checkpoints"
 #: configs given to :func:`orchestrator.run` as mappings, each written to a file of its own
 MAPPING_CONFIGS = "configs"
 DEAD_LETTERS = "dead-letters"
+
+#: a valid run id: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit, at
+#: most 128 characters; no separator, nothing a shell or a file system treats specially
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+RUN_ID_RULE = "letters, digits, '-', '_' and '.', starting with a letter or digit, at most 128 characters"
+
+
+class RunIdError(ValueError):
+    """A run id that cannot name a run's folder; the message quotes it and says what an id is."""
+
+
+def valid_run_id(run_id: str) -> bool:
+    """Whether ``run_id`` is a valid run id (one read back from a history may predate the rule)."""
+    return isinstance(run_id, str) and _RUN_ID.fullmatch(run_id) is not None
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` when it is a valid run id, else :class:`RunIdError`."""
+    if not valid_run_id(run_id):
+        raise RunIdError(f"{run_id!r} is not a run id (a run id is {RUN_ID_RULE})")
+    return run_id
+
+
+def run_folder(folder: Path, run_id: str) -> Path:
+    """The folder of run ``run_id`` in a checkpoint or dead-letter ``folder``; the id is checked
+    (:class:`RunIdError`), so the folder is always directly inside ``folder``."""
+    return folder / check_run_id(run_id)
 
 
 def sqlite_file(state: str, base_dir: Path) -> Path | None:

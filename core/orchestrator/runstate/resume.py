@@ -71,13 +71,14 @@ def forget_earlier_checkpoints(store: SQLState, config: str, run_id: str, folder
     that may still be running keep theirs; dead letters stay. Only runs not retired before are
     looked at, so the work does not grow with the history."""
     from orchestrator.runstate.checkpoints import remove_run
+    from orchestrator.runstate.layout import run_folder, valid_run_id
 
     retired = []
     for run in store.unretired_before(config, run_id):
         if run["status"] == "running" and process_may_run(run):
             continue
-        if (folder / run["run_id"]).exists():
-            remove_run(folder / run["run_id"])
+        if valid_run_id(run["run_id"]) and run_folder(folder, run["run_id"]).exists():
+            remove_run(run_folder(folder, run["run_id"]))
         retired.append(run["run_id"])
     if retired:
         store.retire(retired)

@@ -70,7 +70,7 @@ def prune(
     checkpoints and dead letters; returns the runs removed (a run that changed meanwhile is not
     among them)."""
     from orchestrator.runstate.history.sqlite import SQLiteState
-    from orchestrator.runstate.layout import CHECKPOINTS, DEAD_LETTERS, recorded_state_directory
+    from orchestrator.runstate.layout import CHECKPOINTS, DEAD_LETTERS, recorded_state_directory, run_folder, valid_run_id
 
     chosen = expired(store, config, limits, now=now, spare=spare)
     folder = recorded_state_directory(store.path if isinstance(store, SQLiteState) else None, config)
@@ -80,7 +80,8 @@ def prune(
         deleted = set(store.delete_runs(batch))
         for run in batch:
             if run["run_id"] in deleted:
-                for kept in (CHECKPOINTS, DEAD_LETTERS):
-                    shutil.rmtree(folder / kept / run["run_id"], ignore_errors=True)
+                if valid_run_id(run["run_id"]):  # an id that is not one has no folder (it could name another)
+                    for kept in (CHECKPOINTS, DEAD_LETTERS):
+                        shutil.rmtree(run_folder(folder / kept, run["run_id"]), ignore_errors=True)
                 removed.append(run)
     return removed

@@ -274,14 +274,16 @@ class SQLState:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def runs(self, limit: int) -> list[dict[str, Any]]:
-        """The latest runs, newest first, with how many pipelines each had and how many of them
-        did not succeed."""
+    def runs(self, limit: int, config: str | None = None) -> list[dict[str, Any]]:
+        """The latest runs (of pipeline file ``config`` only, when given), newest first, with how
+        many pipelines each had and how many of them did not succeed."""
+        only = "WHERE r.config = ? " if config is not None else ""
         return self._query(
             "SELECT r.run_id, r.status, r.started, r.elapsed, r.config, r.host, r.pid, "
             "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id) AS pipelines, "
             "(SELECT COUNT(*) FROM pipeline_runs p WHERE p.run_id = r.run_id AND p.status != 'succeeded') AS not_succeeded "
-            "FROM runs r ORDER BY r.started DESC LIMIT ?",
+            f"FROM runs r {only}ORDER BY r.started DESC LIMIT ?",
+            *([config] if config is not None else []),
             limit,
         )
 
