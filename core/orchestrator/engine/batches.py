@@ -20,7 +20,13 @@ END = object()
 
 
 class UpstreamFailed(OrchestratorError):
-    """Raised into a load step whose input stream stopped because an earlier step failed."""
+    """Raised into a load step whose input stream stopped because an earlier step failed, or
+    (``interrupted``) because the run was interrupted: then the load is not failed, it ends with
+    its pipeline as interrupted."""
+
+    def __init__(self, message: str, *, interrupted: bool = False) -> None:
+        super().__init__(message)
+        self.interrupted = interrupted
 
 
 class Upstream:
@@ -45,7 +51,10 @@ class StreamFeed:
         try:
             return await self.stream.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
-            if self.upstream.error is not None:
+            error = self.upstream.error
+            if error is not None:
+                if not isinstance(error, Exception):  # a cancellation: the run was interrupted
+                    raise UpstreamFailed("interrupted", interrupted=True) from None
                 raise UpstreamFailed("stopped: an earlier step of the pipeline failed") from None
             return END
 

@@ -6,6 +6,7 @@ ends, every open phase and step closed, its checkpoint and dead-letter files rel
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from functools import partial
@@ -20,6 +21,7 @@ from orchestrator.context import PipelineContext
 from orchestrator.engine.batches import (
     END,
     AsyncList,
+    UpstreamFailed,
     StreamFeed,
     collect,
     fresh_input,
@@ -47,6 +49,13 @@ if TYPE_CHECKING:
 
 #: how a pipeline of a fresh run without checkpoints goes on: from the start
 NEW = Continuation()
+
+
+def interrupted() -> bool:
+    """Whether the run around this pipeline is being cancelled (interrupted): a sync step's thread
+    cannot be cancelled, so what it raises on its way out reaches the pipeline as an error, after
+    the cancellation that caused it."""
+    return anyio.current_effective_deadline() == -math.inf
 
 
 class PipelineRunner:
@@ -85,8 +94,11 @@ class PipelineRunner:
                 self.spec.policies, self._phases, on_retry=self._retried, on_exhausted=self._exhausted, failure=first_failure
             )
         except Exception as exc:  # noqa: BLE001 - whatever a step raised fails this pipeline only
-            failure = first_failure(exc)
-            status, error = FAILED, explain(failure)
+            if interrupted():  # what a cancelled stream left behind (a load told to stop) is no failure
+                status, error = INTERRUPTED, INTERRUPTED
+            else:
+                failure = first_failure(exc)
+                status, error = FAILED, explain(failure)
         except BaseException as exc:  # cancelled: the run was interrupted
             failure, status, error = exc, INTERRUPTED, INTERRUPTED
             raise
@@ -317,8 +329,8 @@ class PipelineRunner:
         except BaseException as exc:
             if isinstance(batches, StreamFeed):
                 batches.close()
-            if not isinstance(exc, Exception):
-                raise
+            if not isinstance(exc, Exception) or isinstance(exc, UpstreamFailed) and exc.interrupted:
+                raise  # left open: it ends as its pipeline does, interrupted
             raise run.fail(exc) from exc
         if isinstance(batches, list):
             rows_in: int | None = 0
