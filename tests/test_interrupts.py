@@ -83,9 +83,9 @@ def test_a_signal_stops_the_run_cleanly(tmp_path: Path, signum: signal.Signals) 
     assert process.returncode == 130
     assert f"{signum.name}: stopping the run" in err
     assert "Traceback" not in out + err
-    assert re.search(r"^quick +succeeded", out, re.M)
-    assert re.search(r"^slow +interrupted", out, re.M) and re.search(r"^after +interrupted", out, re.M)
-    ran = re.search(r"^slow +interrupted +\S+ +(\d+\.\d+)s", out, re.M)
+    assert re.search(r"^quick +succeeded", out, re.MULTILINE)
+    assert re.search(r"^slow +interrupted", out, re.MULTILINE) and re.search(r"^after +interrupted", out, re.MULTILINE)
+    ran = re.search(r"^slow +interrupted +\S+ +(\d+\.\d+)s", out, re.MULTILINE)
     assert ran and float(ran.group(1)) > 0, "the interrupted pipeline reports how long it ran"
     assert "interrupted in" in out
     assert (tmp_path / "quick.jsonl").read_text() == '{"a": 1}\n'  # finished work is kept
@@ -136,7 +136,7 @@ def test_a_signal_while_a_stream_flows_interrupts_and_notifies_nobody(tmp_path: 
     posts: list[bytes] = []
 
     class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:
             posts.append(self.rfile.read(int(self.headers["Content-Length"])))
             self.send_response(204)
             self.end_headers()
@@ -166,6 +166,6 @@ def test_a_signal_while_a_stream_flows_interrupts_and_notifies_nobody(tmp_path: 
     finally:
         server.shutdown()
     assert process.returncode == 130, out + err
-    assert re.search(r"^flowing +interrupted", out, re.M), out
+    assert re.search(r"^flowing +interrupted", out, re.MULTILINE), out
     assert "failed" not in out and "Traceback" not in err, out + err
     assert posts == []

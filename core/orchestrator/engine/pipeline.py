@@ -6,7 +6,6 @@ ends, every open phase and step closed, its checkpoint and dead-letter files rel
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from functools import partial
@@ -21,8 +20,8 @@ from orchestrator.context import PipelineContext
 from orchestrator.engine.batches import (
     END,
     AsyncList,
-    UpstreamFailed,
     StreamFeed,
+    UpstreamFailed,
     collect,
     fresh_input,
     is_stream,
@@ -31,6 +30,7 @@ from orchestrator.engine.batches import (
     report_rows,
     row_count,
 )
+from orchestrator.engine.deaths import interrupted, on_loop
 from orchestrator.engine.record import HookRelay, PipelineRecord
 from orchestrator.engine.steps import StepRun, explain, first_failure, retrying
 from orchestrator.engine.streaming import (
@@ -49,13 +49,6 @@ if TYPE_CHECKING:
 
 #: how a pipeline of a fresh run without checkpoints goes on: from the start
 NEW = Continuation()
-
-
-def interrupted() -> bool:
-    """Whether the run around this pipeline is being cancelled (interrupted): a sync step's thread
-    cannot be cancelled, so what it raises on its way out reaches the pipeline as an error, after
-    the cancellation that caused it."""
-    return anyio.current_effective_deadline() == -math.inf
 
 
 class PipelineRunner:
@@ -94,7 +87,9 @@ class PipelineRunner:
                 self.spec.policies, self._phases, on_retry=self._retried, on_exhausted=self._exhausted, failure=first_failure
             )
         except Exception as exc:  # noqa: BLE001 - whatever a step raised fails this pipeline only
-            if interrupted():  # what a cancelled stream left behind (a load told to stop) is no failure
+            # a sync step's thread cannot be cancelled: what it raises on its way out of an
+            # interrupted run (a load told its stream stopped) comes after the cancellation
+            if interrupted():
                 status, error = INTERRUPTED, INTERRUPTED
             else:
                 failure = first_failure(exc)
@@ -242,7 +237,7 @@ class PipelineRunner:
 
             async def call() -> Any:
                 result = await run.call()
-                return await collect(result) if is_stream(result) else result
+                return await on_loop(collect(result)) if is_stream(result) else result
 
             try:
                 result = await run.attempt(call)
@@ -329,7 +324,7 @@ class PipelineRunner:
         except BaseException as exc:
             if isinstance(batches, StreamFeed):
                 batches.close()
-            if not isinstance(exc, Exception) or isinstance(exc, UpstreamFailed) and exc.interrupted:
+            if not isinstance(exc, Exception) or (isinstance(exc, UpstreamFailed) and exc.interrupted):
                 raise  # left open: it ends as its pipeline does, interrupted
             raise run.fail(exc) from exc
         if isinstance(batches, list):

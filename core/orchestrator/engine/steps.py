@@ -16,6 +16,7 @@ import anyio.to_thread
 from orchestrator.config.policies import Policies, describe_seconds
 from orchestrator.context import StepContext
 from orchestrator.engine.batches import UpstreamFailed
+from orchestrator.engine.deaths import in_thread, on_loop
 from orchestrator.errors import OrchestratorError, describe
 
 if TYPE_CHECKING:
@@ -139,11 +140,12 @@ class StepRun:
         times out: its thread finishes on its own, the run goes on."""
         function = self.function
         if inspect.iscoroutinefunction(function):
-            return await function(self.context, *args, **self.step.args)
+            return await on_loop(function(self.context, *args, **self.step.args))
         if inspect.isasyncgenfunction(function):
             return function(self.context, *args, **self.step.args)
         abandon = self.step.policies.timeout is not None
-        return await anyio.to_thread.run_sync(partial(function, self.context, *args, **self.step.args), abandon_on_cancel=abandon)
+        call = in_thread(partial(function, self.context, *args, **self.step.args))
+        return await anyio.to_thread.run_sync(call, abandon_on_cancel=abandon)
 
     async def attempt(self, call: Callable[[], Awaitable[Any]] | None = None, *, retry: bool = True) -> Any:
         """``call()`` (by default: the step with no input) under the step's timeout and retries."""

@@ -26,6 +26,7 @@ from orchestrator.engine.batches import (
     plus,
     row_count,
 )
+from orchestrator.engine.deaths import StepDied, anext_of, in_thread
 from orchestrator.engine.ports import CheckpointWriter, PipelineCheckpoints
 from orchestrator.engine.steps import StepRun, within
 from orchestrator.errors import StepError
@@ -64,10 +65,10 @@ class BatchSource:
         stream, timeout = self.stream, run.step.policies.timeout
         try:
             if hasattr(stream, "__anext__"):
-                batch = await within(timeout, lambda: anext(stream, END))
+                batch = await within(timeout, lambda: anext_of(stream, END))
             else:
                 batch = await within(
-                    timeout, lambda: anyio.to_thread.run_sync(next, stream, END, abandon_on_cancel=timeout is not None)
+                    timeout, lambda: anyio.to_thread.run_sync(in_thread(next), stream, END, abandon_on_cancel=timeout is not None)
                 )
         except Exception as exc:
             raise run.fail(exc) from exc
@@ -192,8 +193,8 @@ class TransformChain:
             self.rows_in[index] = plus(self.rows_in[index], batch)
             try:
                 batch = run.function(run.context, batch, **run.step.args)
-            except Exception as exc:
-                raise _InGroup(index, exc) from exc
+            except BaseException as exc:  # in a worker thread, whatever is raised is the step's own
+                raise _InGroup(index, exc if isinstance(exc, Exception) else StepDied(exc)) from exc
             self.rows[index] = plus(self.rows[index], batch)
             if batch is None:
                 return None
