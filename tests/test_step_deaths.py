@@ -45,6 +45,21 @@ def loads(rows):
 
 def rows():
     return [{"a": 1}]
+
+
+def vanishes(rows):
+    import os
+    import time
+
+    time.sleep(0.5)  # the other pipelines are running in their workers by now
+    os._exit(1)
+
+
+def slowly():
+    import time
+
+    time.sleep(1.5)
+    return [{"a": 1}]
 '''
 
 CONFIG = """
@@ -91,7 +106,21 @@ DIED = {
 }
 
 
-@pytest.mark.parametrize("executor", ["local"])
+VANISHES = """
+  vanishes:
+    type: ETL
+    phases:
+      extract: {steps: [{plugin: python.call, args: {callable: "dying:rows"}}]}
+      load: {steps: [{plugin: python.call, args: {callable: "dying:vanishes"}}]}
+  unrelated:
+    type: ETL
+    phases:
+      extract: {steps: [{plugin: python.call, args: {callable: "dying:slowly"}}]}
+      load: {steps: [{plugin: jsonl.write, args: {path: unrelated.jsonl}}]}
+"""
+
+
+@pytest.mark.parametrize("executor", ["local", "process"])
 def test_a_step_that_exits_or_interrupts_fails_its_pipeline_only(tmp_path: Path, executor: str) -> None:
     (tmp_path / "pipeline.yaml").write_text(CONFIG)
     (tmp_path / "dying.py").write_text(DYING)
@@ -160,3 +189,16 @@ def test_a_real_ctrl_c_still_interrupts_an_api_run(tmp_path: Path) -> None:
     out, err = process.communicate(timeout=30)
     assert "interrupted by Ctrl-C; the pipeline ended interrupted" in out, out + err
     assert process.returncode == 130
+
+
+def test_a_worker_that_vanishes_fails_its_pipeline_only(tmp_path: Path) -> None:
+    """``os._exit`` in a step on ``process`` ends its worker: that pipeline fails, and the
+    pipelines running in the other workers, and those started after, succeed."""
+    (tmp_path / "pipeline.yaml").write_text("executor: {name: process, workers: 2}\n" + CONFIG + VANISHES)
+    (tmp_path / "dying.py").write_text(DYING)
+    done = cli("run", str(tmp_path / "pipeline.yaml"), cwd=tmp_path, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.search(r"^vanishes +failed .*its worker process died \(exit code 1\)", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^unrelated +succeeded", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^healthy +succeeded", done.stdout, re.MULTILINE), done.stdout
+    assert (tmp_path / "unrelated.jsonl").read_text() == '{"a": 1}\n'
