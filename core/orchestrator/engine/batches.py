@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 
@@ -46,6 +47,8 @@ class StreamFeed:
     def __init__(self, stream: MemoryObjectReceiveStream[Any], upstream: Upstream) -> None:
         self.stream = stream
         self.upstream = upstream
+        #: the loop, for a load iterating from a thread that is not anyio's (one with a timeout)
+        self.token = anyio.lowlevel.current_token()
 
     async def _next(self) -> Any:
         try:
@@ -65,7 +68,7 @@ class StreamFeed:
         return self
 
     def __next__(self) -> Any:
-        batch = anyio.from_thread.run(self._next)
+        batch = anyio.from_thread.run(self._next, token=self.token)
         if batch is END:
             raise StopIteration
         return batch

@@ -43,13 +43,15 @@ def interrupted() -> bool:
 
 
 def in_thread(function: Callable[P, T]) -> Callable[P, T]:
-    """``function`` for a worker thread, where anything it raises is its own: what is not an
-    ``Exception`` comes out as :class:`StepDied`."""
+    """``function`` for a worker thread (wrapped on the event loop), where anything it raises is
+    its own but a cancellation (of a call it made back to the loop, a load pulling its stream):
+    what is not an ``Exception`` comes out as :class:`StepDied`."""
+    cancelled = anyio.get_cancelled_exc_class()
 
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return function(*args, **kwargs)
-        except Exception:
+        except (Exception, cancelled):
             raise
         except BaseException as exc:
             raise StepDied(exc) from exc

@@ -15,6 +15,7 @@ import anyio.to_thread
 
 from orchestrator.config.policies import Policies, describe_seconds
 from orchestrator.context import StepContext
+from orchestrator.daemon_threads import on_daemon_thread
 from orchestrator.engine.batches import UpstreamFailed
 from orchestrator.engine.deaths import in_thread, on_loop
 from orchestrator.errors import OrchestratorError, describe
@@ -143,9 +144,10 @@ class StepRun:
             return await on_loop(function(self.context, *args, **self.step.args))
         if inspect.isasyncgenfunction(function):
             return function(self.context, *args, **self.step.args)
-        abandon = self.step.policies.timeout is not None
         call = in_thread(partial(function, self.context, *args, **self.step.args))
-        return await anyio.to_thread.run_sync(call, abandon_on_cancel=abandon)
+        if self.step.policies.timeout is not None:  # may be abandoned: a thread the exit does not wait for
+            return await on_daemon_thread(call)
+        return await anyio.to_thread.run_sync(call)
 
     async def attempt(self, call: Callable[[], Awaitable[Any]] | None = None, *, retry: bool = True) -> Any:
         """``call()`` (by default: the step with no input) under the step's timeout and retries."""

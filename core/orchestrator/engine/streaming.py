@@ -8,6 +8,7 @@ how many rows each step has seen so far, at most every ``PROGRESS_SECONDS``."""
 from __future__ import annotations
 
 import time
+from asyncio import CancelledError
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from functools import partial
@@ -18,6 +19,7 @@ import anyio.to_thread
 
 from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM
 from orchestrator.config.policies import FAIL, NONE
+from orchestrator.daemon_threads import on_daemon_thread
 from orchestrator.engine.batches import (
     END,
     StreamFeed,
@@ -67,8 +69,9 @@ class BatchSource:
             if hasattr(stream, "__anext__"):
                 batch = await within(timeout, lambda: anext_of(stream, END))
             else:
+                pull = partial(in_thread(next), stream, END)
                 batch = await within(
-                    timeout, lambda: anyio.to_thread.run_sync(in_thread(next), stream, END, abandon_on_cancel=timeout is not None)
+                    timeout, lambda: anyio.to_thread.run_sync(pull) if timeout is None else on_daemon_thread(pull)
                 )
         except Exception as exc:
             raise run.fail(exc) from exc
@@ -193,8 +196,12 @@ class TransformChain:
             self.rows_in[index] = plus(self.rows_in[index], batch)
             try:
                 batch = run.function(run.context, batch, **run.step.args)
-            except BaseException as exc:  # in a worker thread, whatever is raised is the step's own
-                raise _InGroup(index, exc if isinstance(exc, Exception) else StepDied(exc)) from exc
+            except Exception as exc:
+                raise _InGroup(index, exc) from exc
+            except CancelledError:  # a call it made back to the event loop was cancelled
+                raise
+            except BaseException as exc:  # else, in a worker thread, whatever is raised is the step's own
+                raise _InGroup(index, StepDied(exc)) from exc
             self.rows[index] = plus(self.rows[index], batch)
             if batch is None:
                 return None
