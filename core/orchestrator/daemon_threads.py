@@ -11,6 +11,7 @@ it is waited for.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -31,17 +32,18 @@ _lock = threading.Lock()
 
 
 class _Call:
-    __slots__ = ("call", "done", "outcome", "token")
+    __slots__ = ("call", "context", "done", "outcome", "token")
 
     def __init__(self, call: Callable[[], Any]) -> None:
         self.call = call
+        self.context = contextvars.copy_context()  # as anyio's threads do: the caller's context variables
         self.token = anyio.lowlevel.current_token()
         self.done = anyio.Event()
         self.outcome: tuple[bool, Any] = (False, None)
 
     def run(self) -> None:
         try:
-            self.outcome = (True, self.call())
+            self.outcome = (True, self.context.run(self.call))
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting task, which raises it
             self.outcome = (False, exc)
         try:

@@ -30,6 +30,7 @@ from orchestrator.engine.batches import (
 )
 from orchestrator.engine.deaths import StepDied, anext_of, in_thread
 from orchestrator.engine.ports import CheckpointWriter, PipelineCheckpoints
+from orchestrator.engine.prints import CURRENT_STEP
 from orchestrator.engine.steps import StepRun, within
 from orchestrator.errors import StepError
 
@@ -65,6 +66,7 @@ class BatchSource:
         runner, run = self.runner, self.run
         assert runner is not None and run is not None and self.stream is not None
         stream, timeout = self.stream, run.step.policies.timeout
+        running = CURRENT_STEP.set(run.context)  # what the stream prints is its step's log
         try:
             if hasattr(stream, "__anext__"):
                 batch = await within(timeout, lambda: anext_of(stream, END))
@@ -75,6 +77,8 @@ class BatchSource:
                 )
         except Exception as exc:
             raise run.fail(exc) from exc
+        finally:
+            CURRENT_STEP.reset(running)
         if batch is END:
             self.stream = None
             run.finish(self.rows)
@@ -194,6 +198,7 @@ class TransformChain:
         for index in indexes:
             run = self.runs[index]
             self.rows_in[index] = plus(self.rows_in[index], batch)
+            CURRENT_STEP.set(run.context)  # this thread's context is a copy: no reset needed
             try:
                 batch = run.function(run.context, batch, **run.step.args)
             except Exception as exc:
