@@ -39,12 +39,13 @@ from orchestrator.engine.streaming import (
     TransformChain,
     stream_to_loads,
 )
-from orchestrator.errors import OrchestratorError, describe
+from orchestrator.errors import CheckpointDamaged, OrchestratorError, describe
 from orchestrator.events import FAILED, INTERRUPTED, SUCCEEDED, Kind, PipelineOutcome
 from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
     from orchestrator.config.model import PipelineSpec, StepSpec
+    from orchestrator.engine.ports import PipelineCheckpoints
     from orchestrator.engine.scheduler import Engine
 
 #: how a pipeline of a fresh run without checkpoints goes on: from the start
@@ -188,11 +189,20 @@ class PipelineRunner:
         kept = self.checkpoints
         if kept is not None and self.resumed:
             for phase, remaining in ((TRANSFORM, ()), (EXTRACT, transforms)):
-                if (phase == EXTRACT or transforms) and kept.complete(phase):
+                if (phase == EXTRACT or transforms) and self._complete(kept, phase):
                     for step in (*extracts, *transforms[: len(transforms) - len(remaining)]):
                         self._reused(step, always=True)
                     return await Replay.of(kept, phase), remaining
         return await self._extract(extracts), transforms
+
+    def _complete(self, kept: PipelineCheckpoints, phase: str) -> bool:
+        """Whether ``phase``'s checkpoint can be read back; a damaged one was discarded (and the
+        loads that committed batches before skip them again, from their ledger)."""
+        try:
+            return kept.complete(phase)
+        except CheckpointDamaged as exc:
+            self.context.logger.warning("%s", exc)
+            return False
 
     async def _replay_dead_letters(self, path: Path) -> None:
         """Run the rows an earlier run dead-lettered (``path``) again, each from the step that
