@@ -67,13 +67,28 @@ class StepPrints(io.TextIOBase):
         return False
 
 
+_installed: list[StepPrints] = []  # the stream in sys.stdout, while any run wants it
+_users = 0
+_install_lock = threading.Lock()
+
+
 @contextmanager
 def prints_as_logs() -> Iterator[None]:
-    """While in force, what steps print becomes their log lines (see the module's text)."""
-    real = sys.stdout
-    sys.stdout = prints = StepPrints(real)
+    """While in force, what steps print becomes their log lines (see the module's text). Runs at
+    the same time in one process (a Dask worker's threads) share one stream, installed by the
+    first and removed by the last."""
+    global _users
+    with _install_lock:
+        if _users == 0:
+            _installed.append(StepPrints(sys.stdout))
+            sys.stdout = _installed[0]
+        _users += 1
     try:
         yield
     finally:
-        sys.stdout = real
-        prints.close_lines()
+        with _install_lock:
+            _users -= 1
+            if _users == 0:
+                prints = _installed.pop()
+                sys.stdout = prints.fallback
+                prints.close_lines()
