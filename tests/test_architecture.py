@@ -39,6 +39,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
             "orchestrator.context",
             "orchestrator.files",
             "orchestrator.sqlite_sandbox",
+            "orchestrator.daemon_threads",
             "orchestrator.config.model",
             "orchestrator.config.phases",
             "orchestrator.config.policies",

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -33,7 +34,11 @@ def elsewhere(tmp_path: Path) -> Path:
 
 
 def _ctx(base: Path, plugin: str, allowed: tuple[Path, ...] = ()) -> StepContext:
-    return StepContext("run", "p", {}, base, "extract", "step", plugin, allowed)
+    """A step context of its own per call: ``sqlite.execute`` runs once per step of a run."""
+    return StepContext(f"run-{next(_runs)}", "p", {}, base, "extract", "step", plugin, allowed)
+
+
+_runs = itertools.count()
 
 
 def _read(base: Path, query: str, allowed: tuple[Path, ...] = ()) -> list[dict]:
@@ -74,14 +79,16 @@ def test_sqlite_execute_refuses_a_relative_attach_that_leaves_the_directory(base
 
 def test_sqlite_execute_attaches_and_vacuums_into_files_inside_or_allowed(base: Path, elsewhere: Path) -> None:
     inside, allowed = base / "other.db", elsewhere / "copy.db"
-    ctx = _ctx(base, "sqlite.execute", (elsewhere,))
-    sqlite_steps.execute(ctx, "in.db", f"COMMIT; ATTACH '{inside}' AS o; CREATE TABLE o.t AS SELECT * FROM main.t; DETACH o; BEGIN")
-    sqlite_steps.execute(ctx, "in.db", f"COMMIT; VACUUM INTO '{allowed}'; BEGIN")
+    sqlite_steps.execute(
+        _ctx(base, "sqlite.execute", (elsewhere,)), "in.db",
+        f"COMMIT; ATTACH '{inside}' AS o; CREATE TABLE o.t AS SELECT * FROM main.t; DETACH o; BEGIN",
+    )
+    sqlite_steps.execute(_ctx(base, "sqlite.execute", (elsewhere,)), "in.db", f"COMMIT; VACUUM INTO '{allowed}'; BEGIN")
     for copy in (inside, allowed):
         with sqlite3.connect(copy) as db:
             assert db.execute("SELECT x FROM t").fetchall() == [(1,)]
         db.close()
-    sqlite_steps.execute(ctx, "in.db", "COMMIT; ATTACH ':memory:' AS m; ATTACH 'file:mem?mode=memory' AS n; VACUUM; BEGIN")
+    sqlite_steps.execute(_ctx(base, "sqlite.execute", (elsewhere,)), "in.db", "COMMIT; ATTACH ':memory:' AS m; ATTACH 'file:mem?mode=memory' AS n; VACUUM; BEGIN")
 
 
 def test_sqlite_execute_refuses_moving_temporary_files_elsewhere(base: Path) -> None:

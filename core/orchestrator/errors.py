@@ -59,3 +59,8 @@ class ConfigError(OrchestratorError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.path))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class CheckpointDamaged(OrchestratorError):
+    """A checkpoint a resume would read back is not whole (a crash of the machine, a full disk):
+    it was discarded, and the phase that wrote it runs again."""

@@ -4,6 +4,7 @@ whole or not at all."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -76,7 +77,8 @@ def atomic_path(ctx: StepContext, path: str, *, appends: bool = False) -> Iterat
         )
     try:
         full.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{full.name}.", suffix=".tmp", dir=full.parent)
+        _remove_orphans(full)
+        fd, name = tempfile.mkstemp(prefix=f"{_temp_prefix(full)}{os.getpid()}-", suffix=".tmp", dir=full.parent)
         os.close(fd)
     except OSError as exc:
         raise StepError(f"cannot write {full}: {exc.strerror or exc}") from None
@@ -94,6 +96,33 @@ def atomic_path(ctx: StepContext, path: str, *, appends: bool = False) -> Iterat
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _temp_prefix(target: Path) -> str:
+    """Temporary files of ``target`` are named ``.<name>.<host>.<pid>-<random>.tmp``: the host and
+    the process that writes one say whether its writer is gone."""
+    return f".{target.name}.{os.uname().nodename}."
+
+
+def _remove_orphans(target: Path) -> None:
+    """Remove the temporary files of ``target`` that a killed writer left (a kill skips the
+    clean-up; some were 15 MB). Only this host's, and only those whose process no longer exists:
+    another run writing the same file at this moment keeps its own."""
+    prefix = _temp_prefix(target)
+    for orphan in target.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = orphan.name[len(prefix):].partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            orphan.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 @contextmanager

@@ -20,9 +20,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
-
 from orchestrator.context import StepContext
+from orchestrator.daemon_threads import on_daemon_thread
 from orchestrator.errors import StepError
 
 _import_lock = threading.Lock()
@@ -60,8 +59,9 @@ async def _invoke(ctx: StepContext, reference: str, args: tuple[Any, ...], kwarg
         return await function(*args, **call_kwargs)
     if kind is _ASYNC_GENERATOR:
         return function(*args, **call_kwargs)
-    # abandoned when cancelled (a timeout, a failed sibling): the user's code finishes on its own
-    return await anyio.to_thread.run_sync(partial(function, *args, **call_kwargs), abandon_on_cancel=True)
+    # abandoned when cancelled (a timeout, a failed sibling): the user's code finishes on its own,
+    # on a daemon thread, which the process does not wait for when it exits
+    return await on_daemon_thread(partial(function, *args, **call_kwargs))
 
 
 #: how a resolved function is called, decided once (inspecting it on every call of a step that

@@ -301,17 +301,27 @@ def _committed(connection: sqlite3.Connection, load_id: str) -> dict[int, int]:
 def execute(ctx: StepContext, database: str, sql: str) -> int:
     """Run SQL (one or more statements) inside the database, in one transaction; returns the
     number of rows the statements changed. The files the SQL opens (``ATTACH``, ``VACUUM INTO``)
-    must be inside the pipeline's directories (see :mod:`orchestrator.sqlite_sandbox`)."""
+    must be inside the pipeline's directories (see :mod:`orchestrator.sqlite_sandbox`).
+
+    Once per ``ctx.load_id``: the transaction also writes a row of the database's ledger, so the
+    SQL of a run that a resume continues is not run again, even when the run was killed between
+    its commit and the history's record of it (``INSERT ... SELECT`` twice would double rows)."""
     sandbox = SqliteSandbox(ctx, "sqlite.execute", read_only=False)
     with connect(ctx, database, create=False, sandbox=sandbox) as connection:
+        done = _committed(connection, ctx.load_id)
+        if done:
+            return done.get(0, 0)
         before = connection.total_changes
         try:
-            connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;COMMIT;")
+            connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;")
+            changed = connection.total_changes - before
+            connection.execute(_LEDGER_INSERT, (ctx.load_id, 0, changed, time.time()))
+            connection.execute("COMMIT")
         except sqlite3.Error as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise StepError(sandbox.refused or f"SQL failed: {exc}") from None
-        return connection.total_changes - before
+        return changed
 
 
 def _prepare(connection: sqlite3.Connection, target: str, table: str, mode: str, sample: dict[str, Any]) -> None:

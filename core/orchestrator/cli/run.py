@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 import click
 
@@ -42,6 +43,7 @@ def run(
 ) -> None:
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     from orchestrator.cli.interrupts import EXIT_INTERRUPTED, run_until_interrupted
+    from orchestrator.engine.prints import prints_as_logs
     from orchestrator.errors import ConfigError
     from orchestrator.launch import Launch, LaunchError, launched, with_executor
     from orchestrator.reporting import make_reporter, route_step_logs
@@ -57,7 +59,8 @@ def run(
             reporter = make_reporter(kind, sys.stdout, started.redact)
             route_step_logs()
             try:
-                run_until_interrupted(lambda: started.start(reporter), started.interrupt)
+                with prints_as_logs() if as_json else nullcontext():  # stdout is the JSON stream's alone
+                    run_until_interrupted(lambda: started.start(reporter), started.interrupt)
             finally:
                 reporter.close()
     except LaunchError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 
@@ -20,7 +21,13 @@ END = object()
 
 
 class UpstreamFailed(OrchestratorError):
-    """Raised into a load step whose input stream stopped because an earlier step failed."""
+    """Raised into a load step whose input stream stopped because an earlier step failed, or
+    (``interrupted``) because the run was interrupted: then the load is not failed, it ends with
+    its pipeline as interrupted."""
+
+    def __init__(self, message: str, *, interrupted: bool = False) -> None:
+        super().__init__(message)
+        self.interrupted = interrupted
 
 
 class Upstream:
@@ -40,12 +47,17 @@ class StreamFeed:
     def __init__(self, stream: MemoryObjectReceiveStream[Any], upstream: Upstream) -> None:
         self.stream = stream
         self.upstream = upstream
+        #: the loop, for a load iterating from a thread that is not anyio's (one with a timeout)
+        self.token = anyio.lowlevel.current_token()
 
     async def _next(self) -> Any:
         try:
             return await self.stream.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
-            if self.upstream.error is not None:
+            error = self.upstream.error
+            if error is not None:
+                if not isinstance(error, Exception):  # a cancellation: the run was interrupted
+                    raise UpstreamFailed("interrupted", interrupted=True) from None
                 raise UpstreamFailed("stopped: an earlier step of the pipeline failed") from None
             return END
 
@@ -56,7 +68,7 @@ class StreamFeed:
         return self
 
     def __next__(self) -> Any:
-        batch = anyio.from_thread.run(self._next)
+        batch = anyio.from_thread.run(self._next, token=self.token)
         if batch is END:
             raise StopIteration
         return batch

@@ -21,6 +21,7 @@ from orchestrator.engine.batches import (
     END,
     AsyncList,
     StreamFeed,
+    UpstreamFailed,
     collect,
     fresh_input,
     is_stream,
@@ -29,6 +30,7 @@ from orchestrator.engine.batches import (
     report_rows,
     row_count,
 )
+from orchestrator.engine.deaths import interrupted, on_loop
 from orchestrator.engine.record import HookRelay, PipelineRecord
 from orchestrator.engine.steps import StepRun, explain, first_failure, retrying
 from orchestrator.engine.streaming import (
@@ -37,12 +39,13 @@ from orchestrator.engine.streaming import (
     TransformChain,
     stream_to_loads,
 )
-from orchestrator.errors import OrchestratorError, describe
+from orchestrator.errors import CheckpointDamaged, OrchestratorError, describe
 from orchestrator.events import FAILED, INTERRUPTED, SUCCEEDED, Kind, PipelineOutcome
 from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
     from orchestrator.config.model import PipelineSpec, StepSpec
+    from orchestrator.engine.ports import PipelineCheckpoints
     from orchestrator.engine.scheduler import Engine
 
 #: how a pipeline of a fresh run without checkpoints goes on: from the start
@@ -85,8 +88,13 @@ class PipelineRunner:
                 self.spec.policies, self._phases, on_retry=self._retried, on_exhausted=self._exhausted, failure=first_failure
             )
         except Exception as exc:  # noqa: BLE001 - whatever a step raised fails this pipeline only
-            failure = first_failure(exc)
-            status, error = FAILED, explain(failure)
+            # a sync step's thread cannot be cancelled: what it raises on its way out of an
+            # interrupted run (a load told its stream stopped) comes after the cancellation
+            if interrupted():
+                status, error = INTERRUPTED, INTERRUPTED
+            else:
+                failure = first_failure(exc)
+                status, error = FAILED, explain(failure)
         except BaseException as exc:  # cancelled: the run was interrupted
             failure, status, error = exc, INTERRUPTED, INTERRUPTED
             raise
@@ -181,11 +189,20 @@ class PipelineRunner:
         kept = self.checkpoints
         if kept is not None and self.resumed:
             for phase, remaining in ((TRANSFORM, ()), (EXTRACT, transforms)):
-                if (phase == EXTRACT or transforms) and kept.complete(phase):
+                if (phase == EXTRACT or transforms) and self._complete(kept, phase):
                     for step in (*extracts, *transforms[: len(transforms) - len(remaining)]):
                         self._reused(step, always=True)
                     return await Replay.of(kept, phase), remaining
         return await self._extract(extracts), transforms
+
+    def _complete(self, kept: PipelineCheckpoints, phase: str) -> bool:
+        """Whether ``phase``'s checkpoint can be read back; a damaged one was discarded (and the
+        loads that committed batches before skip them again, from their ledger)."""
+        try:
+            return kept.complete(phase)
+        except CheckpointDamaged as exc:
+            self.context.logger.warning("%s", exc)
+            return False
 
     async def _replay_dead_letters(self, path: Path) -> None:
         """Run the rows an earlier run dead-lettered (``path``) again, each from the step that
@@ -230,7 +247,7 @@ class PipelineRunner:
 
             async def call() -> Any:
                 result = await run.call()
-                return await collect(result) if is_stream(result) else result
+                return await on_loop(collect(result)) if is_stream(result) else result
 
             try:
                 result = await run.attempt(call)
@@ -317,8 +334,8 @@ class PipelineRunner:
         except BaseException as exc:
             if isinstance(batches, StreamFeed):
                 batches.close()
-            if not isinstance(exc, Exception):
-                raise
+            if not isinstance(exc, Exception) or (isinstance(exc, UpstreamFailed) and exc.interrupted):
+                raise  # left open: it ends as its pipeline does, interrupted
             raise run.fail(exc) from exc
         if isinstance(batches, list):
             rows_in: int | None = 0

@@ -15,7 +15,10 @@ import anyio.to_thread
 
 from orchestrator.config.policies import Policies, describe_seconds
 from orchestrator.context import StepContext
+from orchestrator.daemon_threads import on_daemon_thread
 from orchestrator.engine.batches import UpstreamFailed
+from orchestrator.engine.deaths import in_thread, on_loop
+from orchestrator.engine.prints import CURRENT_STEP
 from orchestrator.errors import OrchestratorError, describe
 
 if TYPE_CHECKING:
@@ -139,12 +142,18 @@ class StepRun:
         the loop, sync ones in a worker thread. A sync step with a timeout is abandoned when it
         times out: its thread finishes on its own, the run goes on."""
         function = self.function
-        if inspect.iscoroutinefunction(function):
-            return await function(self.context, *args, **self.step.args)
         if inspect.isasyncgenfunction(function):
             return function(self.context, *args, **self.step.args)
-        abandon = self.step.policies.timeout is not None
-        return await anyio.to_thread.run_sync(partial(function, self.context, *args, **self.step.args), abandon_on_cancel=abandon)
+        running = CURRENT_STEP.set(self.context)  # what it prints is its log (followed into threads)
+        try:
+            if inspect.iscoroutinefunction(function):
+                return await on_loop(function(self.context, *args, **self.step.args))
+            call = in_thread(partial(function, self.context, *args, **self.step.args))
+            if self.step.policies.timeout is not None:  # may be abandoned: a thread the exit does not wait for
+                return await on_daemon_thread(call)
+            return await anyio.to_thread.run_sync(call)
+        finally:
+            CURRENT_STEP.reset(running)
 
     async def attempt(self, call: Callable[[], Awaitable[Any]] | None = None, *, retry: bool = True) -> Any:
         """``call()`` (by default: the step with no input) under the step's timeout and retries."""

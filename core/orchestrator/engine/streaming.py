@@ -8,6 +8,7 @@ how many rows each step has seen so far, at most every ``PROGRESS_SECONDS``."""
 from __future__ import annotations
 
 import time
+from asyncio import CancelledError
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from functools import partial
@@ -18,6 +19,7 @@ import anyio.to_thread
 
 from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM
 from orchestrator.config.policies import FAIL, NONE
+from orchestrator.daemon_threads import on_daemon_thread
 from orchestrator.engine.batches import (
     END,
     StreamFeed,
@@ -26,7 +28,9 @@ from orchestrator.engine.batches import (
     plus,
     row_count,
 )
+from orchestrator.engine.deaths import StepDied, anext_of, in_thread
 from orchestrator.engine.ports import CheckpointWriter, PipelineCheckpoints
+from orchestrator.engine.prints import CURRENT_STEP
 from orchestrator.engine.steps import StepRun, within
 from orchestrator.errors import StepError
 
@@ -62,15 +66,19 @@ class BatchSource:
         runner, run = self.runner, self.run
         assert runner is not None and run is not None and self.stream is not None
         stream, timeout = self.stream, run.step.policies.timeout
+        running = CURRENT_STEP.set(run.context)  # what the stream prints is its step's log
         try:
             if hasattr(stream, "__anext__"):
-                batch = await within(timeout, lambda: anext(stream, END))
+                batch = await within(timeout, lambda: anext_of(stream, END))
             else:
+                pull = partial(in_thread(next), stream, END)
                 batch = await within(
-                    timeout, lambda: anyio.to_thread.run_sync(next, stream, END, abandon_on_cancel=timeout is not None)
+                    timeout, lambda: anyio.to_thread.run_sync(pull) if timeout is None else on_daemon_thread(pull)
                 )
         except Exception as exc:
             raise run.fail(exc) from exc
+        finally:
+            CURRENT_STEP.reset(running)
         if batch is END:
             self.stream = None
             run.finish(self.rows)
@@ -190,10 +198,15 @@ class TransformChain:
         for index in indexes:
             run = self.runs[index]
             self.rows_in[index] = plus(self.rows_in[index], batch)
+            CURRENT_STEP.set(run.context)  # this thread's context is a copy: no reset needed
             try:
                 batch = run.function(run.context, batch, **run.step.args)
             except Exception as exc:
                 raise _InGroup(index, exc) from exc
+            except CancelledError:  # a call it made back to the event loop was cancelled
+                raise
+            except BaseException as exc:  # else, in a worker thread, whatever is raised is the step's own
+                raise _InGroup(index, StepDied(exc)) from exc
             self.rows[index] = plus(self.rows[index], batch)
             if batch is None:
                 return None

@@ -17,6 +17,7 @@ import logging
 import os
 import pickle
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -78,13 +79,16 @@ def run_remote(job: RemoteJob, emit: Callable[[Event], None] = discard) -> Pipel
     import anyio
 
     from orchestrator.engine import Engine
+    from orchestrator.engine.prints import prints_as_logs
 
     if emit is not discard:  # the run shows what steps log at info and above: let it through here too
         step_logs = logging.getLogger("orchestrator.run")
         if step_logs.level == logging.NOTSET:
             step_logs.setLevel(logging.INFO)
     engine = Engine(job.plan, worker_plugins(job.plugin_env), emit, checkpoints=job.checkpoints, dead_letters=job.dead_letters)
-    return anyio.run(engine.run_pipeline, job.plan.pipelines[job.pipeline], job.run_id, job.continuation)
+    # a worker shares its parent's stdout (the --json stream): what steps print goes back as their logs
+    with prints_as_logs() if emit is not discard else nullcontext():
+        return anyio.run(engine.run_pipeline, job.plan.pipelines[job.pipeline], job.run_id, job.continuation)
 
 
 def unshippable(plan: Plan, plugins: Plugins, pipelines: Iterable[str]) -> list[str]:

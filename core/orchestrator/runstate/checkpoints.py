@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from orchestrator.config.phases import EXTRACT, TRANSFORM
+from orchestrator.errors import CheckpointDamaged
 from orchestrator.runstate.layout import run_folder
 
 _HEADER = "orchestrator-checkpoint-2"
@@ -85,7 +86,17 @@ class Checkpoints:
         return self.directory / f"{self.pipeline}.{phase}{suffix}"
 
     def complete(self, phase: str) -> bool:
-        return self._path(phase).is_file() or phase in self._records()
+        """Whether the phase's output is kept whole. A file that is not (cut short by a crash of
+        the machine or a full disk) is removed, and :class:`CheckpointDamaged` says so: the
+        phase then runs again, as if it had never been kept."""
+        path = self._path(phase)
+        if path.is_file():
+            damage = _damage(path)
+            if damage is not None:
+                path.unlink(missing_ok=True)
+                raise CheckpointDamaged(f"the checkpoint {path} was damaged ({damage}) and is discarded; its phase runs again")
+            return True
+        return phase in self._records()
 
     def streamed(self, phase: str) -> bool:
         """Whether the phase's output was a stream of batches (else one piece of data)."""
@@ -290,6 +301,24 @@ def _read_frame(file: IO[bytes]) -> bytes | None:
     if len(frame) < length:
         raise ValueError(f"{file.name} ends in the middle of a batch")
     return frame
+
+
+def _damage(path: Path) -> str | None:
+    """What is wrong with a checkpoint file's frames (their lengths are checked, not their
+    contents), or None when it is whole."""
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        try:
+            _header(file)
+        except (ValueError, EOFError, TypeError) as exc:
+            return str(exc).removeprefix(f"{file.name} ")
+        while (prefix := file.read(_LENGTH.size)):
+            if len(prefix) < _LENGTH.size:
+                return "it ends in the middle of a batch's length"
+            end = file.seek(_LENGTH.unpack(prefix)[0], os.SEEK_CUR)
+            if end > size:
+                return "it ends in the middle of a batch"
+    return None
 
 
 def _header(file: IO[bytes]) -> bool:

@@ -4,7 +4,8 @@ The store listens to the run's events, so it records the same thing whatever the
 from worker processes are relayed back). Writes are batched: one transaction every
 ``flush_every`` events or ``flush_seconds`` (a background thread flushes while a long step is
 quiet), at the end of a run, and within ``urgent_seconds`` of a finished load or transform_at_load
-step or pipeline (what a resume must not repeat). That keeps the cost per step small, and the
+step or pipeline (what a resume must not repeat); a finished transform_at_load step at once, before
+the event goes on (to the terminal, to the next step). That keeps the cost per step small, and most
 commits off the event loop; a killed process loses at most ``flush_seconds`` of history.
 A backend only says how to connect and how its driver spells a placeholder.
 """
@@ -127,7 +128,9 @@ class SQLState:
         if handler is None:
             return
         durable = handler(self, event)
-        if event.kind is Kind.RUN_FINISHED:
+        if event.kind is Kind.RUN_FINISHED or (event.kind is Kind.STEP_FINISHED and event.phase == TRANSFORM_AT_LOAD):
+            # a transform_at_load step is not idempotent: its end is committed before it is shown
+            # and before the next step starts, or a resume after a kill now would run it again
             self.flush()
             return
         if durable:  # committed by the background thread within ``urgent_seconds``, with whatever follows
