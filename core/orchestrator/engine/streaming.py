@@ -32,7 +32,7 @@ from orchestrator.errors import StepError
 
 if TYPE_CHECKING:
     from orchestrator.config.model import StepSpec
-    from orchestrator.engine.pipeline import PipelineRunner
+    from orchestrator.engine.views import PipelineView
 
 __all__ = ["STREAM_BUFFER", "BatchSource", "Replay", "TransformChain", "UpstreamFailed", "stream_to_loads"]
 
@@ -45,7 +45,7 @@ PROGRESS_SECONDS = 0.5
 class BatchSource:
     """The extract phase's output: one in-memory batch, or a stream pulled batch by batch."""
 
-    def __init__(self, runner: PipelineRunner | None, run: StepRun | None, stream: Any) -> None:
+    def __init__(self, runner: PipelineView | None, run: StepRun | None, stream: Any) -> None:
         self.runner, self.run = runner, run
         self.stream = stream
         self.batch: Any = END
@@ -113,7 +113,7 @@ class TransformChain:
     """The transform phase, applied batch by batch. Consecutive sync transforms share one trip to
     a worker thread per batch, which keeps per-step overhead to a function call."""
 
-    def __init__(self, runner: PipelineRunner, steps: tuple[StepSpec, ...], joining: dict[int, list[Any]] | None = None) -> None:
+    def __init__(self, runner: PipelineView, steps: tuple[StepSpec, ...], joining: dict[int, list[Any]] | None = None) -> None:
         """``joining``: rows added to the input of the step at that index (a dead-letter replay)."""
         self.runner = runner
         self.steps = steps
@@ -215,7 +215,7 @@ class TransformChain:
 
 
 async def stream_to_loads(
-    runner: PipelineRunner, source: BatchSource | Replay, chain: TransformChain, loads: tuple[StepSpec, ...],
+    runner: PipelineView, source: BatchSource | Replay, chain: TransformChain, loads: tuple[StepSpec, ...],
     writer: CheckpointWriter | None,
 ) -> None:
     """Pull the source's batches through the chain into every load at once, kept in the
