@@ -17,6 +17,7 @@ import anyio
 
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
+from orchestrator.engine.collector import startup_set_aside
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
@@ -114,6 +115,7 @@ class Engine:
             self.checkpoints.recover(run_id)
         with StepLogs(run_id, self.emit, self.redact):
             async with AsyncExitStack() as stack:
+                stack.enter_context(startup_set_aside())
                 executors = self._executors(pending)
                 for key, executor in executors.items():
                     executors[key] = await stack.enter_async_context(executor)
