@@ -66,9 +66,10 @@ WHY = {
         "and a dict per row), the load thread fetching each batch from the event loop (StreamFeed -> "
         "anyio.from_thread, ~13%), keeping the stream as a checkpoint 7% (marshal of the row dicts and the write), "
         "imports 5%, the transform itself 2%; the rest is threads and the loop waiting for each other. The checkpoint "
-        "is now written in the transform's own worker-thread hand-off (one hand-off per batch fewer): with it on, "
-        "the run costs ~0.3-0.5 s more than with 'checkpoint: false' (0.68 s before), which is CPU work under the GIL "
-        "that no hand-off can hide. Dask parses on a process pool of 2 workers; row dicts cost 2-3x the list rows of "
+        "is now written in the transform's own worker-thread hand-off (one hand-off per batch fewer), but with it on "
+        "the run still costs 0.3-0.7 s more than with 'checkpoint: false' (0.68 s before; 0.56, 0.33 and 0.68 s in "
+        "three runs after, at load 2-4): the saved hand-off is within the noise, and what remains is CPU work under "
+        "the GIL (marshal of 1M row dicts ~0.23 s measured alone, then the write) that no hand-off can hide. Dask parses on a process pool of 2 workers; row dicts cost 2-3x the list rows of "
         "the fastest script."
     ),
     "csv-sqlite": (
