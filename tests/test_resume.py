@@ -363,3 +363,35 @@ def test_a_later_success_retires_the_earlier_failed_run(write_config) -> None:
     refused = cli("run", str(config), "--resume", failed["run_id"])
     assert refused.returncode == 2 and "started after it, succeeded" in refused.stderr and "--force" in refused.stderr
     assert cli("run", str(config), "--resume", failed["run_id"], "--force").returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["def", "async def"])
+def test_a_batch_that_cannot_be_kept_drops_the_checkpoint_and_the_stream_goes_on(write_config, kind: str) -> None:
+    """The checkpoint of a stream is written with each transformed batch (in the transform's
+    worker thread when the transform is sync, on its own otherwise); a batch that cannot be
+    written ends the checkpoint with one warning, never the pipeline, and every batch still loads."""
+    config = write_config(
+        """
+        pipelines:
+          p:
+            type: ETL
+            phases:
+              extract: {steps: [{id: src, plugin: csv.read, args: {path: in.csv, batch_size: 10}}]}
+              transform: {steps: [{id: tag, plugin: python.call, args: {callable: "steps:tag"}}]}
+              load: {steps: [{id: out, plugin: python.call, args: {callable: "steps:out"}}]}
+        """,
+        **{
+            "in.csv": "id\n" + "".join(f"{i}\n" for i in range(100)),
+            "steps.py": "from pathlib import Path\nHERE = Path(__file__).parent\n"
+                        f"{kind} tag(rows):\n"
+                        "    # a function does not pickle: the fourth batch cannot be kept\n"
+                        "    return [{'id': int(r['id']), 'f': (lambda: 0) if r['id'] == '35' else None} for r in rows]\n"
+                        "def out(batch):\n"
+                        "    with (HERE / 'seen.txt').open('a') as f:\n"
+                        "        f.write(''.join(f\"{r['id']}\\n\" for r in batch))\n",
+        },
+    )
+    result = cli("run", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).count("no checkpoint kept") == 1
+    assert (config.parent / "seen.txt").read_text().split() == [str(i) for i in range(100)]

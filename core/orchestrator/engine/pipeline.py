@@ -46,7 +46,7 @@ from orchestrator.runstate.progress import Continuation
 if TYPE_CHECKING:
     from orchestrator.config.model import PipelineSpec, StepSpec
     from orchestrator.engine.ports import PipelineCheckpoints
-    from orchestrator.engine.scheduler import Engine
+    from orchestrator.engine.views import EngineView
 
 #: how a pipeline of a fresh run without checkpoints goes on: from the start
 NEW = Continuation()
@@ -55,7 +55,7 @@ NEW = Continuation()
 class PipelineRunner:
     """Runs one pipeline's phases in this process."""
 
-    def __init__(self, engine: Engine, spec: PipelineSpec, run_id: str, continuation: Continuation = NEW) -> None:
+    def __init__(self, engine: EngineView, spec: PipelineSpec, run_id: str, continuation: Continuation = NEW) -> None:
         self.spec = spec
         self.run_id = run_id
         self.plan = engine.plan

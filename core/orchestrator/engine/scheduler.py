@@ -5,7 +5,7 @@ that did not succeed without cancelling unrelated ones."""
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
@@ -17,6 +17,7 @@ import anyio
 
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
+from orchestrator.engine.collector import startup_set_aside
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
@@ -43,8 +44,10 @@ if TYPE_CHECKING:
 
 
 def new_run_id() -> str:
-    """Sortable and unique enough: ``20261121T110203-3fa9c1``."""
-    return f"{datetime.now():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    """Sortable and unique enough: ``20261121T110203-3fa9c1``. The random part is what
+    ``secrets.token_hex`` gives (``os.urandom``), without importing ``secrets`` (and ``hmac``) at
+    every start."""
+    return f"{datetime.now():%Y%m%dT%H%M%S}-{os.urandom(3).hex()}"
 
 
 class Engine:
@@ -114,6 +117,7 @@ class Engine:
             self.checkpoints.recover(run_id)
         with StepLogs(run_id, self.emit, self.redact):
             async with AsyncExitStack() as stack:
+                stack.enter_context(startup_set_aside())
                 executors = self._executors(pending)
                 for key, executor in executors.items():
                     executors[key] = await stack.enter_async_context(executor)

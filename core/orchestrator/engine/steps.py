@@ -23,7 +23,7 @@ from orchestrator.errors import OrchestratorError, describe
 
 if TYPE_CHECKING:
     from orchestrator.config.model import StepSpec
-    from orchestrator.engine.pipeline import PipelineRunner
+    from orchestrator.engine.views import PipelineView
 
 
 class StepTimeout(OrchestratorError):
@@ -112,7 +112,7 @@ class StepRun:
 
     __slots__ = ("attempt_number", "context", "function", "runner", "step")
 
-    def __init__(self, runner: PipelineRunner, step: StepSpec) -> None:
+    def __init__(self, runner: PipelineView, step: StepSpec) -> None:
         self.runner = runner
         self.step = step
         self.attempt_number = 1

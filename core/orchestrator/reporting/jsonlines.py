@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 
 from orchestrator.events import Event, Kind, RunResult
-from orchestrator.reporting import Reporter
+from orchestrator.reporting.base import Reporter
 
 
 class JsonReporter(Reporter):

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.events import Event, Kind, RunResult
-from orchestrator.reporting import Redact, Reporter, rejected_lines, summary_rows, where
+from orchestrator.reporting.base import Redact, Reporter, rejected_lines, summary_rows, where
 
 _STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "yellow", "running": "cyan", "waiting": "dim"}
 

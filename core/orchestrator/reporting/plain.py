@@ -13,7 +13,7 @@ import time
 from typing import IO
 
 from orchestrator.events import Event, Kind, RunResult
-from orchestrator.reporting import Redact, Reporter, rejected_lines, summary_rows, where
+from orchestrator.reporting.base import Redact, Reporter, rejected_lines, summary_rows, where
 
 HEADERS = ("pipeline", "status", "rows", "elapsed", "error")
 #: how far behind the run a followed log may be
