@@ -15,7 +15,7 @@ import jsonschema  # type: ignore[import-untyped]
 import jsonschema_rs
 import pytest
 import yaml
-from orchestrator.serve.schedules import Schedule, ScheduleError
+from orchestrator.config.schedule import Schedule, ScheduleError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schemas" / "schedule.schema.json"

@@ -20,7 +20,7 @@ from orchestrator.config.phases import (
     REQUIRED_PHASES,
     ROW_PHASES,
 )
-from orchestrator.config.yamlsource import PathPart
+from orchestrator.config.yamlsource import PathPart, json_path
 from orchestrator.plugins.registry import EXECUTOR, NOTIFIER
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ def _check_registered(
 def _check_pipeline(checker: Checker, name: str, pipeline: dict[str, Any]) -> None:
     base: list[PathPart] = ["pipelines", key_text(name)]
     _check_executor(checker, pipeline.get("executor"), [*base, "executor"])
+    if isinstance(pipeline.get("schedule"), dict):
+        _check_schedule(checker, [*base, "schedule"], pipeline["schedule"])
     _check_notify(checker, pipeline.get("notify"), [*base, "notify"])
     ptype = pipeline.get("type")
     phases = pipeline.get("phases")
@@ -118,6 +120,25 @@ def _check_pipeline(checker: Checker, name: str, pipeline: dict[str, Any]) -> No
         for index, step in enumerate(steps):
             if isinstance(step, dict):
                 _check_step(checker, [*base, "phases", phase, "steps", index], phase, step, first_seen)
+
+def _check_schedule(checker: Checker, path: list[PathPart], spec: dict[str, Any]) -> None:
+    """What the schema cannot tell about a ``schedule:``: a cron field out of range, a time zone
+    that does not exist, an impossible date, an end before the start. The schedule model is asked,
+    so validation and the scheduler agree; it is imported only here, so a config without a
+    schedule never loads the cron library or the time-zone data."""
+    where = json_path(path)
+    if any(p.path == where or p.path.startswith((where + ".", where + "[")) for p in checker.problems):
+        return  # the schema pass already said what is wrong with it
+    from orchestrator.config.schedule import Schedule, ScheduleError
+
+    try:
+        Schedule.from_config(spec)
+    except ScheduleError as exc:
+        key, _, message = str(exc).partition(": ")
+        if key in spec and message:
+            checker.report([*path, key], message)
+        else:
+            checker.report(path, str(exc))
 
 def _check_step(
     checker: Checker, path: list[PathPart], phase: str, step: dict[str, Any], first_seen: dict[str, list[PathPart]]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator.serve.schedules import Tick
+from orchestrator.config.schedule import Tick
 from orchestrator.serve.store import Clock, Store, from_stamp, stamp, utc_now
 
 __all__ = [
