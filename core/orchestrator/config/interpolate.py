@@ -2,9 +2,9 @@
 (``${schedule.logical_time}``, ``${trigger.path}``, ...) in any string of a config.
 
 The run's variables come in namespaces that whoever loads the plan passes in: the scheduler gives
-a scheduled run its tick's times and a file-triggered run its file. A namespace nobody passed is
-reported with what to do (a manual run gets ``schedule.*`` from the loader; see
-:func:`manual_schedule`).
+a scheduled run its tick's times and a file-triggered run its file. A manual run gets ``schedule.*``
+from the loader (:func:`manual_schedule`); a reference to a namespace nobody passed takes its
+default, or stays as written (``${trigger.path}`` in a file nobody dropped).
 
 References may stand alone or inline (``"s3://${BUCKET}/day=${params.day}"``); ``$${`` writes a
 literal ``${``. A string that is exactly one ``${params.x}`` takes the parameter's own value and type,
@@ -27,14 +27,10 @@ _EXPRESSION = re.compile(
     r"|(?P<env>[A-Za-z_][A-Za-z0-9_]*))(?::-(?P<default>.*))?$",
     re.DOTALL,
 )
-#: the run's variables each namespace has, and where they come from when a run has none
+#: the run's variables, by namespace
 NAMESPACES = {
     "schedule": ("logical_time", "interval_start", "interval_end"),
     "trigger": ("path",),
-}
-_MISSING_NAMESPACE = {
-    "schedule": "only a run has a schedule's times",
-    "trigger": "only a run a file trigger started has a file; give a default for other runs, e.g. ${trigger.path:-incoming/sample.csv}",
 }
 _DANGLING = re.compile(r"(?<!\$)\$\{")
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
@@ -148,10 +144,9 @@ class Interpolator:
         value = self.variables.get(space, {}).get(name)
         if value is not None:
             return value
-        if default is not None:
-            return default
-        report(path, f"${{{space}.{name}}} has no value: {_MISSING_NAMESPACE[space]}")
-        return ""
+        # a run nobody started for a file: the default if there is one, else the reference as
+        # written, so the file validates and a step given it says which file it could not open
+        return default if default is not None else f"${{{space}.{name}}}"
 
     def _unknown_parameter(self, name: str) -> str:
         names = sorted("null" if p is None else str(p) for p in self.params)  # a broken config may have non-text names

@@ -97,8 +97,8 @@ class FastValidator:
         try:
             import jsonschema_rs
 
-            options = {"registry": jsonschema_rs.Registry([(r["$id"], r) for r in resources])} if resources else {}
-            self._validator: Any = jsonschema_rs.validator_for(schema, **options)
+            registry = jsonschema_rs.Registry([(r["$id"], r) for r in resources]) if resources else None
+            self._validator: Any = jsonschema_rs.validator_for(schema, registry=registry)
         except Exception:  # noqa: BLE001 - an invalid or unsupported schema: the reference validator explains
             self._validator = None
 
