@@ -328,6 +328,8 @@ class Server:
         served = self.served.get(job.config)
         store = self.store_of(served) if served else None
         note = f": {ended.error}" if ended.error else ""
+        if ended.status == INTERRUPTED_STATUS:
+            note = ": left resumable, the next start resumes it"
         self.say(f"{job.key}: run {job.run_id} {ended.status}{note}")
         if store is not None and ended.status != INTERRUPTED_STATUS:
             self._mark(store, job, ended.status)
@@ -419,7 +421,7 @@ class Server:
             thread.join(timeout=30)
         self._drain(0)
         for run_id in self.running:
-            self.say(f"run {run_id} left resumable: the next start resumes it")
+            self.say(f"run {run_id} did not stop: the next start resumes it")
         for store in self.stores.values():
             if store.lease is not None:
                 store.lease_of.release()
