@@ -54,6 +54,7 @@ def check_rules(checker: Checker, data: dict[str, Any]) -> None:
     for name, pipeline in pipelines.items():
         if isinstance(pipeline, dict):
             _check_pipeline(checker, name, pipeline)
+            _check_after_triggers(checker, name, pipeline, pipelines)
     _check_depends_on(checker, pipelines)
 
 def _check_executor(checker: Checker, value: Any, path: list[PathPart]) -> None:
@@ -139,6 +140,25 @@ def _check_schedule(checker: Checker, path: list[PathPart], spec: dict[str, Any]
             checker.report([*path, key], message)
         else:
             checker.report(path, str(exc))
+
+def _check_after_triggers(checker: Checker, name: str, pipeline: dict[str, Any], pipelines: dict[str, Any]) -> None:
+    """An ``after`` trigger names a pipeline of this file, or a file (beside this one) that exists."""
+    triggers = pipeline.get("triggers")
+    for index, trigger in enumerate(triggers if isinstance(triggers, list) else []):
+        after = trigger.get("after") if isinstance(trigger, dict) else None
+        ref = after.get("pipeline") if isinstance(after, dict) else None
+        if not isinstance(ref, str):
+            continue
+        path: list[PathPart] = ["pipelines", key_text(name), "triggers", index, "after", "pipeline"]
+        file, _, upstream = ref.rpartition("#")
+        if not file and upstream not in pipelines:
+            names = [key_text(p) for p in pipelines if p != name]
+            close = difflib.get_close_matches(upstream, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            checker.report(path, f"unknown pipeline {upstream!r}{hint} (pipelines in this file: {', '.join(names) or 'none'}); "
+                                 "name one of another file as FILE#PIPELINE")
+        elif file and not (checker.source.path.parent / file).is_file():
+            checker.report(path, f"{file!r} is not a file beside this one; FILE in FILE#PIPELINE is relative to this file")
 
 def _check_step(
     checker: Checker, path: list[PathPart], phase: str, step: dict[str, Any], first_seen: dict[str, list[PathPart]]
