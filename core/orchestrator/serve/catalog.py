@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from orchestrator.config.schedule import Schedule
 
@@ -70,16 +70,28 @@ def split_ref(ref: str, base: Path) -> tuple[Path, str]:
     return Path(os.path.abspath(base / file)), name
 
 
-def config_files(targets: Iterable[str | Path]) -> list[Path]:
-    """The pipeline files given: a file as it is, a directory as every ``*.yaml``/``*.yml`` in it."""
-    found: list[Path] = []
+@overload
+def config_files(targets: Iterable[str | Path]) -> list[Path]: ...
+@overload
+def config_files(targets: Iterable[str | Path], *, with_mtimes: Literal[True]) -> dict[Path, int]: ...
+def config_files(targets: Iterable[str | Path], *, with_mtimes: bool = False) -> list[Path] | dict[Path, int]:
+    """The pipeline files given: a file as it is, a directory as every ``*.yaml``/``*.yml`` in it.
+    ``with_mtimes``: each with its modification time (-1 when it is gone), read in the same pass
+    (the server asks every second, for every file it serves)."""
+    found: dict[Path, int] = {}
     for target in targets:
         path = Path(os.path.abspath(target))
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in CONFIG_SUFFIXES and p.is_file()))
-        else:
-            found.append(path)
-    return list(dict.fromkeys(found))
+            with os.scandir(path) as entries:
+                for entry in sorted(entries, key=lambda e: e.name):
+                    if entry.name.endswith(CONFIG_SUFFIXES) and entry.is_file():
+                        found[path / entry.name] = entry.stat().st_mtime_ns if with_mtimes else 0
+        elif path not in found:
+            try:
+                found[path] = path.stat().st_mtime_ns if with_mtimes else 0
+            except OSError:
+                found[path] = -1
+    return found if with_mtimes else list(found)
 
 
 def load_served(path: Path, registry: Registry) -> Served:

@@ -96,6 +96,7 @@ class Server:
         self.first_seen: dict[str, datetime] = {}
         self.watchers: dict[str, _Watcher] = {}
         self.started_at = utc_now()
+        self._store_of: dict[int, _Store] = {}
 
     # -- reporting ------------------------------------------------------------------------------------
 
@@ -117,6 +118,8 @@ class Server:
         self.store_of(served)  # opened now: a store that cannot be opened is a broken file
         old = self.served.get(path)
         self.served[path] = served
+        if old is not None:
+            self._store_of.pop(id(old), None)
         for sid, (_pipeline, schedule) in served.schedules.items():
             gate = self.gates.get(sid)
             if gate is None or gate.policy != schedule.overlap or gate.max_queue != schedule.max_queue:
@@ -131,21 +134,26 @@ class Server:
 
     def check_files(self) -> None:
         """Reload what changed on disk, load files new in a served directory, drop deleted ones."""
-        present = set(config_files(self.targets))
-        for path in present:
-            mtime = _mtime(path)
+        present = config_files(self.targets, with_mtimes=True)
+        for path, mtime in present.items():
             if (path not in self.served or self.served[path].mtime_ns != mtime) and mtime >= 0:
                 self.load(path)
-        for path in set(self.served) - present:
+        for path in set(self.served) - set(present):
             if not path.exists():
                 self.say(f"{path}: removed, its schedules stop")
-                self._restart_watchers(self.served.pop(path), None)
+                gone = self.served.pop(path)
+            self._store_of.pop(id(gone), None)
+            self._restart_watchers(gone, None)
 
     def store_of(self, served: Served) -> _Store:
+        known = self._store_of.get(id(served))
+        if known is not None:
+            return known
         key = store_key(served.plan.state, served.plan.base_dir)
         if key not in self.stores:
             conn = connect(served.plan.state, served.plan.base_dir)
             self.stores[key] = _Store(conn, SchedulerLease(conn, self.holder, ttl=self.ttl), TickLedger(conn), FileLedger(conn))
+        self._store_of[id(served)] = self.stores[key]  # asked every loop: resolving the path each time costs
         return self.stores[key]
 
     def _restart_watchers(self, old: Served | None, new: Served | None) -> None:
