@@ -290,3 +290,40 @@ def test_schedules_lists_next_fire_times_and_pause_stops_the_server_firing(folde
 
 if sys.platform == "win32":  # pragma: no cover
     pytestmark = pytest.mark.skip("SIGTERM")
+
+
+def test_killed_at_random_moments_the_server_runs_no_tick_twice_and_loses_none(folder: Path) -> None:
+    """SIGKILL (no chance to tidy up) at random moments, while idle or while a run runs, then a
+    restart: over the whole window every tick ran exactly once (catchup: all)."""
+    import random
+
+    (folder / "ticks.yaml").write_text(ticking(extra=", overlap: queue, max_queue: 100", sleep=0.3))
+    table = folder / "out" / "ticks.db"
+    chance = random.Random(11)
+    for _round in range(4):
+        server = Served(folder, "ticks.yaml")
+        time.sleep(chance.uniform(1.5, 3.5))
+        server.process.kill()
+        server.process.wait(timeout=30)
+        server.handle.close()
+    server = Served(folder, "ticks.yaml")
+    first = rows(state(folder), "SELECT MIN(logical_time) FROM schedule_ticks")[0][0]
+    assert first is not None
+
+    def settled() -> bool:
+        open_ticks = rows(state(folder), "SELECT COUNT(*) FROM schedule_ticks WHERE status NOT IN ('succeeded')")[0][0]
+        return open_ticks == 0 and len(rows(table, "SELECT * FROM ticks")) >= 8
+
+    time.sleep(2)
+    server.process.send_signal(signal.SIGTERM)  # stop firing; let what runs finish
+    assert server.process.wait(timeout=60) == 0
+    server.handle.close()
+    server = Served(folder, "ticks.yaml")  # resume anything the kills left; it fires on
+    unsettled = "SELECT logical_time, status, run_id, (SELECT status FROM runs WHERE runs.run_id = schedule_ticks.run_id) FROM schedule_ticks WHERE status != 'succeeded'"
+    wait_for(settled, 60, lambda: f"{rows(state(folder), unsettled)}\n{server.text()[-3000:]}")
+    assert server.stop() == 0
+    ledger = rows(state(folder), "SELECT logical_time, status FROM schedule_ticks ORDER BY logical_time")
+    times = [datetime.fromisoformat(t) for (t,) in rows(table, "SELECT logical_time FROM ticks ORDER BY logical_time")]
+    assert len(times) == len(set(times)), "a tick ran twice"
+    assert len(times) == len([1 for _t, status in ledger if status == "succeeded"])
+    assert all(b - a == timedelta(seconds=1) for a, b in pairwise(times)), "a tick was lost"

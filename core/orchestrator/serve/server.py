@@ -210,13 +210,21 @@ class Server:
                     for version, run_id in store.files.unstarted(trigger.id) + store.files.in_flight(trigger.id):
                         self._settle(store, served, Job("file", trigger.id, served.path, trigger.pipeline, run_id or new_run_id(),
                                                         {"trigger": {"path": version.path}}, version=version))
-        for record in store.ticks.unstarted() + store.ticks.in_flight():
+        # runs that started first (they hold their schedule's overlap gate), then ticks that never
+        # started, oldest first, which go through the gate again: a queue lost with the process is
+        # rebuilt in logical-time order
+        for record in store.ticks.in_flight() + store.ticks.unstarted():
             if record.schedule_id not in jobs or (record.run_id and record.run_id in self.running):
                 continue
             served, pipeline, kind = jobs[record.schedule_id]
             variables = {"schedule": record.tick.variables(self._zone(served, record.schedule_id))}
-            self._settle(store, served, Job(kind, record.schedule_id, served.path, pipeline, record.run_id or new_run_id(),
-                                            variables, logical_time=record.logical_time))
+            job = Job(kind, record.schedule_id, served.path, pipeline, record.run_id or new_run_id(), variables,
+                      logical_time=record.logical_time)
+            gate = self.gates.get(record.schedule_id)
+            if record.status == "claimed" and gate is not None and recorded_status(served.plan.state, served.plan.base_dir, job.run_id) is None:
+                self._offer(store, job, record.tick, gate)
+            else:
+                self._settle(store, served, job)
 
     def _zone(self, served: Served, sid: str) -> Any:
         return served.schedules[sid][1].zone if sid in served.schedules else UTC
@@ -267,16 +275,23 @@ class Server:
         job = Job(kind, sid, served.path, pipeline, run_id, {"schedule": tick.variables(self._zone(served, sid))},
                   logical_time=tick.logical_time)
         gate = self.gates.get(sid)
-        decision = gate.offer(tick) if gate is not None else None
-        if decision is None or decision.action == "start":
+        if gate is None:
+            self.start(store, job)
+        else:
+            self._offer(store, job, tick, gate)
+
+    def _offer(self, store: _Store, job: Job, tick: Tick, gate: OverlapGate) -> None:
+        """Follow the overlap gate's decision for a claimed tick."""
+        decision = gate.offer(tick)
+        sid = job.key
+        if decision.action == "start":
             self.start(store, job)
         elif decision.action == SKIP:
             self.say(f"{sid}: tick {tick.logical_time.isoformat()} skipped: {decision.reason}")
             self._mark(store, job, "skipped")
         elif decision.action in (QUEUE, CANCEL):
-            self.queued_ids[(sid, tick.logical_time)] = run_id
+            self.queued_ids[(sid, tick.logical_time)] = job.run_id
             if decision.action == CANCEL:
-                assert gate is not None
                 gate.queued.append(tick)
                 for running in decision.cancel:
                     if running in self.running:
