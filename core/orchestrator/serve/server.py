@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 from orchestrator.config.schedule import Tick
 from orchestrator.errors import ConfigError
 from orchestrator.serve.catalog import Served, config_files, load_served, pipeline_key
-from orchestrator.serve.files import FileLedger, FileVersion, watch_versions
+from orchestrator.serve.files import FileLedger
 from orchestrator.serve.overlap import CANCEL, QUEUE, SKIP, OverlapGate
 from orchestrator.serve.runs import CANCELLED_STATUS, INTERRUPTED_STATUS, Ended, Job, RunThread, recorded_status
 from orchestrator.serve.store import connect, store_key, utc_now
 from orchestrator.serve.ticks import Lease, LeaseLost, SchedulerLease, TickLedger
+from orchestrator.serve.watching import FileSeen, Watchers
 
 if TYPE_CHECKING:
     from orchestrator.plugins.discovery import Plugins
@@ -61,18 +62,6 @@ class _Store:
 
 
 @dataclass
-class _FileSeen:
-    trigger_id: str
-    version: FileVersion
-
-
-@dataclass
-class _Watcher:
-    stop: threading.Event
-    thread: threading.Thread
-
-
-@dataclass
 class Server:
     """``targets``: pipeline files and directories. ``grace``: seconds running runs get to finish
     after SIGTERM before they are interrupted (left resumable)."""
@@ -94,9 +83,10 @@ class Server:
         self.queued_ids: dict[tuple[str, datetime], str] = {}
         self.next_at: dict[str, datetime | None] = {}
         self.first_seen: dict[str, datetime] = {}
-        self.watchers: dict[str, _Watcher] = {}
+        self.watchers = Watchers(self.events)
         self.started_at = utc_now()
         self._store_of: dict[int, _Store] = {}
+        self._waiting_said = False
 
     # -- reporting ------------------------------------------------------------------------------------
 
@@ -157,25 +147,11 @@ class Server:
         return self.stores[key]
 
     def _restart_watchers(self, old: Served | None, new: Served | None) -> None:
-        for trigger in old.files if old else ():
-            watcher = self.watchers.pop(trigger.id, None)
-            if watcher is not None:
-                watcher.stop.set()
+        self.watchers.stop([trigger.id for trigger in old.files] if old else [])
         if new is None or self.store_of(new).lease is None:
             return  # watching starts when this server holds the lease
         for trigger in new.files:
-            self.watchers[trigger.id] = self._watch(new.path.parent, trigger.id, trigger.pattern, trigger.settle, trigger.digest, trigger.poll)
-
-    def _watch(self, base: Path, trigger_id: str, pattern: str, settle: float, digest: bool, poll: bool) -> _Watcher:
-        stop = threading.Event()
-
-        def follow() -> None:
-            for version in watch_versions(pattern, base, settle=settle, fired=lambda _v: False, stop=stop, digest=digest, poll=poll):
-                self.events.put(_FileSeen(trigger_id, version))
-
-        thread = threading.Thread(target=follow, name=f"watch {pattern}", daemon=True)
-        thread.start()
-        return _Watcher(stop, thread)
+            self.watchers.start(new.path.parent, trigger)
 
     # -- the lease ------------------------------------------------------------------------------------
 
@@ -195,6 +171,11 @@ class Server:
                         self._restart_watchers(served, served)
             elif had is not None and store.lease is None:
                 self.say("lost the scheduler lease: firing nothing until it is held again")
+            elif store.lease is None and not self._waiting_said:
+                holder = store.lease_of.current()
+                self.say(f"another server holds the scheduler lease ({holder.holder if holder else 'expiring'}); "
+                         "firing nothing until it stops or its lease expires")
+                self._waiting_said = True
 
     def recover(self, store: _Store) -> None:
         """Start or resume what the ledger shows claimed or started but not ended (the server
@@ -320,12 +301,12 @@ class Server:
     # -- events from runs and watchers ----------------------------------------------------------------
 
     def handle(self, event: Any) -> None:
-        if isinstance(event, _FileSeen):
+        if isinstance(event, FileSeen):
             self._file_seen(event)
         elif isinstance(event, Ended):
             self._ended(event)
 
-    def _file_seen(self, seen: _FileSeen) -> None:
+    def _file_seen(self, seen: FileSeen) -> None:
         for served in self.served.values():
             for trigger in served.files:
                 if trigger.id != seen.trigger_id:
@@ -427,8 +408,7 @@ class Server:
                 return
 
     def _shut_down(self) -> None:
-        for watcher in self.watchers.values():
-            watcher.stop.set()
+        self.watchers.stop()
         if self.running:
             self.say(f"stopping: {len(self.running)} runs may finish within {self.grace:g}s")
         deadline = time.monotonic() + self.grace
