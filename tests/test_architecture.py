@@ -17,6 +17,7 @@ still a dependency, only a cheaper one).
    - backends: the concrete executors and the core's own plugin (``builtin``), which the engine
      finds through the registry and never imports
    - launch: a run put together (history, notifications, engine)
+   - serve: what runs pipelines unattended (schedules, triggers, the server), built on launch
    - the entry points: the CLI | the Python API and the package's public face | the testing kit
 """
 
@@ -65,11 +66,11 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
         )
     },
     {"launch": ("orchestrator.launch",)},
+    {"serve": ("orchestrator.serve",)},
     {
         "cli": ("orchestrator.cli", "orchestrator.__main__"),
         "api": ("orchestrator.api", "orchestrator"),
         "testing": ("orchestrator.testing",),
-        "serve": ("orchestrator.serve",),
     },
 ]
 
@@ -229,8 +230,9 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert place("orchestrator.config.plan") == (1, "config")
     assert place("orchestrator.executors") == (3, "engine")
     assert place("orchestrator.executors.remote") == (5, "backends")
-    assert place("orchestrator") == (7, "api")
-    assert place("orchestrator.cli.run") == (7, "cli")
+    assert place("orchestrator") == (8, "api")
+    assert place("orchestrator.cli.run") == (8, "cli")
+    assert place("orchestrator.serve.ticks") == (7, "serve")
     graph = import_graph()
     assert "orchestrator.config.cache" in graph["orchestrator.plugins.discovery"]  # from orchestrator.config import cache
     assert "orchestrator.launch" in graph["orchestrator.cli.run"]  # an import inside a function counts

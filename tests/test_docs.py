@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 TESTS = ROOT / "tests"
 SCHEMA = ROOT / "schemas" / "pipeline.schema.json"
+SCHEDULE_SCHEMA = ROOT / "schemas" / "schedule.schema.json"
 HOOKS_PAGE = DOCS / "plugins" / "hooks.md"
 REFERENCE_PAGE = DOCS / "config-reference.md"
 CLI_PAGE = DOCS / "cli.md"
@@ -382,9 +383,17 @@ def reference_key_tables() -> dict[str, list[str]]:
     return tables
 
 
+def all_schema_objects() -> dict[str, dict[str, Any]]:
+    """The pipeline schema's objects, and those of the schedule fragment it refers to (pointers
+    prefixed with the fragment's file name)."""
+    objects = dict(schema_objects(json.loads(SCHEMA.read_text(encoding="utf-8"))))
+    fragment = json.loads(SCHEDULE_SCHEMA.read_text(encoding="utf-8"))
+    objects.update((f"{SCHEDULE_SCHEMA.name}{pointer}", node) for pointer, node in schema_objects(fragment) if pointer != "#")
+    return objects
+
+
 def test_config_reference_documents_every_schema_key_and_no_other() -> None:
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    objects = dict(schema_objects(schema))
+    objects = all_schema_objects()
     tables = reference_key_tables()
     assert set(tables) == set(objects), (
         f"schema objects without a table: {sorted(set(objects) - set(tables))}; "
@@ -400,8 +409,7 @@ def test_config_reference_documents_every_schema_key_and_no_other() -> None:
 
 
 def test_every_schema_property_name_appears_in_the_reference() -> None:
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    every = {key for _, node in schema_objects(schema) for key in node["properties"]}
+    every = {key for node in all_schema_objects().values() for key in node["properties"]}
     documented = {key for keys in reference_key_tables().values() for key in keys}
     assert every <= documented, sorted(every - documented)
 

@@ -17,14 +17,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from orchestrator.serve.schedules import Schedule
+from orchestrator.config.schedule import Schedule
 from orchestrator.serve.ticks import TickLedger
 from serve_helpers import Database, FakeClock, database
 
 SERVER = """
 import os, random, signal, threading, time
 from datetime import UTC, datetime, timedelta
-from orchestrator.serve.schedules import Schedule
+from orchestrator.config.schedule import Schedule
 from orchestrator.serve.ticks import LeaseLost, SchedulerLease, TickLedger
 
 runs, start, name = ARGS

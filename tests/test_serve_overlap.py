@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from orchestrator.serve.overlap import CANCEL, QUEUE, SKIP, START, OverlapGate
-from orchestrator.serve.schedules import Schedule, Tick
+from orchestrator.config.schedule import Schedule, Tick
 
 EVERY = Schedule.from_config({"every": "1m"})
 

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from orchestrator.serve.schedules import Schedule, ScheduleError, Tick, parse_every
+from orchestrator.config.schedule import Schedule, ScheduleError, Tick, parse_every
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -218,7 +218,7 @@ def test_every_periods() -> None:
         ({"every": "1h", "overlap": "kill"}, "overlap"),
         ({"every": "1h", "max_catchup": 0}, "max_catchup"),
         ({"every": "1h", "max_queue": "3"}, "max_queue: '3' is not a whole number"),
-        ({"every": "1h", "start": "2026-11-05", "end": "2026-11-01"}, "end: is before start:"),
+        ({"every": "1h", "start": "2026-11-05", "end": "2026-11-01"}, "end: 2026-11-01 is before start 2026-11-05"),
         ({"every": "1h", "start": "yesterday"}, "start: 'yesterday' is not a date"),
         ({"every": "1h", "jitter": "5s"}, "unknown key 'jitter'"),
     ],

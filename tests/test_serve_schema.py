@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import jsonschema  # type: ignore[import-untyped]
 import jsonschema_rs
 import pytest
 import yaml
-from orchestrator.serve.schedules import Schedule, ScheduleError
+from orchestrator.config.schedule import Schedule, ScheduleError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schemas" / "schedule.schema.json"
@@ -143,7 +144,7 @@ def page_blocks() -> list[tuple[int, str, bool]]:
         if re.match(r"^<!--\s*test:\s*invalid\s*-->$", line.strip()):
             pending = True
         elif line.startswith("```"):
-            lang, start, body = line[3:].strip(), index + 1, []
+            lang, start, body = (line[3:].split() or [""])[0], index + 1, []
             index += 1
             while not lines[index].startswith("```"):
                 body.append(lines[index])
@@ -157,19 +158,33 @@ def page_blocks() -> list[tuple[int, str, bool]]:
     return found
 
 
-def test_the_page_shows_schedules_and_triggers() -> None:
+def scheduling_keys(text: str) -> list[dict[str, Any]]:
+    """The ``schedule:``/``triggers:`` of each pipeline of a complete config on the page, with
+    unquoted dates as ISO text (as the config loader hands them on)."""
+    found = []
+    for pipeline in yaml.safe_load(text)["pipelines"].values():
+        keys = {key: pipeline[key] for key in ("schedule", "triggers") if key in pipeline}
+        for key in ("start", "end"):
+            if isinstance(keys.get("schedule", {}).get(key), (date, datetime)):
+                keys["schedule"][key] = keys["schedule"][key].isoformat()
+        found.append(keys)
+    return found
+
+
+def test_the_page_shows_schedules_and_triggers_in_complete_configs() -> None:
     blocks = page_blocks()
-    keys = {key for _, text, _ in blocks for key in yaml.safe_load(text)}
+    assert all("pipelines" in yaml.safe_load(text) for _, text, _ in blocks), "a YAML block on the page is not a complete config"
+    keys = {key for _, text, _ in blocks for found in scheduling_keys(text) for key in found}
     assert keys == {"schedule", "triggers"} and len(blocks) >= 4
 
 
 @pytest.mark.parametrize(("line", "text", "invalid"), page_blocks(), ids=lambda v: str(v) if isinstance(v, int) else "")
 def test_the_configs_on_the_page_are_valid_or_shown_as_invalid(line: int, text: str, invalid: bool) -> None:
-    config = yaml.safe_load(text)
-    found = problems(config)
+    found = [problem for keys in scheduling_keys(text) for problem in problems(keys)]
     if invalid:
         assert found, f"docs/scheduling.md:{line}: shown as invalid but the schema accepts it"
         return
     assert not found, f"docs/scheduling.md:{line}: {found}"
-    if "schedule" in config:
-        Schedule.from_config(config["schedule"])
+    for keys in scheduling_keys(text):
+        if "schedule" in keys:
+            Schedule.from_config(keys["schedule"])

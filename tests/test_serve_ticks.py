@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orchestrator.serve.schedules import Schedule, Tick
+from orchestrator.config.schedule import Schedule, Tick
 from orchestrator.serve.ticks import LeaseLost, SchedulerLease, TickLedger
 from serve_helpers import Database, FakeClock, database, start_together
 
@@ -152,7 +152,7 @@ CLAIM_RACE = """
 import json, time
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from orchestrator.serve.schedules import Schedule
+from orchestrator.config.schedule import Schedule
 from orchestrator.serve.ticks import TickLedger
 ledger = TickLedger(connect())
 schedule = Schedule.from_config({"every": "1m"})
@@ -237,7 +237,7 @@ while True:
 CLAIM_AND_DIE = """
 import os, signal
 from datetime import UTC, datetime
-from orchestrator.serve.schedules import Schedule
+from orchestrator.config.schedule import Schedule
 from orchestrator.serve.ticks import TickLedger
 ledger = TickLedger(connect())
 tick = Schedule.from_config({"every": "1m"}).tick(datetime(2026, 1, 1, 2, tzinfo=UTC))

@@ -12,12 +12,15 @@ from typing import Any
 
 import click
 
+from orchestrator.cli.backfill import backfill
 from orchestrator.cli.graph import graph
 from orchestrator.cli.new import new
 from orchestrator.cli.plugins import plugins
 from orchestrator.cli.run import run
 from orchestrator.cli.runs import runs
+from orchestrator.cli.schedules import schedules
 from orchestrator.cli.schema import schema
+from orchestrator.cli.serve import serve
 from orchestrator.cli.validate import validate
 from orchestrator.version import __version__
 
@@ -28,7 +31,7 @@ def cli() -> None:
     """Run ETL / ELT / ETLT pipelines described in YAML."""
 
 
-for command in (validate, run, plugins, schema, graph, runs, new):
+for command in (validate, run, plugins, schema, graph, runs, new, serve, schedules, backfill):
     cli.add_command(command)
 
 

@@ -1,4 +1,10 @@
-"""``${ENV_VAR}``, ``${ENV_VAR:-default}`` and ``${params.name}`` in any string of a config.
+"""``${ENV_VAR}``, ``${ENV_VAR:-default}``, ``${params.name}`` and the run's own variables
+(``${schedule.logical_time}``, ``${trigger.path}``, ...) in any string of a config.
+
+The run's variables come in namespaces that whoever loads the plan passes in: the scheduler gives
+a scheduled run its tick's times and a file-triggered run its file. A manual run gets ``schedule.*``
+from the loader (:func:`manual_schedule`); a reference to a namespace nobody passed takes its
+default, or stays as written (``${trigger.path}`` in a file nobody dropped).
 
 References may stand alone or inline (``"s3://${BUCKET}/day=${params.day}"``); ``$${`` writes a
 literal ``${``. A string that is exactly one ``${params.x}`` takes the parameter's own value and type,
@@ -11,14 +17,21 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 _REFERENCE = re.compile(r"\$(\$?)\{([^{}]*)\}")
 _EXPRESSION = re.compile(
     r"^(?:(?P<params>params\.)(?P<param>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<space>schedule|trigger)\.(?P<variable>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<env>[A-Za-z_][A-Za-z0-9_]*))(?::-(?P<default>.*))?$",
     re.DOTALL,
 )
+#: the run's variables, by namespace
+NAMESPACES = {
+    "schedule": ("logical_time", "interval_start", "interval_end"),
+    "trigger": ("path",),
+}
 _DANGLING = re.compile(r"(?<!\$)\$\{")
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
 
@@ -34,11 +47,16 @@ ProblemSink = Callable[[PathParts, str], None]
 class Interpolator:
     """Substitutes references in place, reporting each bad one with its path instead of stopping."""
 
-    def __init__(self, env: Mapping[str, str], params: Mapping[str, Any], *, aliases: bool = True) -> None:
+    def __init__(
+        self, env: Mapping[str, str], params: Mapping[str, Any], *, aliases: bool = True,
+        variables: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         """``aliases=False`` promises that no container appears twice in the data (a YAML document
-        without ``*alias``), which saves remembering every container visited."""
+        without ``*alias``), which saves remembering every container visited. ``variables`` holds
+        the run's namespaces (``{"schedule": {"logical_time": ...}, "trigger": {"path": ...}}``)."""
         self.env = env
         self.params = params
+        self.variables = variables or {}
         #: values to redact: every secret-named variable of the environment, referenced or not
         #: (step code reads some itself, as boto3 reads AWS_SECRET_ACCESS_KEY, and an error can
         #: quote them), plus the values of secret-named references
@@ -93,6 +111,8 @@ class Interpolator:
             report(path, _invalid_message(expression))
             return ""
         default = match.group("default")
+        if match.group("space"):
+            return self._variable(match.group("space"), match.group("variable"), default, path, report)
         if match.group("params"):
             name = match.group("param")
             if path[:1] == ["params"]:  # defaults are not resolved in any order, so one cannot use another
@@ -122,6 +142,21 @@ class Interpolator:
         if _SECRET_NAME.search(name) and value:
             self.secrets.add(value)
         return value
+
+    def _variable(self, space: str, name: str, default: str | None, path: PathParts, report: ProblemSink) -> str:
+        """``${schedule.x}`` or ``${trigger.x}``: a value the run was started with."""
+        known = NAMESPACES[space]
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+            hint = f"; did you mean {'${' + space + '.' + close[0] + '}'!r}?" if close else ""
+            report(path, f"unknown variable {space}.{name}{hint} ({space} has {', '.join(known)})")
+            return ""
+        value = self.variables.get(space, {}).get(name)
+        if value is not None:
+            return value
+        # a run nobody started for a file: the default if there is one, else the reference as
+        # written, so the file validates and a step given it says which file it could not open
+        return default if default is not None else f"${{{space}.{name}}}"
 
     def _unknown_parameter(self, name: str) -> str:
         names = sorted("null" if p is None else str(p) for p in self.params)  # a broken config may have non-text names
@@ -154,7 +189,10 @@ def _code_reference_message(key: str, value: str) -> str:
 
 def _invalid_message(expression: str) -> str:
     """What is wrong with a reference, with the likely intended one when it is a near miss."""
-    message = f"invalid reference {_clip('${' + expression + '}')!r}: expected ${{ENV_VAR}}, ${{ENV_VAR:-default}} or ${{params.name}}"
+    message = (
+        f"invalid reference {_clip('${' + expression + '}')!r}: expected ${{ENV_VAR}}, ${{ENV_VAR:-default}}, "
+        "${params.name}, ${schedule.logical_time} or ${trigger.path}"
+    )
     stripped = expression.strip()
     if stripped.startswith("param."):
         guess = "params." + stripped.removeprefix("param.")
@@ -163,6 +201,13 @@ def _invalid_message(expression: str) -> str:
     else:
         return message
     return message + f"; did you mean {_clip('${' + guess + '}')!r}?"
+
+
+def manual_schedule(now: datetime | None = None) -> dict[str, str]:
+    """``${schedule.*}`` of a run nobody scheduled (``orchestrator run``): the logical time is the
+    moment the run was asked for, and the data interval is that instant (empty), in UTC."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
+    return {"logical_time": moment, "interval_start": moment, "interval_end": moment}
 
 
 def _dangling_message(text: str) -> str:

@@ -219,7 +219,23 @@ def fallback(error: ValidationError) -> str:
     return str(error.message)
 
 
+def _one_of(error: ValidationError) -> str:
+    """``oneOf`` of alternatives that each require one key (a schedule's ``cron`` or ``every``):
+    say which keys are there and that exactly one of them belongs."""
+    alternatives = [
+        sub["required"][0] for sub in error.validator_value
+        if isinstance(sub, dict) and set(sub) == {"required"} and len(sub["required"]) == 1
+    ]
+    if len(alternatives) != len(error.validator_value) or not isinstance(error.instance, dict):
+        return fallback(error)
+    present = [key for key in alternatives if key in error.instance]
+    if present:
+        return f"has {' and '.join(present)}; write exactly one of {_join_or(alternatives)}"
+    return f"needs one of {_join_or(alternatives)}"
+
+
 MESSAGES: dict[str, Callable[[ValidationError], str]] = {
+    "oneOf": _one_of,
     "required": _required,
     "type": type_message,
     "enum": _enum,

@@ -74,6 +74,10 @@ class PipelineSpec:
     notify: tuple[NotifySpec, ...] = ()
     #: whether phase outputs are kept on disk for ``--resume`` (``checkpoint:`` in the config)
     checkpoint: bool = True
+    #: ``schedule:`` as written (validated); ``orchestrator serve`` builds its model from it
+    schedule: dict[str, Any] | None = None
+    #: ``triggers:`` as written (validated), one mapping per trigger
+    triggers: tuple[dict[str, Any], ...] = ()
 
     def concurrency_of(self, phase: str) -> int:
         return self.phase_concurrency.get(phase, self.concurrency)

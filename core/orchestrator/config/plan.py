@@ -10,13 +10,14 @@ import difflib
 import hashlib
 import os
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from orchestrator.config import cache
-from orchestrator.config.interpolate import Interpolator
+from orchestrator.config.interpolate import Interpolator, manual_schedule
 from orchestrator.config.model import (
     DEFAULT_NOTIFY_ON,
     ExecutorSpec,
@@ -48,9 +49,12 @@ def load_plan(
     params: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
+    variables: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
     """Load, substitute and validate a config file; raise ConfigError listing every problem.
-    Relative paths in it start from ``base_dir``, by default the file's folder."""
+    Relative paths in it start from ``base_dir``, by default the file's folder. ``variables`` are
+    the run's namespaces (``schedule``, ``trigger``) for the scheduler to pass; a run without a
+    ``schedule`` namespace gets the moment it was loaded (:func:`manual_schedule`)."""
     file = Path(path)
     source = YamlSource.read(file)
     data = source.load()
@@ -60,7 +64,8 @@ def load_plan(
         raise ConfigError([Problem(source.name, 1, "$", _not_a_mapping(data))])
     checker = Checker(source, registry)
     try:
-        return _check_and_build(file, data, registry, params or {}, os.environ if env is None else env, checker, base_dir)
+        given = {"schedule": manual_schedule(), **(variables or {})}
+        return _check_and_build(file, data, registry, params or {}, os.environ if env is None else env, checker, base_dir, given)
     except RecursionError:
         raise ConfigError([Problem(source.name, 0, "", NESTED_TOO_DEEPLY)]) from None
 
@@ -111,10 +116,11 @@ def _check_and_build(
     env: Mapping[str, str],
     checker: Checker,
     base_dir: Path | None = None,
+    variables: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
     """Substitute references, check the schema and the rules, and build the plan if nothing is wrong."""
     values = _parameters(data.get("params"), params, checker)
-    interpolator = Interpolator(env, values, aliases="*" in checker.source.text)
+    interpolator = Interpolator(env, values, aliases="*" in checker.source.text, variables=variables)
     checker.secrets = interpolator.secrets
     if isinstance(data.get("params"), dict):
         # defaults may use ${ENV}; command-line values were taken as given
@@ -124,6 +130,7 @@ def _check_and_build(
     for section in list(data):
         if section != "params":
             data[section] = interpolator.apply(data[section], checker.report, [section])
+    _schedule_dates_as_text(data)
     # A config that validated before, against the very same plugins and schemas, is not checked
     # again: that keeps jsonschema out of a warm start entirely.
     key = cache.digest(__version__, registry.fingerprint(), sorted(registry.clashes), data) if cache.enabled() and not checker.problems else None
@@ -135,6 +142,18 @@ def _check_and_build(
         if key is not None:
             cache.remember_valid(key)
     return _build(file, data, values, frozenset(interpolator.secrets), base_dir)
+
+
+def _schedule_dates_as_text(data: dict[str, Any]) -> None:
+    """YAML reads an unquoted ``start: 2026-11-01`` as a date (and a time as a datetime); the schema
+    describes these keys as ISO 8601 text, which is what they mean, so they are handed on as such."""
+    pipelines = data.get("pipelines")
+    for pipeline in pipelines.values() if isinstance(pipelines, dict) else ():
+        schedule = pipeline.get("schedule") if isinstance(pipeline, dict) else None
+        if isinstance(schedule, dict):
+            for key in ("start", "end"):
+                if isinstance(schedule.get(key), (date, datetime)):
+                    schedule[key] = schedule[key].isoformat()
 
 
 def _parameters(declared: Any, given: Mapping[str, str], checker: Checker) -> dict[str, Any]:
@@ -233,6 +252,8 @@ def _build(
             policies=Policies.from_config(raw),
             notify=_notify(raw["notify"]) if "notify" in raw else notify,
             checkpoint=raw.get("checkpoint", True),
+            schedule=raw.get("schedule"),
+            triggers=tuple(raw.get("triggers", ())),
         )
     base_dir = base_dir.resolve() if base_dir is not None else file.resolve().parent
     allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))

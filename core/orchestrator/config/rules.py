@@ -20,7 +20,7 @@ from orchestrator.config.phases import (
     REQUIRED_PHASES,
     ROW_PHASES,
 )
-from orchestrator.config.yamlsource import PathPart
+from orchestrator.config.yamlsource import PathPart, json_path
 from orchestrator.plugins.registry import EXECUTOR, NOTIFIER
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def check_rules(checker: Checker, data: dict[str, Any]) -> None:
     for name, pipeline in pipelines.items():
         if isinstance(pipeline, dict):
             _check_pipeline(checker, name, pipeline)
+            _check_after_triggers(checker, name, pipeline, pipelines)
     _check_depends_on(checker, pipelines)
 
 def _check_executor(checker: Checker, value: Any, path: list[PathPart]) -> None:
@@ -86,6 +87,8 @@ def _check_registered(
 def _check_pipeline(checker: Checker, name: str, pipeline: dict[str, Any]) -> None:
     base: list[PathPart] = ["pipelines", key_text(name)]
     _check_executor(checker, pipeline.get("executor"), [*base, "executor"])
+    if isinstance(pipeline.get("schedule"), dict):
+        _check_schedule(checker, [*base, "schedule"], pipeline["schedule"])
     _check_notify(checker, pipeline.get("notify"), [*base, "notify"])
     ptype = pipeline.get("type")
     phases = pipeline.get("phases")
@@ -118,6 +121,44 @@ def _check_pipeline(checker: Checker, name: str, pipeline: dict[str, Any]) -> No
         for index, step in enumerate(steps):
             if isinstance(step, dict):
                 _check_step(checker, [*base, "phases", phase, "steps", index], phase, step, first_seen)
+
+def _check_schedule(checker: Checker, path: list[PathPart], spec: dict[str, Any]) -> None:
+    """What the schema cannot tell about a ``schedule:``: a cron field out of range, a time zone
+    that does not exist, an impossible date, an end before the start. The schedule model is asked,
+    so validation and the scheduler agree; it is imported only here, so a config without a
+    schedule never loads the cron library or the time-zone data."""
+    where = json_path(path)
+    if any(p.path == where or p.path.startswith((where + ".", where + "[")) for p in checker.problems):
+        return  # the schema pass already said what is wrong with it
+    from orchestrator.config.schedule import Schedule, ScheduleError
+
+    try:
+        Schedule.from_config(spec)
+    except ScheduleError as exc:
+        key, _, message = str(exc).partition(": ")
+        if key in spec and message:
+            checker.report([*path, key], message)
+        else:
+            checker.report(path, str(exc))
+
+def _check_after_triggers(checker: Checker, name: str, pipeline: dict[str, Any], pipelines: dict[str, Any]) -> None:
+    """An ``after`` trigger names a pipeline of this file, or a file (beside this one) that exists."""
+    triggers = pipeline.get("triggers")
+    for index, trigger in enumerate(triggers if isinstance(triggers, list) else []):
+        after = trigger.get("after") if isinstance(trigger, dict) else None
+        ref = after.get("pipeline") if isinstance(after, dict) else None
+        if not isinstance(ref, str):
+            continue
+        path: list[PathPart] = ["pipelines", key_text(name), "triggers", index, "after", "pipeline"]
+        file, _, upstream = ref.rpartition("#")
+        if not file and upstream not in pipelines:
+            names = [key_text(p) for p in pipelines if p != name]
+            close = difflib.get_close_matches(upstream, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            checker.report(path, f"unknown pipeline {upstream!r}{hint} (pipelines in this file: {', '.join(names) or 'none'}); "
+                                 "name one of another file as FILE#PIPELINE")
+        elif file and not (checker.source.path.parent / file).is_file():
+            checker.report(path, f"{file!r} is not a file beside this one; FILE in FILE#PIPELINE is relative to this file")
 
 def _check_step(
     checker: Checker, path: list[PathPart], phase: str, step: dict[str, Any], first_seen: dict[str, list[PathPart]]

@@ -2,7 +2,10 @@
 
 The schema files ship inside the wheel (``orchestrator/schemas``) and are read with
 ``importlib.resources``; ``$ref`` resolution uses a pre-loaded ``referencing.Registry``, so nothing is
-ever fetched from the network.
+ever fetched from the network. A pipeline's ``schedule:`` and ``triggers:`` are described by a
+fragment of their own (``schedule.schema.json``), which the pipeline schema refers to by its ``$id``;
+both validators get it pre-loaded, and ``orchestrator schema`` prints it embedded, so an editor
+needs no second file.
 
 Validation has two engines. ``jsonschema-rs`` answers "is this valid?" first, at a hundredth of the
 cost, which is all a valid config needs; ``jsonschema`` (the reference implementation) is asked only
@@ -25,14 +28,28 @@ if TYPE_CHECKING:
     from orchestrator.plugins.registry import Registry
 
 SCHEMA_FILE = "pipeline.schema.json"
+SCHEDULE_FILE = "schedule.schema.json"
+#: where the composed schema embeds the schedule fragment (with its own ``$id``, so the pipeline
+#: schema's references to it resolve inside the one document)
+EMBEDDED_SCHEDULE = "schedule_fragment"
+
+
+def _shipped(name: str) -> dict[str, Any]:
+    text = resources.files("orchestrator").joinpath("schemas", name).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @cache
 def config_schema() -> dict[str, Any]:
     """The config schema as shipped (cached; callers must not change it)."""
-    text = resources.files("orchestrator").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return _shipped(SCHEMA_FILE)
+
+
+@cache
+def schedule_schema() -> dict[str, Any]:
+    """The fragment for ``schedule:`` and ``triggers:`` (cached; callers must not change it)."""
+    return _shipped(SCHEDULE_FILE)
 
 
 @cache
@@ -42,9 +59,10 @@ def config_validator() -> Validator:
     from referencing import Registry as RefRegistry
     from referencing.jsonschema import DRAFT202012
 
-    schema = config_schema()
-    resource = DRAFT202012.create_resource(schema)
-    refs = RefRegistry().with_resource(schema["$id"], resource)
+    schema, fragment = config_schema(), schedule_schema()
+    refs = RefRegistry().with_resources(
+        (document["$id"], DRAFT202012.create_resource(document)) for document in (schema, fragment)
+    )
     return strict_integers(Draft202012Validator)(schema, registry=refs)
 
 
@@ -74,11 +92,13 @@ class FastValidator:
     validator would too: values it cannot judge (dates, integral floats where integers are due,
     types it does not support) send the caller to the reference validator instead."""
 
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: dict[str, Any], resources: tuple[dict[str, Any], ...] = ()) -> None:
+        """``resources``: further schemas ``schema`` refers to by their ``$id``."""
         try:
             import jsonschema_rs
 
-            self._validator: Any = jsonschema_rs.validator_for(schema)
+            registry = jsonschema_rs.Registry([(r["$id"], r) for r in resources]) if resources else None
+            self._validator: Any = jsonschema_rs.validator_for(schema, registry=registry)
         except Exception:  # noqa: BLE001 - an invalid or unsupported schema: the reference validator explains
             self._validator = None
 
@@ -95,7 +115,7 @@ class FastValidator:
 
 @cache
 def config_fast_validator() -> FastValidator:
-    return FastValidator(config_schema())
+    return FastValidator(config_schema(), (schedule_schema(),))
 
 
 def has_integral_float(value: Any) -> bool:
@@ -121,6 +141,7 @@ def composed_schema(registry: Registry) -> dict[str, Any]:
     """
     schema = copy.deepcopy(config_schema())
     defs = schema["$defs"]
+    defs[EMBEDDED_SCHEDULE] = {key: value for key, value in copy.deepcopy(schedule_schema()).items() if key != "$schema"}
     phase_props = defs["pipeline"]["properties"]["phases"]["properties"]
     for phase in PHASES:
         names = registry.names(phase)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.serve.store import Clock, Store, stamp, utc_now
-from orchestrator.serve.ticks import CLAIMED, STATUSES, Lease, check_lease
+from orchestrator.serve.ticks import CLAIMED, STARTED, STATUSES, Lease, check_lease
 
 __all__ = ["FileLedger", "FileVersion", "Settler", "scan", "watch_root", "watch_versions"]
 
@@ -179,6 +179,15 @@ class FileLedger:
         rows = self.store.rows(
             "SELECT path, size, mtime_ns, digest, run_id FROM schedule_files WHERE trigger_id = ? AND status = ? ORDER BY fired_at, path",
             (trigger_id, CLAIMED),
+        )
+        return [(FileVersion(str(p), int(s), int(m), str(d)), run_id) for p, s, m, d, run_id in rows]
+
+    def in_flight(self, trigger_id: str) -> list[tuple[FileVersion, str | None]]:
+        """Versions whose run was started and has not been recorded as ended (see
+        ``TickLedger.in_flight``), oldest first."""
+        rows = self.store.rows(
+            "SELECT path, size, mtime_ns, digest, run_id FROM schedule_files WHERE trigger_id = ? AND status = ? ORDER BY fired_at, path",
+            (trigger_id, STARTED),
         )
         return [(FileVersion(str(p), int(s), int(m), str(d)), run_id) for p, s, m, d, run_id in rows]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from orchestrator.serve.schedules import DEFAULT_MAX_QUEUE, OVERLAP, Tick
+from orchestrator.config.schedule import DEFAULT_MAX_QUEUE, OVERLAP, Tick
 
 __all__ = ["CANCEL", "QUEUE", "SKIP", "START", "Decision", "OverlapGate"]
 

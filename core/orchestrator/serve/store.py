@@ -17,14 +17,42 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Clock", "Store", "from_stamp", "stamp", "utc_now"]
+__all__ = ["Clock", "Store", "connect", "from_stamp", "stamp", "store_key", "utc_now"]
 
 Clock = Callable[[], datetime]
 _STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 #: the advisory lock key serialising DDL of the serve tables on PostgreSQL ("schedule" in ASCII)
 _DDL_LOCK = 0x7363686564756C65
+
+
+def connect(state: str, base_dir: Path) -> Any:
+    """A connection to the database a ``state:`` URL names (relative SQLite paths start from
+    ``base_dir``): the serve tables live beside the run history they refer to. Raises ValueError
+    for ``state: off``, which leaves nowhere to record a tick."""
+    from orchestrator.runstate.layout import OFF, POSTGRES, sqlite_file
+
+    if state == OFF:
+        raise ValueError("'state: off' records nothing, and a schedule's ticks must be recorded before they run; set a state: store")
+    if state.startswith(POSTGRES):
+        import psycopg
+
+        return psycopg.connect(state)
+    database = sqlite_file(state, base_dir)
+    if database is None:
+        raise ValueError(f"unknown state store {state!r}")
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return sqlite3.connect(database, check_same_thread=False)
+
+
+def store_key(state: str, base_dir: Path) -> str:
+    """Which database a ``state:`` URL names, the same text for every file that shares one."""
+    from orchestrator.runstate.layout import sqlite_file
+
+    database = sqlite_file(state, base_dir)
+    return str(database.resolve()) if database is not None else state
 
 
 def utc_now() -> datetime:

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator.serve.schedules import Tick
+from orchestrator.config.schedule import Tick
 from orchestrator.serve.store import Clock, Store, from_stamp, stamp, utc_now
 
 __all__ = [
     "CLAIMED",
     "FINISHED",
+    "STARTED",
     "STATUSES",
     "Lease",
     "LeaseLost",
@@ -224,6 +225,13 @@ class TickLedger:
         next holder of the lease starts them."""
         where, params = ("status = ?", [CLAIMED]) if schedule_id is None else ("status = ? AND schedule_id = ?", [CLAIMED, schedule_id])
         rows = self.store.rows(f"SELECT {_TICK_COLUMNS} FROM schedule_ticks WHERE {where} ORDER BY logical_time, schedule_id", params)
+        return [TickRecord.from_row(row) for row in rows]
+
+    def in_flight(self) -> list[TickRecord]:
+        """Ticks whose run was started and has not been recorded as ended, oldest first: after a
+        restart the new holder finds each run in the history and resumes it, or records how it
+        ended (the server stopped between the run's end and the ledger's update)."""
+        rows = self.store.rows(f"SELECT {_TICK_COLUMNS} FROM schedule_ticks WHERE status = ? ORDER BY logical_time, schedule_id", [STARTED])
         return [TickRecord.from_row(row) for row in rows]
 
     def history(self, schedule_id: str, limit: int = 20) -> list[TickRecord]:

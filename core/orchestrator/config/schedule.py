@@ -154,7 +154,7 @@ class Schedule:
             until = _instant(end, zone, "end", next_day=_is_date(end))
             until = until if _is_date(end) else until + _TINY
         if start is not None and until is not None and until <= start:
-            raise ScheduleError("end: is before start:")
+            raise ScheduleError(f"end: {spec['end']} is before start {spec['start']}; a schedule needs an end after its start")
         catchup = _choice(spec.get("catchup", "none"), CATCHUP, "catchup")
         overlap = _choice(spec.get("overlap", "skip"), OVERLAP, "overlap")
         max_catchup = _count(spec.get("max_catchup", DEFAULT_MAX_CATCHUP), "max_catchup")

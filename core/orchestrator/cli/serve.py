@@ -1,0 +1,45 @@
+"""``orchestrator serve``: run pipelines unattended, by their schedules and triggers, until SIGTERM."""
+
+from __future__ import annotations
+
+import click
+
+from orchestrator.cli.common import fail, load_plugins
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True, metavar="CONFIG_OR_DIR...", type=click.Path(exists=True, path_type=str))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the HTTP side (/api/health, /api/schedules).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Its port; 0 picks a free one.")
+@click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+              help="After SIGTERM, how long running runs may take to finish before they are left resumable.")
+def serve(targets: tuple[str, ...], host: str, port: int, grace: float) -> None:
+    """Fire the schedules and triggers of pipeline files (a directory: every *.yaml in it) and run
+    their pipelines, reloading a file when it changes. SIGTERM or Ctrl-C stops it."""
+    import signal
+
+    try:
+        from orchestrator.serve.server import Server
+        from orchestrator.serve.web import HttpServer
+    except ImportError as exc:
+        fail(f"error: orchestrator serve needs the serve extra ({exc.name} is missing): pip install 'pipeline-orchestrator[serve]'")
+    server = Server(list(targets), load_plugins(), grace=grace)
+    http = HttpServer(server, host, port)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: server.stop())
+
+    def ready() -> None:
+        try:
+            http.start()
+        except OSError as exc:
+            server.stop()
+            server.say(f"error: {exc}")
+            return
+        server.say(f"serving on http://{http.host}:{http.port}")
+
+    try:
+        server.serve(ready)
+    except ValueError as exc:
+        fail(f"error: {exc}")
+    finally:
+        http.stop()
