@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from orchestrator.plugins.discovery import Plugins, load_plugins
-
-from orchestrator_plugin_opentelemetry import plugin
+from orchestrator_plugin_opentelemetry import hooks
 from otlp_receiver import OtlpReceiver
+
+from orchestrator.plugins.discovery import Plugins, load_plugins
 
 PLUGINS = "builtin,opentelemetry"
 OTEL_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER")
@@ -28,9 +28,9 @@ def _environment(monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -> Iterator[N
     monkeypatch.setenv("ORCHESTRATOR_CACHE_DIR", str(cache_dir))
     for name in ("ORCHESTRATOR_DISABLE_PLUGINS", "ORCHESTRATOR_STRICT_PLUGINS", "ORCHESTRATOR_TRACE_PLUGINS", *OTEL_VARIABLES):
         monkeypatch.delenv(name, raising=False)
-    plugin.reset()
+    hooks.reset()
     yield
-    plugin.reset()
+    hooks.reset()
 
 
 @pytest.fixture

@@ -17,18 +17,11 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
-#: the variables that turn export on (the OTLP exporter's own: it reads them itself)
-ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 _TIMEOUT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
 
 #: the longest a flush (the end of a run, a worker's exit) may hold the process up, in seconds;
 #: also each export request's timeout unless an ``OTEL_EXPORTER_OTLP_*TIMEOUT`` variable says
 FLUSH_SECONDS = 5.0
-
-
-def export_enabled(env: Mapping[str, str]) -> bool:
-    """Whether the environment names an OTLP endpoint to send traces to."""
-    return any(env.get(name) for name in ENDPOINT_VARIABLES)
 
 
 class PlacedIds(IdGenerator):

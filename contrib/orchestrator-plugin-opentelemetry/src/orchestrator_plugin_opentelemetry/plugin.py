@@ -1,114 +1,36 @@
-"""The plugin's lifecycle hooks: each hands its call to the process's :class:`.tracing.Tracing`.
+"""The plugin's entry point: it offers the lifecycle hooks of :mod:`.hooks` only when the
+environment names an OTLP endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT`` or
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``).
 
-This module is imported at every start of the orchestrator, so it imports nothing of
-OpenTelemetry: the first hook of a process looks at the environment once, and only when an OTLP
-endpoint is set (``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``)
-loads the SDK and starts tracing. Without one, every hook returns at its first line.
+Without one, this module defines no hook, so the engine, which calls only the hooks some plugin
+implements, makes no call for it: installed but not configured, the plugin costs its import (this
+module and :mod:`os`) and nothing per step. It is imported at every start of the orchestrator
+and in every worker process, each deciding from its own environment.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
-from orchestrator import hookimpl
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import SpanProcessor
-
-    from orchestrator.context import PipelineContext, StepContext
-    from orchestrator_plugin_opentelemetry.tracing import Tracing
-
-_UNDECIDED: Any = object()
-#: the process's tracing: undecided until the first hook, then a Tracing or None (export off)
-_tracing: Tracing | None = _UNDECIDED
+#: the variables that turn export on (the OTLP exporter's own: it reads them itself)
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
-def _active() -> Tracing | None:
-    global _tracing
-    if _tracing is _UNDECIDED:
-        from orchestrator_plugin_opentelemetry.exporting import export_enabled
-
-        if export_enabled(os.environ):
-            from orchestrator_plugin_opentelemetry.exporting import otlp_processor
-
-            trace_to(otlp_processor(os.environ))
-        else:
-            _tracing = None
-    return _tracing
+def export_enabled(env: Mapping[str, str]) -> bool:
+    """Whether the environment names an OTLP endpoint to send traces to."""
+    return any(env.get(name) for name in ENDPOINT_VARIABLES)
 
 
-def trace_to(processor: SpanProcessor) -> Tracing:
-    """Send this process's spans through ``processor`` from now on, whatever the environment
-    says (an in-memory exporter in tests, another exporter of your own). Ends the tracing that
-    was in place, flushing what it held."""
-    global _tracing
-    from orchestrator_plugin_opentelemetry.tracing import Tracing
-
-    if _tracing is not _UNDECIDED and _tracing is not None:
-        _tracing.shutdown()
-    _tracing = Tracing(processor)
-    return _tracing
-
-
-def reset() -> None:
-    """Forget the process's tracing (ending it): the next hook looks at the environment again."""
-    global _tracing
-    if _tracing is not _UNDECIDED and _tracing is not None:
-        _tracing.shutdown()
-    _tracing = _UNDECIDED
-
-
-@hookimpl
-def before_pipeline_run(context: PipelineContext) -> None:
-    tracing = _tracing if _tracing is not _UNDECIDED else _active()
-    if tracing is not None:
-        tracing.pipeline_started(context)
-
-
-@hookimpl
-def before_phase_run(context: PipelineContext, phase: str) -> None:
-    if _tracing is not None and _tracing is not _UNDECIDED:
-        _tracing.phase_started(context, phase)
-
-
-@hookimpl
-def before_step_run(context: StepContext) -> None:
-    if _tracing is not None and _tracing is not _UNDECIDED:
-        _tracing.step_started(context)
-
-
-@hookimpl
-def on_step_error(context: StepContext, error: BaseException) -> None:
-    if _tracing is not None and _tracing is not _UNDECIDED:
-        _tracing.step_error(context, error)
-
-
-@hookimpl
-def on_retry_exhausted(context: PipelineContext, step: str | None, attempts: int) -> None:
-    if _tracing is not None and _tracing is not _UNDECIDED:
-        _tracing.retry_exhausted(context, step, attempts)
-
-
-@hookimpl
-def after_step_run(context: StepContext, rows: int | None, status: str) -> None:
-    if _tracing is not None and _tracing is not _UNDECIDED:
-        _tracing.step_finished(context, rows, status)
-
-
-@hookimpl
-def after_phase_run(context: PipelineContext, phase: str, status: str) -> None:
-    if _tracing is not None and _tracing is not _UNDECIDED:
-        _tracing.phase_finished(context, phase, status)
-
-
-@hookimpl
-def on_pipeline_error(context: PipelineContext, error: BaseException) -> None:
-    if _tracing is not None and _tracing is not _UNDECIDED:
-        _tracing.pipeline_error(context, error)
-
-
-@hookimpl
-def after_pipeline_run(context: PipelineContext, status: str) -> None:
-    if _tracing is not None and _tracing is not _UNDECIDED:
-        _tracing.pipeline_finished(context, status)
+if export_enabled(os.environ):
+    from orchestrator_plugin_opentelemetry.hooks import (  # noqa: F401 - offered to the plugin manager
+        after_phase_run,
+        after_pipeline_run,
+        after_step_run,
+        before_phase_run,
+        before_pipeline_run,
+        before_step_run,
+        on_pipeline_error,
+        on_retry_exhausted,
+        on_step_error,
+    )
