@@ -1,6 +1,7 @@
-"""The run the tests trace: an ETL pipeline whose extract fails once and is retried, and one whose
-transform fails on every attempt (its error quoting a secret from the environment), written as
-real files into a directory."""
+"""The run the tests trace, written as real files into a directory: an ETL pipeline whose extract
+fails once and is retried; one whose transform fails on every attempt (its error quoting a
+secret from the environment); and one run twice by its own ``retry:`` because its load failed
+the first time."""
 
 from __future__ import annotations
 
@@ -43,6 +44,16 @@ pipelines:
       load:
         steps:
           - {id: store, plugin: sqlite.write, args: {database: out/broken.db, table: rows, mode: replace}}
+  nightly:
+    type: ETL
+    retry: {attempts: 2, initial: 10ms}
+    phases:
+      extract:
+        steps:
+          - {id: pull, plugin: python.call, args: {callable: "steps:fetch"}}
+      load:
+        steps:
+          - {id: keep, plugin: python.call, args: {callable: "steps:keep_on_second_call"}}
 """
 
 STEPS = '''\
@@ -67,6 +78,15 @@ def fetch():
 
 def double(data):
     return [{**row, "amount": row["amount"] * 2} for row in data]
+
+
+def keep_on_second_call(batches):
+    """A load whose first call fails: the pipeline's own retry runs the pipeline again."""
+    marker = Path(__file__).with_name("keep.calls")
+    if not marker.exists():
+        marker.write_text("1")
+        raise OSError("disk full")
+    return sum(len(batch) for batch in batches)
 
 
 def explode(data):

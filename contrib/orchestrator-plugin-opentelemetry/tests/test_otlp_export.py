@@ -53,6 +53,7 @@ def check_the_run_trace(spans: list[ReceivedSpan], run_id: str) -> None:
     assert sorted(span.name for span in spans) == sorted([
         "pipeline orders", "extract orders", "transform orders", "load orders", "step fetch", "step double", "step store",
         "pipeline broken", "extract broken", "transform broken", "step read", "step explode",
+        "pipeline nightly", *2 * ["extract nightly", "step pull", "load nightly", "step keep"],
     ])
     orders, double = named(spans, "pipeline orders"), named(spans, "step double")
     assert orders.parent_span_id == "" and orders.span_id == f"{ids.span_id(run_id, 'orders'):016x}"
@@ -79,7 +80,7 @@ def test_pipelines_in_process_workers_join_the_run_trace(tmp_path: Path, receive
     ran = run_cli(write_run(tmp_path, executor="process"), receiver.url)
     check_the_run_trace(receiver.spans, ran.run_id)
     assert ran.pid not in {span.resource["process.pid"] for span in receiver.spans}  # every span came from a worker
-    for pipeline in ("orders", "broken"):  # a pipeline's spans all come from the worker that ran it
+    for pipeline in ("orders", "broken", "nightly"):  # a pipeline's spans all come from the worker that ran it
         assert len({s.resource["process.pid"] for s in receiver.spans if s.attributes["orchestrator.pipeline"] == pipeline}) == 1
 
 
@@ -90,4 +91,3 @@ def test_a_collector_that_is_down_does_not_hold_the_run_up(tmp_path: Path) -> No
     started = time.monotonic()
     ran = run_cli(write_run(tmp_path), endpoint)
     assert time.monotonic() - started < 3 * FLUSH_SECONDS + 10, ran.stderr
-    print(ran.stderr)

@@ -29,14 +29,19 @@ def traced(tmp_path: Path, plugins: Plugins, monkeypatch: pytest.MonkeyPatch) ->
     hooks.trace_to(SimpleSpanProcessor(exporter))
     plugins.manager.register(hooks, name="opentelemetry-hooks")
     result = Engine(load_plan(write_run(tmp_path), plugins.registry), plugins).run_sync()
-    assert (result.pipelines["orders"].status, result.pipelines["broken"].status) == ("succeeded", "failed")
+    assert {name: outcome.status for name, outcome in result.pipelines.items()} == {
+        "orders": "succeeded", "broken": "failed", "nightly": "succeeded",
+    }
     with sqlite3.connect(tmp_path / "out/orders.db") as db:
         assert db.execute("SELECT SUM(amount) FROM orders").fetchone() == (42,)
     return result.run_id, list(exporter.get_finished_spans())
 
 
-def by_name(spans: list[ReadableSpan], name: str, pipeline: str) -> ReadableSpan:
-    [found] = [s for s in spans if s.name == name and (s.attributes or {}).get("orchestrator.pipeline") == pipeline]
+def by_name(spans: list[ReadableSpan], name: str, pipeline: str, attempt: int = 1) -> ReadableSpan:
+    [found] = [
+        s for s in spans if s.name == name and (s.attributes or {}).get("orchestrator.pipeline") == pipeline
+        and (s.attributes or {}).get("orchestrator.pipeline_attempt", 1) == attempt
+    ]
     return found
 
 
@@ -72,8 +77,8 @@ def test_the_span_tree_is_pipeline_phase_step(traced: tuple[str, list[ReadableSp
             assert step_span.context.span_id == ids.span_id(run_id, name, phase, step, "1")
             outer, middle, inner = times(pipeline), times(phase_span), times(step_span)
             assert outer[0] <= middle[0] <= inner[0] <= inner[1] <= middle[1] <= outer[1]
-    # the failing transform ended the broken pipeline before its load started
-    assert len(spans) == (1 + 3 + 3) + (1 + 2 + 2)
+    # the failing transform ended the broken pipeline before its load started; nightly ran twice
+    assert len(spans) == (1 + 3 + 3) + (1 + 2 + 2) + (1 + 2 * (2 + 2))
 
 
 def test_a_succeeded_pipeline_has_its_attributes_and_no_error(traced: tuple[str, list[ReadableSpan]]) -> None:
@@ -82,7 +87,7 @@ def test_a_succeeded_pipeline_has_its_attributes_and_no_error(traced: tuple[str,
     assert dict(store.attributes or {}) == {
         "orchestrator.run_id": traced[0], "orchestrator.pipeline": "orders", "orchestrator.phase": "load",
         "orchestrator.step": "store", "orchestrator.plugin": "sqlite.write", "orchestrator.rows": 3,
-        "orchestrator.status": "succeeded",
+        "orchestrator.status": "succeeded", "orchestrator.pipeline_attempt": 1,
     }
     retried = by_name(spans, "step fetch", "orders")
     assert (retried.attributes or {})["orchestrator.rows"] == 3
@@ -107,3 +112,19 @@ def test_a_failing_step_marks_its_step_phase_and_pipeline_as_errors(traced: tupl
     assert "upstream refused token ***" in str((pipeline.attributes or {})["orchestrator.error"])
     assert by_name(spans, "transform broken", "broken").status.status_code == StatusCode.ERROR
     assert by_name(spans, "extract broken", "broken").status.status_code == StatusCode.UNSET
+
+
+def test_a_pipeline_run_again_by_its_own_retry_has_its_phases_and_steps_once_per_attempt(
+    traced: tuple[str, list[ReadableSpan]],
+) -> None:
+    run_id, spans = traced
+    pipeline = by_name(spans, "pipeline nightly", "nightly")
+    assert pipeline.status.status_code == StatusCode.UNSET  # it succeeded in the end
+    for attempt, status in ((1, "failed"), (2, "succeeded")):
+        load = by_name(spans, "load nightly", "nightly", attempt)
+        keep = by_name(spans, "step keep", "nightly", attempt)
+        assert load.context.span_id == ids.span_id(run_id, "nightly", "load", str(attempt))
+        assert parent_of(load) == pipeline.context.span_id and parent_of(keep) == load.context.span_id
+        assert (keep.attributes or {})["orchestrator.status"] == status
+    assert (by_name(spans, "step keep", "nightly", 1).attributes or {})["orchestrator.error"] == "OSError: disk full"
+    assert times(by_name(spans, "load nightly", "nightly", 1))[1] <= times(by_name(spans, "extract nightly", "nightly", 2))[0]

@@ -30,6 +30,6 @@ def trace_id(run_id: str) -> int:
 
 
 def span_id(run_id: str, *place: str) -> int:
-    """The 64-bit span id of a place in run ``run_id``: ``(pipeline,)``, ``(pipeline, attempt,
-    phase)`` or ``(pipeline, attempt, phase, step)``."""
+    """The 64-bit span id of a place in run ``run_id``: ``(pipeline,)``, ``(pipeline, phase,
+    attempt)`` or ``(pipeline, phase, step, attempt)``, where ``attempt`` is the pipeline's."""
     return _digest(("span", run_id, *place), 8)

@@ -51,7 +51,8 @@ class _Pipeline:
         self.started: Counter[tuple[str, ...]] = Counter()
 
     def occurrence(self, *place: str) -> str:
-        """How many times ``place`` has started in this pipeline, this one included."""
+        """How many times ``place`` has started in this pipeline, this one included: the
+        pipeline's attempt (its own ``retry:`` runs every phase and step again)."""
         self.started[place] += 1
         return str(self.started[place])
 
@@ -87,24 +88,27 @@ class Tracing:
         pipeline = self._pipelines.get((context.run_id, context.pipeline))
         if pipeline is None:
             return
-        place = (context.pipeline, phase, pipeline.occurrence(phase))
+        attempt = pipeline.occurrence(phase)
         pipeline.phases[phase] = self._start(
-            f"{phase} {context.pipeline}", None, ids.span_id(context.run_id, *place), pipeline.span,
-            {"orchestrator.run_id": context.run_id, "orchestrator.pipeline": context.pipeline, "orchestrator.phase": phase},
+            f"{phase} {context.pipeline}", None, ids.span_id(context.run_id, context.pipeline, phase, attempt), pipeline.span,
+            {
+                "orchestrator.run_id": context.run_id, "orchestrator.pipeline": context.pipeline,
+                "orchestrator.phase": phase, "orchestrator.pipeline_attempt": int(attempt),
+            },
         )
 
     def step_started(self, context: StepContext) -> None:
         pipeline = self._pipelines.get((context.run_id, context.pipeline))
         if pipeline is None:
             return
-        place = (context.pipeline, context.phase, context.step_id, pipeline.occurrence(context.phase, context.step_id))
+        attempt = pipeline.occurrence(context.phase, context.step_id)
         pipeline.steps[context.step_id] = self._start(
-            f"step {context.step_id}", None, ids.span_id(context.run_id, *place),
+            f"step {context.step_id}", None, ids.span_id(context.run_id, context.pipeline, context.phase, context.step_id, attempt),
             pipeline.phases.get(context.phase, pipeline.span),
             {
                 "orchestrator.run_id": context.run_id, "orchestrator.pipeline": context.pipeline,
                 "orchestrator.phase": context.phase, "orchestrator.step": context.step_id,
-                "orchestrator.plugin": context.plugin,
+                "orchestrator.plugin": context.plugin, "orchestrator.pipeline_attempt": int(attempt),
             },
         )
 
