@@ -70,7 +70,9 @@ class Tracing:
 
     # -- starting ---------------------------------------------------------------------------
 
-    def _start(self, name: str, trace_id: int | None, span_id: int, parent: Span | None, attributes: dict[str, str]) -> Span:
+    def _start(
+        self, name: str, trace_id: int | None, span_id: int, parent: Span | None, attributes: dict[str, str | int]
+    ) -> Span:
         context = Context() if parent is None else trace.set_span_in_context(parent)
         with self._lock:  # the ids are handed to the SDK through one slot
             self._ids.place(trace_id, span_id)
