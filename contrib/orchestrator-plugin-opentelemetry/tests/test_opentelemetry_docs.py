@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from orchestrator.config.plan import load_plan
-from orchestrator.engine import Engine
-from orchestrator.plugins.discovery import Plugins
-
 from orchestrator_plugin_opentelemetry import hooks
 from otlp_receiver import OtlpReceiver, ReceivedSpan
 from runs import SECRET, write_run
+
+from orchestrator.config.plan import load_plan
+from orchestrator.engine import Engine
+from orchestrator.plugins.discovery import Plugins
 
 PAGE = Path(__file__).resolve().parents[3] / "docs" / "plugins" / "contrib" / "opentelemetry.md"
 TITLED = re.compile(r'^```(\w+) title="([^"]+)"\n(.*?)^```$', re.MULTILINE | re.DOTALL)

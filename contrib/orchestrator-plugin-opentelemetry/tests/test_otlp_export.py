@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from orchestrator_plugin_opentelemetry import ids
 from orchestrator_plugin_opentelemetry.exporting import FLUSH_SECONDS
 from otlp_receiver import OtlpReceiver, ReceivedSpan
@@ -30,11 +31,12 @@ class Ran:
     stderr: str
 
 
-def run_cli(config: Path, endpoint: str) -> Ran:
-    """``orchestrator run --json`` of ``config`` in a subprocess exporting to ``endpoint``."""
+def run_cli(config: Path, endpoint: str, **env: str) -> Ran:
+    """``orchestrator run --json`` of ``config`` in a subprocess exporting to ``endpoint``, with
+    ``env`` added to its environment."""
     process = subprocess.Popen(
         [str(ORCHESTRATOR), "run", "--json", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=config.parent, env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "SHOP_API_TOKEN": SECRET},
+        cwd=config.parent, env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "SHOP_API_TOKEN": SECRET, **env},
     )
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 1, stderr  # the broken pipeline fails the run
@@ -47,7 +49,7 @@ def named(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
     return found
 
 
-def check_the_run_trace(spans: list[ReceivedSpan], run_id: str) -> None:
+def check_the_run_trace(spans: list[ReceivedSpan], run_id: str, service: str = "pipeline-orchestrator") -> None:
     """What every exported run must show: one trace, the run's; the tree; the failure; no secret."""
     assert {span.trace_id for span in spans} == {f"{ids.trace_id(run_id):032x}"}
     assert sorted(span.name for span in spans) == sorted([
@@ -65,7 +67,7 @@ def check_the_run_trace(spans: list[ReceivedSpan], run_id: str) -> None:
     assert explode.attributes["orchestrator.error"] == "ValueError: upstream refused token ***"
     assert explode.attributes["orchestrator.attempts"] == 2
     assert all(SECRET not in repr(span) for span in spans)
-    assert all(span.resource["service.name"] == "pipeline-orchestrator" for span in spans)
+    assert {span.resource["service.name"] for span in spans} == {service}
 
 
 def test_a_cli_run_exports_its_trace_over_otlp_http(tmp_path: Path, receiver: OtlpReceiver) -> None:
@@ -76,9 +78,10 @@ def test_a_cli_run_exports_its_trace_over_otlp_http(tmp_path: Path, receiver: Ot
 
 def test_pipelines_in_process_workers_join_the_run_trace(tmp_path: Path, receiver: OtlpReceiver) -> None:
     """The ``process`` executor runs each pipeline in a spawned worker that rebuilds the plugins
-    from entry points: its spans still land in the run's trace, parented as in one process."""
-    ran = run_cli(write_run(tmp_path, executor="process"), receiver.url)
-    check_the_run_trace(receiver.spans, ran.run_id)
+    from entry points: its spans still land in the run's trace, parented as in one process, and
+    the workers name the service the run's environment names."""
+    ran = run_cli(write_run(tmp_path, executor="process"), receiver.url, OTEL_SERVICE_NAME="nightly-etl")
+    check_the_run_trace(receiver.spans, ran.run_id, service="nightly-etl")
     assert ran.pid not in {span.resource["process.pid"] for span in receiver.spans}  # every span came from a worker
     for pipeline in ("orders", "broken", "nightly"):  # a pipeline's spans all come from the worker that ran it
         assert len({s.resource["process.pid"] for s in receiver.spans if s.attributes["orchestrator.pipeline"] == pipeline}) == 1
@@ -91,3 +94,13 @@ def test_a_collector_that_is_down_does_not_hold_the_run_up(tmp_path: Path) -> No
     started = time.monotonic()
     ran = run_cli(write_run(tmp_path), endpoint)
     assert time.monotonic() - started < 3 * FLUSH_SECONDS + 10, ran.stderr
+
+
+def test_pipelines_on_dask_workers_join_the_run_trace(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    """The same on the ``dask`` executor's LocalCluster: worker processes of Dask's own, which
+    inherit the run's environment and rebuild the plugins from entry points."""
+    pytest.importorskip("orchestrator_plugin_dask")
+    config = write_run(tmp_path, executor="dask, workers: 2, processes: true")
+    ran = run_cli(config, receiver.url, ORCHESTRATOR_LOAD_PLUGINS="builtin,opentelemetry,dask")
+    check_the_run_trace(receiver.spans, ran.run_id)
+    assert ran.pid not in {span.resource["process.pid"] for span in receiver.spans}

@@ -19,6 +19,9 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
 _TIMEOUT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
 
+#: the spans' ``service.name`` unless ``OTEL_SERVICE_NAME`` or ``OTEL_RESOURCE_ATTRIBUTES`` names one
+DEFAULT_SERVICE_NAME = "pipeline-orchestrator"
+
 #: the longest a flush (the end of a run, a worker's exit) may hold the process up, in seconds;
 #: also each export request's timeout unless an ``OTEL_EXPORTER_OTLP_*TIMEOUT`` variable says
 FLUSH_SECONDS = 5.0
@@ -50,7 +53,9 @@ def provider(processor: SpanProcessor, ids: PlacedIds) -> TracerProvider:
     """A tracer provider sending spans through ``processor``. Its resource says which service
     and which process made them (``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` win over
     the defaults). It shuts down at the process's exit, which flushes what a worker still holds."""
-    resource = Resource.create({"service.name": "pipeline-orchestrator", "process.pid": os.getpid()})
+    resource = Resource.create({"process.pid": os.getpid()})
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):  # the SDK's placeholder
+        resource = resource.merge(Resource({"service.name": DEFAULT_SERVICE_NAME}))
     traced = TracerProvider(resource=resource, id_generator=ids, shutdown_on_exit=True)
     traced.add_span_processor(processor)
     return traced
