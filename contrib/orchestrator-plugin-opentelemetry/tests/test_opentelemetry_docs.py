@@ -37,7 +37,8 @@ def page_files(tmp_path: Path) -> Path:
 
 
 def shown_tree() -> str:
-    [tree] = [block for block in TEXT.findall(PAGE.read_text(encoding="utf-8")) if block.startswith("pipeline ")]
+    blocks: list[str] = TEXT.findall(PAGE.read_text(encoding="utf-8"))
+    [tree] = [block for block in blocks if block.startswith("pipeline ")]
     return tree
 
 
