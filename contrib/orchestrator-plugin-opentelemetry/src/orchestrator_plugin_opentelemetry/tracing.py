@@ -15,10 +15,8 @@ itself. No stack trace is recorded: it can quote anything.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
@@ -42,11 +40,13 @@ class _Pipeline:
     """A pipeline's open span, with its open phases and steps and how often each started (a
     pipeline's own ``retry:`` runs its phases again: each run is a span of its own)."""
 
-    __slots__ = ("phases", "span", "started", "steps")
+    __slots__ = ("context", "phases", "span", "started", "steps")
 
     def __init__(self, span: Span) -> None:
         self.span = span
-        self.phases: dict[str, Span] = {}
+        #: the context naming the span as parent, made once for all its children
+        self.context = trace.set_span_in_context(span)
+        self.phases: dict[str, tuple[Span, Context]] = {}
         self.steps: dict[str, Span] = {}
         self.started: Counter[tuple[str, ...]] = Counter()
 
@@ -60,28 +60,25 @@ class _Pipeline:
 class Tracing:
     """Turns one process's lifecycle hook calls into spans sent through ``processor``."""
 
-    def __init__(self, processor: SpanProcessor, redact: Callable[[str], str] | None = None) -> None:
+    def __init__(self, processor: SpanProcessor) -> None:
         self._ids = PlacedIds()
         self._provider = provider(processor, self._ids)
         self._tracer = self._provider.get_tracer("orchestrator_plugin_opentelemetry")
-        self._redact = redact or redactor(frozenset(secret_environment(os.environ)))
+        self._redact = redactor(frozenset(secret_environment(os.environ)))
         self._pipelines: dict[tuple[str, str], _Pipeline] = {}
-        self._lock = threading.Lock()
 
     # -- starting ---------------------------------------------------------------------------
 
     def _start(
-        self, name: str, trace_id: int | None, span_id: int, parent: Span | None, attributes: dict[str, str | int]
+        self, name: str, trace_id: int | None, span_id: int, parent: Context, attributes: dict[str, str | int]
     ) -> Span:
-        context = Context() if parent is None else trace.set_span_in_context(parent)
-        with self._lock:  # the ids are handed to the SDK through one slot
-            self._ids.place(trace_id, span_id)
-            return self._tracer.start_span(name, context=context, attributes=attributes)
+        self._ids.place(trace_id, span_id)  # taken by the SDK in this call, on this thread
+        return self._tracer.start_span(name, context=parent, attributes=attributes)
 
     def pipeline_started(self, context: PipelineContext) -> None:
         run, name = context.run_id, context.pipeline
         span = self._start(
-            f"pipeline {name}", ids.trace_id(run), ids.span_id(run, name), None,
+            f"pipeline {name}", ids.trace_id(run), ids.span_id(run, name), Context(),
             {"orchestrator.run_id": run, "orchestrator.pipeline": name},
         )
         self._pipelines[run, name] = _Pipeline(span)
@@ -91,13 +88,15 @@ class Tracing:
         if pipeline is None:
             return
         attempt = pipeline.occurrence(phase)
-        pipeline.phases[phase] = self._start(
-            f"{phase} {context.pipeline}", None, ids.span_id(context.run_id, context.pipeline, phase, attempt), pipeline.span,
+        span = self._start(
+            f"{phase} {context.pipeline}", None, ids.span_id(context.run_id, context.pipeline, phase, attempt),
+            pipeline.context,
             {
                 "orchestrator.run_id": context.run_id, "orchestrator.pipeline": context.pipeline,
                 "orchestrator.phase": phase, "orchestrator.pipeline_attempt": int(attempt),
             },
         )
+        pipeline.phases[phase] = span, trace.set_span_in_context(span)
 
     def step_started(self, context: StepContext) -> None:
         pipeline = self._pipelines.get((context.run_id, context.pipeline))
@@ -106,7 +105,7 @@ class Tracing:
         attempt = pipeline.occurrence(context.phase, context.step_id)
         pipeline.steps[context.step_id] = self._start(
             f"step {context.step_id}", None, ids.span_id(context.run_id, context.pipeline, context.phase, context.step_id, attempt),
-            pipeline.phases.get(context.phase, pipeline.span),
+            pipeline.phases[context.phase][1] if context.phase in pipeline.phases else pipeline.context,
             {
                 "orchestrator.run_id": context.run_id, "orchestrator.pipeline": context.pipeline,
                 "orchestrator.phase": context.phase, "orchestrator.step": context.step_id,
@@ -154,9 +153,9 @@ class Tracing:
 
     def phase_finished(self, context: PipelineContext, phase: str, status: str) -> None:
         pipeline = self._pipelines.get((context.run_id, context.pipeline))
-        span = None if pipeline is None else pipeline.phases.pop(phase, None)
-        if span is not None:
-            _end(span, status)
+        opened = None if pipeline is None else pipeline.phases.pop(phase, None)
+        if opened is not None:
+            _end(opened[0], status)
 
     def pipeline_finished(self, context: PipelineContext, status: str) -> None:
         """End the pipeline's span; when it was the last pipeline open in this process, send
