@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -104,3 +105,51 @@ def test_pipelines_on_dask_workers_join_the_run_trace(tmp_path: Path, receiver: 
     ran = run_cli(config, receiver.url, ORCHESTRATOR_LOAD_PLUGINS="builtin,opentelemetry,dask")
     check_the_run_trace(receiver.spans, ran.run_id)
     assert ran.pid not in {span.resource["process.pid"] for span in receiver.spans}
+
+
+SLOW_CONFIG = """\
+pipelines:
+  slow:
+    type: ETL
+    phases:
+      extract:
+        steps:
+          - {id: wait, plugin: python.call, args: {callable: "slow:wait"}}
+      load:
+        steps:
+          - {id: keep, plugin: jsonl.write, args: {path: out/kept.jsonl}}
+"""
+
+SLOW_STEP = """\
+import asyncio
+from pathlib import Path
+
+
+async def wait():
+    Path(__file__).with_name("started").write_text("yes")
+    await asyncio.sleep(60)
+    return []
+"""
+
+
+def test_an_interrupted_run_still_sends_its_spans_as_interrupted(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    """Ctrl-C: every ``after_*`` hook fires with ``interrupted``, and the spans are flushed. (The
+    step is async, so that it is cancelled at once: a sync step's thread cannot be, and the
+    process would wait for it.)"""
+    (tmp_path / "pipeline.yaml").write_text(SLOW_CONFIG)
+    (tmp_path / "slow.py").write_text(SLOW_STEP)
+    process = subprocess.Popen(
+        [str(ORCHESTRATOR), "run", str(tmp_path / "pipeline.yaml")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=tmp_path, env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url},
+    )
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "started").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0, stderr
+    statuses = {span.name: (span.attributes["orchestrator.status"], span.status_code) for span in receiver.spans}
+    assert statuses["pipeline slow"] == ("interrupted", 2)
+    assert statuses["step wait"] == ("interrupted", 2)
+    assert statuses["extract slow"] == ("interrupted", 2)
