@@ -1,0 +1,93 @@
+"""docs/plugins/contrib/opentelemetry.md keeps its promises: its example config runs through the
+CLI and exports the span tree the page shows to a real OTLP/HTTP receiver, its attributes table
+lists exactly the attributes a run's spans carry, and its console-exporter program runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from orchestrator_plugin_opentelemetry import hooks
+from otlp_receiver import OtlpReceiver, ReceivedSpan
+from runs import SECRET, write_run
+
+from orchestrator.config.plan import load_plan
+from orchestrator.engine import Engine
+from orchestrator.plugins.discovery import Plugins
+
+PAGE = Path(__file__).resolve().parents[3] / "docs" / "plugins" / "contrib" / "opentelemetry.md"
+TITLED = re.compile(r'^```(\w+) title="([^"]+)"\n(.*?)^```$', re.MULTILINE | re.DOTALL)
+TEXT = re.compile(r"^```text\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
+
+
+@pytest.fixture
+def page_files(tmp_path: Path) -> Path:
+    """Every titled block of the page, written as the file it names."""
+    for _, name, text in TITLED.findall(PAGE.read_text(encoding="utf-8")):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def shown_tree() -> str:
+    blocks: list[str] = TEXT.findall(PAGE.read_text(encoding="utf-8"))
+    [tree] = [block for block in blocks if block.startswith("pipeline ")]
+    return tree
+
+
+def tree_of(spans: list[ReceivedSpan]) -> str:
+    """The spans indented under their parents, children in the order they started."""
+    children: dict[str, list[ReceivedSpan]] = {}
+    for span in sorted(spans, key=lambda s: s.start):
+        children.setdefault(span.parent_span_id, []).append(span)
+
+    def lines(parent: str, depth: int) -> list[str]:
+        return [line for span in children.get(parent, [])
+                for line in ["  " * depth + span.name, *lines(span.span_id, depth + 1)]]
+
+    return "\n".join(lines("", 0)) + "\n"
+
+
+def test_the_example_exports_the_span_tree_the_page_shows(page_files: Path, receiver: OtlpReceiver) -> None:
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    ran = subprocess.run(
+        [str(ORCHESTRATOR), "run", "pipeline.yaml"], capture_output=True, text=True, timeout=120, check=False,
+        cwd=page_files, env=env,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert tree_of(receiver.spans) == shown_tree()
+    assert len({span.trace_id for span in receiver.spans}) == 1
+
+
+def test_the_attributes_table_lists_exactly_what_spans_carry(
+    tmp_path: Path, plugins: Plugins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test run has a retried step, a failing step that runs out of attempts and a pipeline
+    run twice by its own retry: between them every attribute appears."""
+    monkeypatch.setenv("SHOP_API_TOKEN", SECRET)
+    exporter = InMemorySpanExporter()
+    hooks.trace_to(SimpleSpanProcessor(exporter))
+    plugins.manager.register(hooks, name="opentelemetry-hooks")
+    Engine(load_plan(write_run(tmp_path), plugins.registry), plugins).run_sync()
+    carried = {key for span in exporter.get_finished_spans() for key in (span.attributes or {})}
+    table = PAGE.read_text(encoding="utf-8").split("### Attributes", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"^\| `([\w.]+)` \|", table, re.MULTILINE)) == carried
+
+
+def test_the_console_exporter_program_runs(page_files: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    ran = subprocess.run(
+        [sys.executable, "trace_to_console.py"], capture_output=True, text=True, timeout=120, check=False,
+        cwd=page_files, env=env,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.count('"name": "pipeline customers"') == 1
+    assert ran.stdout.count('"name": "step store"') == 2
+    assert ran.stdout.rstrip().endswith("{'customers': 'succeeded', 'countries': 'succeeded'}")
