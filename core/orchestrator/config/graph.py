@@ -18,7 +18,7 @@ def find_cycles(depends_on: Mapping[str, Iterable[str]]) -> list[list[str]]:
     a config with two separate cycles and a self-dependency gets three messages, not one."""
     known = {name: [dep for dep in deps if dep in depends_on] for name, deps in depends_on.items()}
     cycles = [[name, name] for name, deps in known.items() if name in deps]
-    for component in _knots(known):
+    for component in knots(known):
         inside = set(component)
         sorter = graphlib.TopologicalSorter(
             {name: [dep for dep in known[name] if dep in inside and dep != name] for name in component}
@@ -33,9 +33,10 @@ def find_cycles(depends_on: Mapping[str, Iterable[str]]) -> list[list[str]]:
     return sorted(told, key=lambda cycle: position[cycle[0]])  # each told from its first pipeline in the file
 
 
-def _knots(graph: Mapping[str, list[str]]) -> list[list[str]]:
-    """Strongly connected components of more than one pipeline (Tarjan's algorithm, iterative so
-    a long chain of pipelines cannot exhaust Python's recursion limit)."""
+def knots(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one node: the groups of nodes that each reach
+    every other (Tarjan's algorithm, iterative so a long chain cannot exhaust Python's recursion
+    limit). Every node a node names must be a key of ``graph``."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
