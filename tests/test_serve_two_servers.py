@@ -1,6 +1,7 @@
-"""Two real ``orchestrator serve`` processes on one SQLite state store, serving the same file with a
-schedule every second: one fires at a time (the lease), no tick runs twice, none is lost; when the
-holder is killed with SIGKILL the other takes over once the lease has expired and catches up."""
+"""Two real ``orchestrator serve`` processes on one state store (a SQLite file, and PostgreSQL),
+serving the same file with a schedule every second: one fires at a time (the lease), no tick runs
+twice, none is lost; when the holder is killed with SIGKILL the other takes over once the lease has
+expired and catches up."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from serve_helpers import Database, database
 from serve_process import ROWS, Served, rows, state, ticking, wait_for
 
 TTL = 3.0
@@ -26,8 +29,25 @@ def folder(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-def test_two_servers_fire_each_tick_once_and_the_survivor_takes_over_a_killed_holder(folder: Path) -> None:
-    (folder / "ticks.yaml").write_text(ticking(extra=", overlap: queue, max_queue: 100", sleep=0.2))
+def query(store: Database, sql: str) -> list[tuple[Any, ...]]:
+    connection = store.connect()
+    try:
+        return [tuple(row) for row in connection.execute(sql).fetchall()]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_two_servers_fire_each_tick_once_and_the_survivor_takes_over_a_killed_holder(
+    folder: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    config = ticking(extra=", overlap: queue, max_queue: 100", sleep=0.2)
+    if kind == "sqlite":
+        store = Database("sqlite", str(state(folder)))
+    else:
+        store = database(kind, folder, request)
+        config = f"state: {store.target!r}\n{config}"
+    (folder / "ticks.yaml").write_text(config)
     options = ("--lease-ttl", str(TTL))
     first = Served(folder, "ticks.yaml", options=options)
     wait_for(lambda: "holding the scheduler lease" in first.text(), 30, first.text)
@@ -49,7 +69,7 @@ def test_two_servers_fire_each_tick_once_and_the_survivor_takes_over_a_killed_ho
 
     def caught_up() -> bool:
         times = [datetime.fromisoformat(t) for (t,) in rows(table, "SELECT logical_time FROM ticks")]
-        open_ticks = rows(state(folder), "SELECT COUNT(*) FROM schedule_ticks WHERE status != 'succeeded'")[0][0]
+        open_ticks = query(store, "SELECT COUNT(*) FROM schedule_ticks WHERE status != 'succeeded'")[0][0]
         return bool(times) and max(times) >= took_over + timedelta(seconds=2) and open_ticks == 0
 
     wait_for(caught_up, 60, lambda: second.text()[-3000:])
@@ -58,7 +78,7 @@ def test_two_servers_fire_each_tick_once_and_the_survivor_takes_over_a_killed_ho
     times = [datetime.fromisoformat(t) for (t,) in rows(table, "SELECT logical_time FROM ticks ORDER BY logical_time")]
     assert len(times) == len(set(times)), "a tick ran twice"
     assert all(b - a == timedelta(seconds=1) for a, b in pairwise(times)), "a tick was lost"
-    ledger = rows(state(folder), "SELECT logical_time, claimed_by, status FROM schedule_ticks ORDER BY logical_time")
+    ledger = query(store, "SELECT logical_time, claimed_by, status FROM schedule_ticks ORDER BY logical_time")
     assert len(ledger) == len(times) and {status for _t, _b, status in ledger} == {"succeeded"}
     claimers = [by for _t, by, _s in ledger]
     handed_over = claimers.index(next(by for by in claimers if by != holder))
