@@ -4,58 +4,18 @@ process, schedules every second writing to a real SQLite file, SIGTERM, restarts
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from helpers import BIN
-
-ORCHESTRATOR = str(BIN / "orchestrator") if (BIN / "orchestrator").exists() else "orchestrator"
-
-ROWS = """\
-import time
-
-def row(logical_time, interval_start, interval_end, sleep=0):
-    time.sleep(float(sleep))
-    return [{"logical_time": logical_time, "interval_start": interval_start, "interval_end": interval_end}]
-"""
-
-
-def ticking(every: str = "1s", catchup: str = "all", sleep: float = 0, extra: str = "") -> str:
-    return f"""\
-pipelines:
-  every_second:
-    type: ETL
-    schedule: {{every: {every}, catchup: {catchup}{extra}}}
-    phases:
-      extract:
-        steps:
-          - plugin: python.call
-            args:
-              callable: "rows:row"
-              kwargs:
-                logical_time: "${{schedule.logical_time}}"
-                interval_start: "${{schedule.interval_start}}"
-                interval_end: "${{schedule.interval_end}}"
-                sleep: {sleep}
-      load:
-        steps:
-          - plugin: sqlite.write
-            args: {{database: out/ticks.db, table: ticks}}
-"""
-
+from serve_process import ORCHESTRATOR, ROWS, Served, rows, state, ticking, wait_for
 
 FILES = """\
 pipelines:
@@ -75,62 +35,10 @@ pipelines:
 """
 
 
-class Served:
-    """A real ``orchestrator serve`` process; its log goes to a file the test reads."""
-
-    def __init__(self, folder: Path, *targets: str, grace: float = 30) -> None:
-        self.log = folder / f"serve-{time.monotonic_ns()}.log"
-        self.handle = self.log.open("w")
-        self.process = subprocess.Popen(
-            [ORCHESTRATOR, "serve", *targets, "--port", "0", "--grace", str(grace)],
-            cwd=folder, stdout=self.handle, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.port = int(wait_for(lambda: re.search(r"serving on http://127\.0\.0\.1:(\d+)", self.text()), 30, self.text).group(1))
-
-    def text(self) -> str:
-        return self.log.read_text()
-
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
-            return json.loads(response.read())
-
-    def stop(self, timeout: float = 60) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout)
-        self.handle.close()
-        return code
-
-
-def wait_for(check: Callable[[], Any], timeout: float, say: Callable[[], str] = lambda: "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout}s\n{say()}")
-
-
-def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
-    if not database.exists():
-        return []
-    connection = sqlite3.connect(database)
-    try:
-        return connection.execute(sql).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        connection.close()
-
-
 @pytest.fixture
 def folder(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "rows.py").write_text(ROWS)
     yield tmp_path
-
-
-def state(folder: Path) -> Path:
-    return folder / ".orchestrator" / "state.db"
 
 
 def test_serve_fires_each_tick_once_records_it_and_stops_on_sigterm_then_catches_up(folder: Path) -> None:

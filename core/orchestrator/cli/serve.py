@@ -13,17 +13,21 @@ from orchestrator.cli.common import fail, load_plugins
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Its port; 0 picks a free one.")
 @click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
               help="After SIGTERM, how long running runs may take to finish before they are left resumable.")
-def serve(targets: tuple[str, ...], host: str, port: int, grace: float) -> None:
+@click.option("--lease-ttl", default=15.0, show_default=True, type=click.FloatRange(1), metavar="SECONDS",
+              help="How long the scheduler lease outlives its last renewal: how soon another server on the same "
+                   "state store takes over when this one dies. Renewed every third of it.")
+def serve(targets: tuple[str, ...], host: str, port: int, grace: float, lease_ttl: float) -> None:
     """Fire the schedules and triggers of pipeline files (a directory: every *.yaml in it) and run
     their pipelines, reloading a file when it changes. SIGTERM or Ctrl-C stops it."""
     import signal
+    from datetime import timedelta
 
     try:
         from orchestrator.serve.server import Server
         from orchestrator.serve.web import HttpServer
     except ImportError as exc:
         fail(f"error: orchestrator serve needs the serve extra ({exc.name} is missing): pip install 'pipeline-orchestrator[serve]'")
-    server = Server(list(targets), load_plugins(), grace=grace)
+    server = Server(list(targets), load_plugins(), grace=grace, ttl=timedelta(seconds=lease_ttl))
     http = HttpServer(server, host, port)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: server.stop())

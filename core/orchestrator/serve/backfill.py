@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.serve.catalog import Served, load_served, pipeline_key
-from orchestrator.serve.runs import Ended, Job, RunThread, recorded_status
-from orchestrator.serve.server import new_run_id
+from orchestrator.serve.runs import Ended, Job, RunThread, new_run_id, recorded_status
 from orchestrator.serve.store import connect
 from orchestrator.serve.ticks import CLAIMED, STARTED, SUCCEEDED, TickLedger
 

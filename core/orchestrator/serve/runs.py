@@ -11,6 +11,7 @@ server's one thread owns the database connection.
 from __future__ import annotations
 
 import queue
+import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,12 +25,17 @@ if TYPE_CHECKING:
     from orchestrator.plugins.discovery import Plugins
     from orchestrator.serve.files import FileVersion
 
-__all__ = ["CANCELLED_STATUS", "INTERRUPTED_STATUS", "Ended", "Job", "RunThread", "recorded_status"]
+__all__ = ["CANCELLED_STATUS", "INTERRUPTED_STATUS", "Ended", "Job", "RunThread", "new_run_id", "recorded_status"]
 
 #: how a run ended when the server stopped it on shutdown: left resumable, not recorded as ended
 INTERRUPTED_STATUS = "interrupted"
 #: how a run ended when ``overlap: cancel`` stopped it
 CANCELLED_STATUS = "cancelled"
+
+
+def new_run_id() -> str:
+    """A run id in the history's own format (sortable by time), chosen before the claim."""
+    return f"{datetime.now():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
 @dataclass

@@ -7,7 +7,8 @@ asks each schedule what is due, claims each tick (committed, with the run id) be
 starts, and applies the overlap gate. Runs go in threads of their own (:mod:`.runs`), file
 watchers too (:func:`~orchestrator.serve.files.watch_versions`); both report on one queue, which
 the scheduling thread drains between ticks. Files are checked for changes every second and
-reloaded; a file that no longer validates keeps its last good version.
+reloaded; a file that no longer validates keeps its last good version. What a server takes over
+on getting the lease and leaves when it stops is in :mod:`.handover`.
 """
 
 from __future__ import annotations
@@ -29,36 +30,21 @@ from orchestrator.config.schedule import Tick
 from orchestrator.errors import ConfigError
 from orchestrator.serve.catalog import Served, config_files, load_served, pipeline_key
 from orchestrator.serve.files import FileLedger
+from orchestrator.serve.handover import Held, recover, shut_down
 from orchestrator.serve.overlap import CANCEL, QUEUE, SKIP, OverlapGate
-from orchestrator.serve.runs import CANCELLED_STATUS, INTERRUPTED_STATUS, Ended, Job, RunThread, recorded_status
+from orchestrator.serve.runs import CANCELLED_STATUS, INTERRUPTED_STATUS, Ended, Job, RunThread, new_run_id
 from orchestrator.serve.store import connect, store_key, utc_now
-from orchestrator.serve.ticks import Lease, LeaseLost, SchedulerLease, TickLedger
+from orchestrator.serve.ticks import LeaseLost, SchedulerLease, TickLedger
 from orchestrator.serve.watching import FileSeen, Watchers
 
 if TYPE_CHECKING:
     from orchestrator.plugins.discovery import Plugins
 
-__all__ = ["Server", "new_run_id"]
+__all__ = ["Server"]
 
 _RELOAD_EVERY = 1.0
 #: when a schedule past its ``end`` is due next
 _NEVER = datetime.max.replace(tzinfo=UTC)
-
-
-def new_run_id() -> str:
-    """A run id in the history's own format (sortable by time), chosen before the claim."""
-    return f"{datetime.now():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-
-
-@dataclass
-class _Store:
-    """One state store and what the server holds on it."""
-
-    connection: Any
-    lease_of: SchedulerLease
-    ticks: TickLedger
-    files: FileLedger
-    lease: Lease | None = None
 
 
 @dataclass
@@ -77,7 +63,7 @@ class Server:
         self.stopping = threading.Event()
         self.events: queue.Queue[Any] = queue.Queue()
         self.served: dict[Path, Served] = {}
-        self.stores: dict[str, _Store] = {}
+        self.stores: dict[str, Held] = {}
         self.gates: dict[str, OverlapGate] = {}
         self.running: dict[str, RunThread] = {}
         self.queued_ids: dict[tuple[str, datetime], str] = {}
@@ -85,7 +71,7 @@ class Server:
         self.first_seen: dict[str, datetime] = {}
         self.watchers = Watchers(self.events)
         self.started_at = utc_now()
-        self._store_of: dict[int, _Store] = {}
+        self._store_of: dict[int, Held] = {}
         self._waiting_said = False
 
     # -- reporting ------------------------------------------------------------------------------------
@@ -132,17 +118,17 @@ class Server:
             if not path.exists():
                 self.say(f"{path}: removed, its schedules stop")
                 gone = self.served.pop(path)
-            self._store_of.pop(id(gone), None)
-            self._restart_watchers(gone, None)
+                self._store_of.pop(id(gone), None)
+                self._restart_watchers(gone, None)
 
-    def store_of(self, served: Served) -> _Store:
+    def store_of(self, served: Served) -> Held:
         known = self._store_of.get(id(served))
         if known is not None:
             return known
         key = store_key(served.plan.state, served.plan.base_dir)
         if key not in self.stores:
             conn = connect(served.plan.state, served.plan.base_dir)
-            self.stores[key] = _Store(conn, SchedulerLease(conn, self.holder, ttl=self.ttl), TickLedger(conn), FileLedger(conn))
+            self.stores[key] = Held(conn, SchedulerLease(conn, self.holder, ttl=self.ttl), TickLedger(conn), FileLedger(conn))
         self._store_of[id(served)] = self.stores[key]  # asked every loop: resolving the path each time costs
         return self.stores[key]
 
@@ -165,7 +151,7 @@ class Server:
                 self.say(f"the lease could not be renewed: {exc}")
             if had is None and store.lease is not None:
                 self.say(f"holding the scheduler lease (token {store.lease.token})")
-                self.recover(store)
+                recover(self, store)
                 for served in self.served.values():
                     if self.store_of(served) is store:
                         self._restart_watchers(served, served)
@@ -177,49 +163,8 @@ class Server:
                          "firing nothing until it stops or its lease expires")
                 self._waiting_said = True
 
-    def recover(self, store: _Store) -> None:
-        """Start or resume what the ledger shows claimed or started but not ended (the server
-        before stopped or died in between), each under its recorded run id."""
-        jobs: dict[str, tuple[Served, str, str]] = {}  # id -> (file, pipeline, kind)
-        for served in self.served.values():
-            if self.store_of(served) is store:
-                for sid, (pipeline, _s) in served.schedules.items():
-                    jobs[sid] = (served, pipeline, "tick")
-                for after in served.afters:
-                    jobs[after.id] = (served, after.pipeline, "after")
-                for trigger in served.files:
-                    for version, run_id in store.files.unstarted(trigger.id) + store.files.in_flight(trigger.id):
-                        self._settle(store, served, Job("file", trigger.id, served.path, trigger.pipeline, run_id or new_run_id(),
-                                                        {"trigger": {"path": version.path}}, version=version))
-        # runs that started first (they hold their schedule's overlap gate), then ticks that never
-        # started, oldest first, which go through the gate again: a queue lost with the process is
-        # rebuilt in logical-time order
-        for record in store.ticks.in_flight() + store.ticks.unstarted():
-            if record.schedule_id not in jobs or (record.run_id and record.run_id in self.running):
-                continue
-            served, pipeline, kind = jobs[record.schedule_id]
-            variables = {"schedule": record.tick.variables(self._zone(served, record.schedule_id))}
-            job = Job(kind, record.schedule_id, served.path, pipeline, record.run_id or new_run_id(), variables,
-                      logical_time=record.logical_time)
-            gate = self.gates.get(record.schedule_id)
-            if record.status == "claimed" and gate is not None and recorded_status(served.plan.state, served.plan.base_dir, job.run_id) is None:
-                self._offer(store, job, record.tick, gate)
-            else:
-                self._settle(store, served, job)
-
-    def _zone(self, served: Served, sid: str) -> Any:
+    def zone_of(self, served: Served, sid: str) -> Any:
         return served.schedules[sid][1].zone if sid in served.schedules else UTC
-
-    def _settle(self, store: _Store, served: Served, job: Job) -> None:
-        """A job found in the ledger: record its end if the history has it, resume it if it ran
-        part of the way, start it under its id if it never started."""
-        status = recorded_status(served.plan.state, served.plan.base_dir, job.run_id)
-        if status in ("succeeded", "failed"):
-            self._mark(store, job, status)
-            return
-        job.resume = status is not None
-        self.say(f"{job.key}: {'resuming' if job.resume else 'starting'} run {job.run_id} left by an earlier server")
-        self.start(store, job)
 
     # -- firing ---------------------------------------------------------------------------------------
 
@@ -244,7 +189,7 @@ class Server:
                     self._claim_and_offer(store, served, sid, pipeline, tick, "tick")
                 self.next_at[sid] = schedule.next_fire(now) or _NEVER
 
-    def _claim_and_offer(self, store: _Store, served: Served, sid: str, pipeline: str, tick: Tick, kind: str) -> None:
+    def _claim_and_offer(self, store: Held, served: Served, sid: str, pipeline: str, tick: Tick, kind: str) -> None:
         run_id = new_run_id()
         try:
             if not store.ticks.claim(sid, tick, by=self.holder, run_id=run_id, lease=store.lease):
@@ -253,15 +198,15 @@ class Server:
             store.lease = None
             self.say(str(exc))
             return
-        job = Job(kind, sid, served.path, pipeline, run_id, {"schedule": tick.variables(self._zone(served, sid))},
+        job = Job(kind, sid, served.path, pipeline, run_id, {"schedule": tick.variables(self.zone_of(served, sid))},
                   logical_time=tick.logical_time)
         gate = self.gates.get(sid)
         if gate is None:
             self.start(store, job)
         else:
-            self._offer(store, job, tick, gate)
+            self.offer(store, job, tick, gate)
 
-    def _offer(self, store: _Store, job: Job, tick: Tick, gate: OverlapGate) -> None:
+    def offer(self, store: Held, job: Job, tick: Tick, gate: OverlapGate) -> None:
         """Follow the overlap gate's decision for a claimed tick."""
         decision = gate.offer(tick)
         sid = job.key
@@ -269,7 +214,7 @@ class Server:
             self.start(store, job)
         elif decision.action == SKIP:
             self.say(f"{sid}: tick {tick.logical_time.isoformat()} skipped: {decision.reason}")
-            self._mark(store, job, "skipped")
+            self.mark(store, job, "skipped")
         elif decision.action in (QUEUE, CANCEL):
             self.queued_ids[(sid, tick.logical_time)] = job.run_id
             if decision.action == CANCEL:
@@ -279,16 +224,16 @@ class Server:
                         self.running[running].stop(CANCELLED_STATUS)
             self.say(f"{sid}: tick {tick.logical_time.isoformat()} waits: {decision.reason}")
 
-    def start(self, store: _Store, job: Job) -> None:
+    def start(self, store: Held, job: Job) -> None:
         thread = RunThread(job, self.plugins, self.events)
         self.running[job.run_id] = thread
         if job.kind == "tick" and job.key in self.gates:
             self.gates[job.key].started(job.run_id)
         thread.start()
-        self._mark(store, job, "started")
+        self.mark(store, job, "started")
         self.say(f"{job.key}: run {job.run_id} started" + (f" for {job.logical_time.isoformat()}" if job.logical_time and job.kind == "tick" else ""))
 
-    def _mark(self, store: _Store, job: Job, status: str) -> None:
+    def mark(self, store: Held, job: Job, status: str) -> None:
         try:
             if job.version is not None:
                 store.files.mark(job.key, job.version, status, run_id=job.run_id, lease=store.lease)
@@ -336,7 +281,7 @@ class Server:
             note = ": left resumable, the next start resumes it"
         self.say(f"{job.key}: run {job.run_id} {ended.status}{note}")
         if store is not None and ended.status != INTERRUPTED_STATUS:
-            self._mark(store, job, ended.status)
+            self.mark(store, job, ended.status)
         gate = self.gates.get(job.key)
         if gate is not None and served is not None and store is not None:
             following = gate.finished(job.run_id)
@@ -344,7 +289,7 @@ class Server:
                 run_id = self.queued_ids.pop((job.key, following.logical_time), new_run_id())
                 pipeline, _schedule = served.schedules[job.key]
                 self.start(store, Job("tick", job.key, served.path, pipeline, run_id,
-                                      {"schedule": following.variables(self._zone(served, job.key))},
+                                      {"schedule": following.variables(self.zone_of(served, job.key))},
                                       logical_time=following.logical_time))
         if ended.status != INTERRUPTED_STATUS and not self.stopping.is_set():
             self._fire_afters(job, ended.outcomes)
@@ -387,14 +332,14 @@ class Server:
             upcoming = [at for at in self.next_at.values() if at is not None]
             if upcoming:
                 wait = min(wait, (min(upcoming) - utc_now()).total_seconds())
-            self._drain(max(0.0, min(wait, 1.0)))
-        self._shut_down()
+            self.drain(max(0.0, min(wait, 1.0)))
+        shut_down(self)
 
     def stop(self) -> None:
         self.stopping.set()
         self.events.put(None)  # wake the loop
 
-    def _drain(self, wait: float) -> None:
+    def drain(self, wait: float) -> None:
         try:
             event = self.events.get(timeout=wait) if wait > 0 else self.events.get_nowait()
         except queue.Empty:
@@ -406,30 +351,6 @@ class Server:
                 event = self.events.get_nowait()
             except queue.Empty:
                 return
-
-    def _shut_down(self) -> None:
-        self.watchers.stop()
-        if self.running:
-            self.say(f"stopping: {len(self.running)} runs may finish within {self.grace:g}s")
-        deadline = time.monotonic() + self.grace
-        beat = time.monotonic()
-        while self.running and time.monotonic() < deadline:
-            if time.monotonic() >= beat:
-                self.heartbeat()  # the lease stays ours while runs finish and are recorded
-                beat = time.monotonic() + self.ttl.total_seconds() / 3
-            self._drain(0.2)
-        for thread in list(self.running.values()):
-            thread.stop(INTERRUPTED_STATUS)
-        for thread in list(self.running.values()):
-            thread.join(timeout=30)
-        self._drain(0)
-        for run_id in self.running:
-            self.say(f"run {run_id} did not stop: the next start resumes it")
-        for store in self.stores.values():
-            if store.lease is not None:
-                store.lease_of.release()
-            store.connection.close()
-        self.say("stopped")
 
 
 def _mtime(path: Path) -> int:

@@ -1,0 +1,104 @@
+"""A real ``orchestrator serve`` process for the end-to-end tests, and what they read: a schedule
+every second writing each tick's times to a real SQLite table, the state store's tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from helpers import BIN
+
+ORCHESTRATOR = str(BIN / "orchestrator") if (BIN / "orchestrator").exists() else "orchestrator"
+
+ROWS = """\
+import time
+
+def row(logical_time, interval_start, interval_end, sleep=0):
+    time.sleep(float(sleep))
+    return [{"logical_time": logical_time, "interval_start": interval_start, "interval_end": interval_end}]
+"""
+
+
+def ticking(every: str = "1s", catchup: str = "all", sleep: float = 0, extra: str = "") -> str:
+    return f"""\
+pipelines:
+  every_second:
+    type: ETL
+    schedule: {{every: {every}, catchup: {catchup}{extra}}}
+    phases:
+      extract:
+        steps:
+          - plugin: python.call
+            args:
+              callable: "rows:row"
+              kwargs:
+                logical_time: "${{schedule.logical_time}}"
+                interval_start: "${{schedule.interval_start}}"
+                interval_end: "${{schedule.interval_end}}"
+                sleep: {sleep}
+      load:
+        steps:
+          - plugin: sqlite.write
+            args: {{database: out/ticks.db, table: ticks}}
+"""
+
+
+class Served:
+    """A real ``orchestrator serve`` process; its log goes to a file the test reads."""
+
+    def __init__(self, folder: Path, *targets: str, grace: float = 30, options: tuple[str, ...] = ()) -> None:
+        self.log = folder / f"serve-{time.monotonic_ns()}.log"
+        self.handle = self.log.open("w")
+        self.process = subprocess.Popen(
+            [ORCHESTRATOR, "serve", *targets, "--port", "0", "--grace", str(grace), *options],
+            cwd=folder, stdout=self.handle, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.port = int(wait_for(lambda: re.search(r"serving on http://127\.0\.0\.1:(\d+)", self.text()), 30, self.text).group(1))
+
+    def text(self) -> str:
+        return self.log.read_text()
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop(self, timeout: float = 60) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout)
+        self.handle.close()
+        return code
+
+
+def wait_for(check: Callable[[], Any], timeout: float, say: Callable[[], str] = lambda: "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s\n{say()}")
+
+
+def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
+    if not database.exists():
+        return []
+    connection = sqlite3.connect(database)
+    try:
+        return connection.execute(sql).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        connection.close()
+
+
+def state(folder: Path) -> Path:
+    return folder / ".orchestrator" / "state.db"
