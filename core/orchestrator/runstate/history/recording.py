@@ -1,0 +1,180 @@
+"""Recording a run into the history: a consumer of the run's event stream, one handler per kind of
+event that changes the history.
+
+The store listens to the run's events, so it records the same thing whatever the executor (events
+from worker processes are relayed back). A finished load or transform_at_load step or pipeline is
+committed within ``urgent_seconds`` (what a resume must not repeat); a finished transform_at_load
+step at once, before the event goes on (to the terminal, to the next step).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+from orchestrator.config.model import Plan
+from orchestrator.config.phases import LOAD, TRANSFORM_AT_LOAD
+from orchestrator.events import Event, EventSink, Kind
+from orchestrator.runstate.history.store import SQLStore
+from orchestrator.runstate.progress import config_hash
+
+START_ATTEMPT = (
+    "INSERT INTO step_attempts (run_id, pipeline, phase, step, plugin, attempt, status, started) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, pipeline, step, attempt) DO UPDATE SET "
+    "phase = excluded.phase, plugin = excluded.plugin, status = excluded.status, started = excluded.started"
+)
+
+#: the step kinds whose completion is committed at once: repeating them on resume is not free
+_DURABLE_PHASES = (LOAD, TRANSFORM_AT_LOAD)
+
+
+class Recording(SQLStore):
+    """Writes what a run's events say."""
+
+    def recording(self, run_id: str, plan: Plan, forward: EventSink, *, resumed: bool = False) -> EventSink:
+        """Record the start of a run (or, ``resumed``, that a recorded run goes on), and return
+        an event sink that records each of its events, then hands it on."""
+        if resumed:
+            self._write(
+                "UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL, retired = NULL, host = ?, pid = ? "
+                "WHERE run_id = ?",
+                (socket.gethostname(), os.getpid(), run_id),
+            )
+            # what was still running when the earlier attempt died did not finish
+            for table in ("step_attempts", "phase_runs", "pipeline_runs"):
+                self._write(f"UPDATE {table} SET status = 'interrupted' WHERE run_id = ? AND status IN ('running', 'waiting')", (run_id,))
+            for row in self._query(
+                "SELECT pipeline, step, MAX(attempt) AS attempt FROM step_attempts WHERE run_id = ? GROUP BY pipeline, step",
+                run_id,
+            ):
+                self.attempts[(run_id, row["pipeline"], row["step"])] = row["attempt"]
+        else:
+            self._write(
+                "INSERT INTO runs (run_id, config, config_hash, params, status, started, host, pid) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, str(plan.source.resolve()), config_hash(plan),
+                 self.redact(json.dumps(plan.params, default=str)), time.time(), socket.gethostname(), os.getpid()),
+            )
+        self.flush()
+        self.flusher = threading.Thread(target=self._flush_while_quiet, name="orchestrator-state", daemon=True)
+        self.flusher.start()
+
+        def record_then_forward(event: Event) -> None:
+            self.record(event)
+            forward(event)
+
+        return record_then_forward
+
+    def record(self, event: Event) -> None:
+        """Keep what an event says (a consumer of the run's event stream: one handler per kind
+        that changes the history; the others, like progress and log lines, are not kept)."""
+        handler = self._handlers.get(event.kind)
+        if handler is None:
+            return
+        durable = handler(self, event)
+        if event.kind is Kind.RUN_FINISHED or (event.kind is Kind.STEP_FINISHED and event.phase == TRANSFORM_AT_LOAD):
+            # a transform_at_load step is not idempotent: its end is committed before it is shown
+            # and before the next step starts, or a resume after a kill now would run it again
+            self.flush()
+            return
+        if durable:  # committed by the background thread within ``urgent_seconds``, with whatever follows
+            self.urgent.set()
+        if len(self.pending) >= self.flush_every or time.monotonic() - self.flushed > self.flush_seconds:
+            self.flush()
+
+    def _pipeline_started(self, event: Event) -> bool:
+        self._write(
+            "INSERT INTO pipeline_runs (run_id, pipeline, status, started) VALUES (?, ?, 'running', ?) "
+            "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, started = excluded.started, "
+            "finished = NULL, elapsed = NULL, error = NULL",
+            (event.run_id, event.pipeline, event.time),
+        )
+        return False
+
+    def _pipeline_retry(self, event: Event) -> bool:
+        self._write("UPDATE pipeline_runs SET attempts = attempts + 1 WHERE run_id = ? AND pipeline = ?", (event.run_id, event.pipeline))
+        return False
+
+    def _pipeline_ended(self, event: Event) -> bool:
+        run_id, pipeline = event.run_id, event.pipeline
+        self._write(
+            "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, finished = excluded.finished, "
+            "elapsed = excluded.elapsed, error = excluded.error",
+            (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error)),
+        )
+        if event.kind is Kind.PIPELINE_SKIPPED:
+            return False
+        # a phase still running when the pipeline ended did not finish
+        self._write(
+            "UPDATE phase_runs SET status = ?, finished = ? WHERE run_id = ? AND pipeline = ? AND status = 'running'",
+            (event.status, event.time, run_id, pipeline),
+        )
+        return True
+
+    def _phase_started(self, event: Event) -> bool:
+        self._write(
+            "INSERT INTO phase_runs (run_id, pipeline, phase, status, started) VALUES (?, ?, ?, 'running', ?) "
+            "ON CONFLICT (run_id, pipeline, phase) DO UPDATE SET status = excluded.status, started = excluded.started, "
+            "finished = NULL, elapsed = NULL",
+            (event.run_id, event.pipeline, event.phase, event.time),
+        )
+        return False
+
+    def _phase_finished(self, event: Event) -> bool:
+        self._write(
+            "UPDATE phase_runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ? AND pipeline = ? AND phase = ?",
+            (event.status or "succeeded", event.time, event.elapsed, event.run_id, event.pipeline, event.phase),
+        )
+        return False
+
+    def _step_started(self, event: Event) -> bool:
+        key = (event.run_id, event.pipeline or "", event.step or "")
+        attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
+        self._write(START_ATTEMPT, (event.run_id, event.pipeline, event.phase, event.step, event.plugin, attempt, "running", event.time))
+        return False
+
+    def _step_ended(self, event: Event) -> bool:
+        """A step's attempt ended: it finished, failed, or failed and will be tried again."""
+        run_id, pipeline = event.run_id, event.pipeline
+        key = (run_id, pipeline or "", event.step or "")
+        attempt = self.attempts.get(key, 1)
+        retried = event.kind is Kind.STEP_RETRY
+        self._write(
+            "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ? "
+            "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
+            ("failed" if retried else event.status, event.time, None if retried else event.elapsed, event.rows,
+             self._text(event.error), event.rejected, event.rows_in, run_id, pipeline, event.step, attempt),
+        )
+        if retried:  # the next attempt gets its own row, started now
+            self.attempts[key] = attempt + 1
+            self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time))
+        return event.kind is Kind.STEP_FINISHED and event.phase in _DURABLE_PHASES
+
+    def _run_finished(self, event: Event) -> bool:
+        self._write(
+            "UPDATE runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ?",
+            (event.status, event.time, event.elapsed, event.run_id),
+        )
+        return False
+
+    #: what each kind of event changes in the history; the handler says whether it must be durable soon
+    _handlers: ClassVar[dict[Kind, Callable[[Recording, Event], bool]]] = {
+        Kind.PIPELINE_STARTED: _pipeline_started,
+        Kind.PIPELINE_RETRY: _pipeline_retry,
+        Kind.PIPELINE_FINISHED: _pipeline_ended,
+        Kind.PIPELINE_SKIPPED: _pipeline_ended,
+        Kind.PHASE_STARTED: _phase_started,
+        Kind.PHASE_FINISHED: _phase_finished,
+        Kind.STEP_STARTED: _step_started,
+        Kind.STEP_FINISHED: _step_ended,
+        Kind.STEP_FAILED: _step_ended,
+        Kind.STEP_RETRY: _step_ended,
+        Kind.RUN_FINISHED: _run_finished,
+    }
+
