@@ -36,6 +36,8 @@ def run(
     config: Config,
     *,
     pipelines: Iterable[str] = (),
+    only: bool = False,
+    downstream: bool = False,
     params: Mapping[str, Any] | None = None,
     executor: str | None = None,
     run_id: str | None = None,
@@ -55,7 +57,7 @@ def run(
         # return value when it restores signal handlers, which costs as much as a large run)
         results.append(
             await arun(
-                config, pipelines=pipelines, params=params, executor=executor, run_id=run_id, resume=resume,
+                config, pipelines=pipelines, only=only, downstream=downstream, params=params, executor=executor, run_id=run_id, resume=resume,
                 force=force, on_event=on_event, base_dir=base_dir,
             )
         )
@@ -68,6 +70,8 @@ async def arun(
     config: Config,
     *,
     pipelines: Iterable[str] = (),
+    only: bool = False,
+    downstream: bool = False,
     params: Mapping[str, Any] | None = None,
     executor: str | None = None,
     run_id: str | None = None,
@@ -81,10 +85,13 @@ async def arun(
     ``config`` is a pipeline file's path, or the config itself as a mapping (as YAML would load
     it); relative paths in a mapping start from ``base_dir`` (default: the current directory), as
     they start from a file's folder. ``pipelines`` selects pipelines (and what they depend on),
-    as ``--pipeline`` does; ``params`` sets declared parameters (values are given as text, as on
-    the command line, or as the parameter's own type); ``executor`` runs every pipeline on that
-    executor, as ``--executor`` does; ``run_id`` names the new run; ``resume`` continues a
-    recorded run (``"latest"`` or a run id) as ``--resume`` does, ``force`` as ``--force``.
+    as ``--pipeline`` does, or the pipelines alone (``only``, as ``--only``) or with what depends
+    on them (``downstream``, as ``--downstream``); ``params`` sets declared parameters (values
+    are given as text, as on the command line, or as the parameter's own type); ``executor`` runs
+    every pipeline on that executor, as ``--executor`` does; ``run_id`` names the run, as
+    ``--run-id`` does (a recorded run with that id is continued, so an engine's retry of a task
+    loads nothing twice); ``resume`` continues a recorded run (``"latest"`` or a run id) as
+    ``--resume`` does, ``force`` as ``--force``.
     ``on_event`` is called with every event of the run, in the order they happen.
     """
     from orchestrator.builtin.callable_check import check_callables
@@ -98,7 +105,7 @@ async def arun(
     check_retry_names(plan, plugins.registry)
     if executor:
         plan = with_executor(plan, executor, plugins.registry, option="executor")
-    asked = Launch(name, tuple(pipelines), resume, force, None, run_id)
+    asked = Launch(name, tuple(pipelines), resume, force, None, run_id, only, downstream)
     started: Launched
     with launched(plan, plugins, asked) as started:
         return await started.start(on_event)

@@ -22,24 +22,40 @@ from orchestrator.cli.common import (
 )
 
 
+def _run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--run-id`` checked by the one rule for run ids, before anything is loaded."""
+    from orchestrator.runstate.layout import RunIdError, check_run_id
+
+    try:
+        return None if value is None else check_run_id(value)
+    except RunIdError as exc:
+        fail(f"error: --run-id: {exc}")
+
+
 @click.command()
 @CONFIG
 @PARAM
 @click.option("--pipeline", "selected", multiple=True, metavar="NAME", help="Run this pipeline and what it depends on (repeatable).")
+@click.option("--only", is_flag=True, help="With --pipeline: run the pipeline alone; what it depends on is taken as done.")
+@click.option("--downstream", is_flag=True, help="With --pipeline: run the pipeline and everything that depends on it.")
+@click.option(
+    "--run-id", "run_id", metavar="ID", callback=_run_id,
+    help="The run's id, e.g. from an engine that runs this command; a recorded run with this id is continued.",
+)
 @click.option("--executor", "executor", metavar="NAME", help="Run every pipeline on this executor.")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
 @click.option(
     "--resume", "resume", is_flag=False, flag_value="latest", default=None, metavar="[RUN_ID]",
     help="Continue a failed or interrupted run (the latest of this config, or RUN_ID) from where it stopped.",
 )
-@click.option("--force", is_flag=True, help="With --resume: resume even though the config or its parameters changed.")
+@click.option("--force", is_flag=True, help="With --resume or --run-id: go on even though the config or its parameters changed.")
 @click.option(
     "--replay-dead-letters", "replay", metavar="RUN_ID",
     help="Run the rows that run RUN_ID dead-lettered again, each from the step that rejected it, in a new run.",
 )
 def run(
-    config: str, params: Sequence[str], selected: Sequence[str], executor: str | None, as_json: bool,
-    resume: str | None, force: bool, replay: str | None,
+    config: str, params: Sequence[str], selected: Sequence[str], only: bool, downstream: bool, run_id: str | None,
+    executor: str | None, as_json: bool, resume: str | None, force: bool, replay: str | None,
 ) -> None:
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     from orchestrator.cli.interrupts import EXIT_INTERRUPTED, run_until_interrupted
@@ -50,7 +66,7 @@ def run(
 
     plugins = load_plugins()
     plan = load_plan(config, params, plugins, import_code=True)
-    asked = Launch(config, selected, resume, force, replay)
+    asked = Launch(config, selected, resume, force, replay, run_id, only, downstream)
     try:
         if executor:
             plan = with_executor(plan, executor, plugins.registry)
