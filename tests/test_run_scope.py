@@ -44,6 +44,12 @@ pipelines:
     phases:
       extract: {steps: [{id: src, plugin: python.call, args: {callable: "steps:extract", kwargs: {name: d}}}]}
       load: {steps: [{id: table, plugin: sqlite.write, args: {database: out.db, table: d}}]}
+  flaky:
+    type: ETL
+    retry: {attempts: 3, initial: 0.01, jitter: false}
+    phases:
+      extract: {steps: [{id: src, plugin: python.call, args: {callable: "steps:down", kwargs: {name: flaky}}}]}
+      load: {steps: [{id: table, plugin: sqlite.write, args: {database: out.db, table: flaky}}]}
 """
 
 STEPS = """
@@ -56,6 +62,11 @@ def extract(name):
     calls = HERE / f"{name}.calls"
     calls.write_text(str(int(calls.read_text()) + 1 if calls.exists() else 1))
     return [{"id": i, "name": name} for i in range(100)]
+
+
+def down(name):
+    extract(name)
+    raise ConnectionError("the source is down")
 
 
 def fragile(batch):
@@ -179,3 +190,14 @@ def test_a_run_id_of_another_file_or_of_a_changed_config_is_refused(config: Path
     forced = cli("run", str(config), "--pipeline", "d", "--only", "--run-id", "shared-1", "--force")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert _calls(config) == {"d": 1}, "the forced attempt reused what the run completed"
+
+
+@pytest.mark.parametrize(("options", "attempts"), [([], 3), (["--no-pipeline-retry"], 1)])
+def test_a_pipeline_retry_left_to_the_engine_makes_one_attempt(config: Path, options: list[str], attempts: int) -> None:
+    """An engine that took over the pipeline's retry: (its task retries) asks for one attempt per
+    task; otherwise attempts would multiply."""
+    done = cli("run", str(config), "--pipeline", "flaky", "--only", *options)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _calls(config) == {"flaky": attempts}
+    assert [r.status for r in [orchestrator.run(config, pipelines=["flaky"], pipeline_retry=False).pipelines["flaky"]]] == ["failed"]
+    assert _calls(config) == {"flaky": attempts + 1}

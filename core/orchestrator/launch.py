@@ -52,6 +52,9 @@ class Launch:
     run_id: str | None = None
     only: bool = False
     downstream: bool = False
+    #: False when the engine running this command retries the pipeline itself (its ``retry:``
+    #: became the engine's task retries): one attempt here, or attempts would multiply
+    pipeline_retry: bool = True
 
     def pipelines(self, plan: Plan) -> tuple[Sequence[str] | None, bool]:
         """What the engine runs: the pipeline names (None: all), and whether what they depend on
@@ -172,6 +175,8 @@ def launched(plan: Plan, plugins: Plugins, asked: Launch) -> Iterator[Launched]:
     from orchestrator.runstate.history.sql import StateError
 
     _check_selection(plan, asked)
+    if not asked.pipeline_retry:
+        plan = _without_pipeline_retries(plan)
     try:
         state = state_for(plan, redactor(plan.secrets))
     except StateError as exc:  # a store that cannot be opened: nothing has run yet
@@ -220,6 +225,16 @@ def with_executor(plan: Plan, name: str, registry: Registry, *, option: str = "-
         key: replace(p, executor=p.executor if p.executor.name == name else default) for key, p in plan.pipelines.items()
     }
     return replace(plan, pipelines=pipelines, executor=default)
+
+
+def _without_pipeline_retries(plan: Plan) -> Plan:
+    """The plan with no pipeline-level ``retry:`` (steps keep theirs, and every timeout stays)."""
+    from dataclasses import replace
+
+    from orchestrator.config.policies import Policies
+
+    pipelines = {name: replace(p, policies=Policies(None, p.policies.timeout)) for name, p in plan.pipelines.items()}
+    return replace(plan, pipelines=pipelines)
 
 
 def _check_selection(plan: Plan, asked: Launch) -> None:

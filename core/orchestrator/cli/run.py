@@ -39,6 +39,10 @@ def _run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.option("--only", is_flag=True, help="With --pipeline: run the pipeline alone; what it depends on is taken as done.")
 @click.option("--downstream", is_flag=True, help="With --pipeline: run the pipeline and everything that depends on it.")
 @click.option(
+    "--no-pipeline-retry", "pipeline_retry", is_flag=True, flag_value=False, default=True,
+    help="Make one attempt of each pipeline, its retry: left to the engine running this command (steps keep theirs).",
+)
+@click.option(
     "--run-id", "run_id", metavar="ID", callback=_run_id,
     help="The run's id, e.g. from an engine that runs this command; a recorded run with this id is continued.",
 )
@@ -54,8 +58,8 @@ def _run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     help="Run the rows that run RUN_ID dead-lettered again, each from the step that rejected it, in a new run.",
 )
 def run(
-    config: str, params: Sequence[str], selected: Sequence[str], only: bool, downstream: bool, run_id: str | None,
-    executor: str | None, as_json: bool, resume: str | None, force: bool, replay: str | None,
+    config: str, params: Sequence[str], selected: Sequence[str], only: bool, downstream: bool, pipeline_retry: bool,
+    run_id: str | None, executor: str | None, as_json: bool, resume: str | None, force: bool, replay: str | None,
 ) -> None:
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     from orchestrator.cli.interrupts import EXIT_INTERRUPTED, run_until_interrupted
@@ -66,7 +70,7 @@ def run(
 
     plugins = load_plugins()
     plan = load_plan(config, params, plugins, import_code=True)
-    asked = Launch(config, selected, resume, force, replay, run_id, only, downstream)
+    asked = Launch(config, selected, resume, force, replay, run_id, only, downstream, pipeline_retry)
     try:
         if executor:
             plan = with_executor(plan, executor, plugins.registry)
