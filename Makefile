@@ -3,7 +3,10 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-CONTRIB := $(wildcard contrib/*/pyproject.toml)
+# A contrib project with a constraints.txt of its own (an engine adapter) runs in a venv of its own
+# (.ci/engine-venv), never in this one: its dependency tree must not meet the core's or another's.
+ENGINES := $(patsubst %/constraints.txt,%/,$(wildcard contrib/*/constraints.txt))
+CONTRIB := $(filter-out $(addsuffix pyproject.toml,$(ENGINES)),$(wildcard contrib/*/pyproject.toml))
 
 .PHONY: install demo lint test bench clean constraints
 
@@ -29,16 +32,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check core/orchestrator
 	$(BIN)/mypy --strict core/orchestrator
 
-## Run the whole test suite: the core's, then each contrib plugin's own (a pytest session each).
+## Run the whole test suite: the core's, then each contrib plugin's own (a pytest session each),
+## an engine adapter's in its own cached venv.
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	for project in $(dir $(CONTRIB)); do $(BIN)/python -m pytest "$${project}tests" || exit 1; done
+	for project in $(ENGINES); do venv=$$(bash .ci/engine-venv "$$project") && "$$venv/bin/python" -m pytest "$${project}tests" || exit 1; done
 
 ## Print the benchmark table (not part of CI's pass/fail).
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-## Re-resolve the newest releases and rewrite constraints.txt (review the diff before committing).
+## Re-resolve the newest releases and rewrite constraints.txt (review the diff before committing);
+## an engine adapter's own constraints.txt: bash .ci/engine-venv --freeze contrib/PROJECT.
 constraints:
 	rm -rf .venv-resolve
 	$(PYTHON) -m venv .venv-resolve

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +37,15 @@ def run(
     config: Config,
     *,
     pipelines: Iterable[str] = (),
+    only: bool = False,
+    downstream: bool = False,
+    pipeline_retry: bool = True,
     params: Mapping[str, Any] | None = None,
     executor: str | None = None,
     run_id: str | None = None,
     resume: str | None = None,
     force: bool = False,
+    data_interval: tuple[datetime, datetime] | None = None,
     on_event: EventSink = discard,
     base_dir: str | os.PathLike[str] | None = None,
 ) -> RunResult:
@@ -55,8 +60,9 @@ def run(
         # return value when it restores signal handlers, which costs as much as a large run)
         results.append(
             await arun(
-                config, pipelines=pipelines, params=params, executor=executor, run_id=run_id, resume=resume,
-                force=force, on_event=on_event, base_dir=base_dir,
+                config, pipelines=pipelines, only=only, downstream=downstream, pipeline_retry=pipeline_retry, params=params,
+                executor=executor, run_id=run_id, resume=resume, force=force, data_interval=data_interval,
+                on_event=on_event, base_dir=base_dir,
             )
         )
 
@@ -68,11 +74,15 @@ async def arun(
     config: Config,
     *,
     pipelines: Iterable[str] = (),
+    only: bool = False,
+    downstream: bool = False,
+    pipeline_retry: bool = True,
     params: Mapping[str, Any] | None = None,
     executor: str | None = None,
     run_id: str | None = None,
     resume: str | None = None,
     force: bool = False,
+    data_interval: tuple[datetime, datetime] | None = None,
     on_event: EventSink = discard,
     base_dir: str | os.PathLike[str] | None = None,
 ) -> RunResult:
@@ -81,10 +91,17 @@ async def arun(
     ``config`` is a pipeline file's path, or the config itself as a mapping (as YAML would load
     it); relative paths in a mapping start from ``base_dir`` (default: the current directory), as
     they start from a file's folder. ``pipelines`` selects pipelines (and what they depend on),
-    as ``--pipeline`` does; ``params`` sets declared parameters (values are given as text, as on
-    the command line, or as the parameter's own type); ``executor`` runs every pipeline on that
-    executor, as ``--executor`` does; ``run_id`` names the new run; ``resume`` continues a
-    recorded run (``"latest"`` or a run id) as ``--resume`` does, ``force`` as ``--force``.
+    as ``--pipeline`` does, or the pipelines alone (``only``, as ``--only``) or with what depends
+    on them (``downstream``, as ``--downstream``); ``pipeline_retry=False`` makes one attempt of
+    each pipeline, as ``--no-pipeline-retry`` does, for an engine that retries it; ``params`` sets declared parameters (values
+    are given as text, as on the command line, or as the parameter's own type); ``executor`` runs
+    every pipeline on that executor, as ``--executor`` does; ``run_id`` names the run, as
+    ``--run-id`` does (a recorded run with that id is continued, so an engine's retry of a task
+    loads nothing twice); ``resume`` continues a recorded run (``"latest"`` or a run id) as
+    ``--resume`` does, ``force`` as ``--force``. ``data_interval`` (two aware datetimes) is the
+    period the run is about when another scheduler started it: ``${schedule.interval_start}`` and
+    ``${schedule.interval_end}``, and ``${schedule.logical_time}`` is its end (without it, all
+    three are the moment the run was asked for, as for ``orchestrator run``).
     ``on_event`` is called with every event of the run, in the order they happen.
     """
     from orchestrator.builtin.callable_check import check_callables
@@ -93,27 +110,36 @@ async def arun(
     from orchestrator.plugins.discovery import load_plugins
 
     plugins = load_plugins()
-    plan, name = _plan(config, plugins, params or {}, base_dir)
+    plan, name = _plan(config, plugins, params or {}, base_dir, data_interval)
     check_callables(plan)  # a typo in a callable: fails here, before the first pipeline loads
     check_retry_names(plan, plugins.registry)
     if executor:
         plan = with_executor(plan, executor, plugins.registry, option="executor")
-    asked = Launch(name, tuple(pipelines), resume, force, None, run_id)
+    asked = Launch(name, tuple(pipelines), resume, force, None, run_id, only, downstream, pipeline_retry)
     started: Launched
     with launched(plan, plugins, asked) as started:
         return await started.start(on_event)
 
 
-def _plan(config: Config, plugins: Plugins, params: Mapping[str, Any], base_dir: str | os.PathLike[str] | None) -> tuple[Plan, str]:
+def _plan(
+    config: Config, plugins: Plugins, params: Mapping[str, Any], base_dir: str | os.PathLike[str] | None,
+    data_interval: tuple[datetime, datetime] | None,
+) -> tuple[Plan, str]:
     """The validated plan, and how messages name the config."""
+    from orchestrator.config.interpolate import interval_schedule
     from orchestrator.config.plan import load_mapping, load_plan
+    from orchestrator.launch import LaunchError
 
     given = {name: value if isinstance(value, str) else _as_text(value) for name, value in params.items()}
+    try:
+        variables = None if data_interval is None else {"schedule": interval_schedule(*data_interval)}
+    except ValueError as exc:
+        raise LaunchError(f"data_interval: {exc}") from None
     if isinstance(config, Mapping):
         folder = Path(base_dir) if base_dir is not None else Path.cwd()
-        plan = load_mapping(config, folder, plugins.registry, params=given)
+        plan = load_mapping(config, folder, plugins.registry, params=given, variables=variables)
         return plan, str(plan.source)
-    return load_plan(config, plugins.registry, params=given), os.fspath(config)
+    return load_plan(config, plugins.registry, params=given, variables=variables), os.fspath(config)
 
 
 def _as_text(value: Any) -> str:

@@ -40,7 +40,9 @@ class LaunchError(OrchestratorError):
 @dataclass(frozen=True, slots=True)
 class Launch:
     """What a run was asked for, beyond the plan. ``config`` names the pipeline file in messages;
-    ``run_id`` is the id of a new run (a fresh one when None)."""
+    ``run_id`` is the run's id, supplied from outside (a fresh one when None; a recorded run with
+    that id is continued). ``only`` runs the selected pipelines alone, ``downstream`` them and
+    what depends on them; otherwise they run with what they depend on."""
 
     config: str
     selected: Sequence[str] = ()
@@ -48,6 +50,23 @@ class Launch:
     force: bool = False
     replay: str | None = None
     run_id: str | None = None
+    only: bool = False
+    downstream: bool = False
+    #: False when the engine running this command retries the pipeline itself (its ``retry:``
+    #: became the engine's task retries): one attempt here, or attempts would multiply
+    pipeline_retry: bool = True
+
+    def pipelines(self, plan: Plan) -> tuple[Sequence[str] | None, bool]:
+        """What the engine runs: the pipeline names (None: all), and whether what they depend on
+        runs with them."""
+        if not self.selected:
+            return None, True
+        if self.downstream:
+            from orchestrator.config.graph import with_dependents
+
+            graph = {name: spec.depends_on for name, spec in plan.pipelines.items()}
+            return sorted(with_dependents(graph, self.selected)), False
+        return self.selected, not self.only
 
 
 class Launched:
@@ -88,8 +107,9 @@ class Launched:
         # what steps log becomes events of the stream until the notifications sent at the end
         # (in close) are logged too
         self._exits.enter_context(StepLogs(self.run_id, sink, self.redact))
+        selected, upstream = self.asked.pipelines(self.plan)
         self.result = await self._engine.run(
-            self.asked.selected or None, run_id=self.run_id, resume=self.progress, replay=self.replayed
+            selected, run_id=self.run_id, resume=self.progress, replay=self.replayed, upstream=upstream
         )
         return self.result
 
@@ -155,6 +175,8 @@ def launched(plan: Plan, plugins: Plugins, asked: Launch) -> Iterator[Launched]:
     from orchestrator.runstate.history.sql import StateError
 
     _check_selection(plan, asked)
+    if not asked.pipeline_retry:
+        plan = _without_pipeline_retries(plan)
     try:
         state = state_for(plan, redactor(plan.secrets))
     except StateError as exc:  # a store that cannot be opened: nothing has run yet
@@ -162,7 +184,13 @@ def launched(plan: Plan, plugins: Plugins, asked: Launch) -> Iterator[Launched]:
     try:
         letters = dead_letter_folder(plan.state, plan.base_dir)
         replayed = _replayed(state, plan, asked, letters) if asked.replay else None
-        run_id, progress = _resumed(state, plan, asked) if asked.resume else (asked.run_id or new_run_id(), None)
+        progress: Progress | None
+        if asked.resume:
+            run_id, progress = _resumed(state, plan, asked)
+        elif asked.run_id:
+            run_id, progress = asked.run_id, _continued(state, plan, asked)
+        else:
+            run_id, progress = new_run_id(), None
     except LaunchError:
         if state is not None:
             state.close()
@@ -199,6 +227,16 @@ def with_executor(plan: Plan, name: str, registry: Registry, *, option: str = "-
     return replace(plan, pipelines=pipelines, executor=default)
 
 
+def _without_pipeline_retries(plan: Plan) -> Plan:
+    """The plan with no pipeline-level ``retry:`` (steps keep theirs, and every timeout stays)."""
+    from dataclasses import replace
+
+    from orchestrator.config.policies import Policies
+
+    pipelines = {name: replace(p, policies=Policies(None, p.policies.timeout)) for name, p in plan.pipelines.items()}
+    return replace(plan, pipelines=pipelines)
+
+
 def _check_selection(plan: Plan, asked: Launch) -> None:
     for name in asked.selected:
         if name not in plan.pipelines:
@@ -216,10 +254,14 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
                 check_run_id(run_id)
             except RunIdError as exc:
                 raise LaunchError(f"{option}: {exc}") from None
+    if (asked.only or asked.downstream) and not asked.selected:
+        raise LaunchError("--only and --downstream say what to run beside the pipelines --pipeline names; add --pipeline NAME")
+    if asked.only and asked.downstream:
+        raise LaunchError("--only runs the pipeline alone and --downstream runs what depends on it too; use one of them")
     if asked.replay and asked.resume:
         raise LaunchError("--replay-dead-letters starts a new run and --resume continues an earlier one; use one of them")
     if asked.run_id and (asked.resume or asked.replay):
-        raise LaunchError("a run id is chosen for a new run only; --resume and --replay-dead-letters choose their own")
+        raise LaunchError("--run-id names the run itself; --resume and --replay-dead-letters choose theirs, use one of them")
 
 
 def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Progress]:
@@ -243,6 +285,19 @@ def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Pr
             "ledger, as sqlite.write does, skips what the earlier replay committed)"
         )
     return run_id, progress
+
+
+def _continued(state: SQLState | None, plan: Plan, asked: Launch) -> Progress | None:
+    """What the recorded run with the id supplied from outside completed (None: a new run)."""
+    from orchestrator.runstate.resume import ResumeError, continued
+
+    assert asked.run_id is not None
+    if state is None:  # no history: nothing to continue, every attempt is a new run
+        return None
+    try:
+        return continued(state, plan, asked.run_id, force=asked.force, config=asked.config)
+    except ResumeError as exc:
+        raise LaunchError(str(exc)) from None
 
 
 def _replayed(state: SQLState | None, plan: Plan, asked: Launch, folder: Path) -> dict[str, Path]:

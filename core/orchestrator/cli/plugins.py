@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def plugins(as_json: bool) -> None:
-    """List installed plugins: distribution, version, steps per phase, executors, hooks."""
+    """List installed plugins: distribution, version, steps per phase, executors, exporters, engines, hooks."""
     loaded = load_plugins()
     if as_json:
         import json
@@ -37,7 +37,7 @@ def render_listing(registry: Registry) -> str:
         lines.append(f"{plugin['distribution']} {plugin['version']}  (plugin {plugin['name']})")
         for phase, names in plugin["steps"].items():
             lines.append(f"  {phase + ':':<19}{', '.join(names)}")
-        for kind in ("executors", "notifiers"):
+        for kind in ("executors", "notifiers", "exporters", "engines"):
             if plugin[kind]:
                 lines.append(f"  {kind + ':':<19}{', '.join(plugin[kind])}")
         lines.append(f"  {'hooks:':<19}{', '.join(plugin['hooks'])}")

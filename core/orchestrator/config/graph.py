@@ -1,4 +1,5 @@
-"""The DAG of pipelines: ordering, cycles, the part a ``--pipeline`` selection needs, and drawings.
+"""The DAG of pipelines: ordering, cycles, the part a ``--pipeline`` selection needs (with what it
+depends on, or with what depends on it: ``--downstream``), and drawings.
 
 Built on the standard library's :mod:`graphlib`, which also reports the exact cycle it found.
 """
@@ -100,6 +101,15 @@ def with_dependencies(depends_on: Mapping[str, Iterable[str]], selected: Iterabl
             keep.add(name)
             stack.extend(depends_on.get(name, ()))
     return keep
+
+
+def with_dependents(depends_on: Mapping[str, Iterable[str]], selected: Iterable[str]) -> set[str]:
+    """The selected pipelines and, transitively, everything that depends on them (``--downstream``)."""
+    dependents: dict[str, list[str]] = {}
+    for name, deps in depends_on.items():
+        for dep in deps:
+            dependents.setdefault(dep, []).append(name)
+    return with_dependencies(dependents, selected)
 
 
 def render(depends_on: Mapping[str, Iterable[str]], fmt: str, labels: Mapping[str, str] | None = None) -> str:

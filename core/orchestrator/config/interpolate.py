@@ -210,6 +210,19 @@ def manual_schedule(now: datetime | None = None) -> dict[str, str]:
     return {"logical_time": moment, "interval_start": moment, "interval_end": moment}
 
 
+def interval_schedule(start: datetime, end: datetime) -> dict[str, str]:
+    """``${schedule.*}`` of a run about the data interval ``[start, end)`` that another scheduler
+    (Airflow, say) gave it: the logical time is the interval's end, as for a tick of our own
+    schedules, and each time keeps the offset it was given in. Raises :class:`ValueError` for a
+    time without a time zone, or an end before the start."""
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"data interval {name} {value.isoformat()} has no time zone; give an aware datetime")
+    if end < start:
+        raise ValueError(f"data interval ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+    return {"logical_time": end.isoformat(), "interval_start": start.isoformat(), "interval_end": end.isoformat()}
+
+
 def _dangling_message(text: str) -> str:
     """Say whether a stray ``${`` is nested in another reference or simply never closed."""
     start = _DANGLING.search(text)

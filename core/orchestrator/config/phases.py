@@ -33,3 +33,7 @@ REGISTRATION_HOOKS: Final[dict[str, str]] = {
 }
 EXECUTOR_HOOK: Final = "register_executors"
 NOTIFIER_HOOK: Final = "register_notifiers"
+#: ``orchestrator export NAME``: the commands that write a pipeline file as another engine's files
+EXPORTER_HOOK: Final = "register_exporters"
+#: the orchestration engines an adapter runs pipeline files on (``orchestrator plugins`` lists them)
+ENGINE_HOOK: Final = "register_engines"

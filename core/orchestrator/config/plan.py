@@ -77,6 +77,7 @@ def load_mapping(
     *,
     params: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    variables: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
     """A config given as a mapping (``orchestrator.run({...})``), relative paths starting from
     ``base_dir``. It is written as YAML to a file of its own first (named by its content, see
@@ -92,7 +93,7 @@ def load_mapping(
         partial = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, file)
-    return load_plan(file, registry, params=params, env=env, base_dir=base_dir)
+    return load_plan(file, registry, params=params, env=env, base_dir=base_dir, variables=variables)
 
 
 #: how messages name a config given as a mapping before it has a file

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
@@ -74,7 +74,7 @@ class Engine:
 
     def run_sync(
         self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
-        replay: Mapping[str, Path] | None = None,
+        replay: Mapping[str, Path] | None = None, upstream: bool = True,
     ) -> RunResult:
         """Run on a fresh event loop (the CLI's and most tests' entry)."""
         results: list[RunResult] = []
@@ -83,22 +83,27 @@ class Engine:
             # The result stays out of the loop's hands: on Python 3.11, asyncio's runner formats
             # the main coroutine's return value when it restores signal handlers, which costs as
             # much as a large run's whole bookkeeping.
-            results.append(await self.run(selected, run_id=run_id, resume=resume, replay=replay))
+            results.append(await self.run(selected, run_id=run_id, resume=resume, replay=replay, upstream=upstream))
 
         anyio.run(main)
         return results[0]
 
     async def run(
         self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
-        replay: Mapping[str, Path] | None = None,
+        replay: Mapping[str, Path] | None = None, upstream: bool = True,
     ) -> RunResult:
-        """Run the pipelines. ``resume`` continues run ``run_id`` from what its earlier attempt
-        completed: succeeded pipelines are not run again, the others go on from their checkpoints
-        and skip the loads that completed. ``replay`` (pipeline: an earlier run's dead-letter
-        file) runs only those pipelines, on their dead-lettered rows."""
+        """Run the pipelines: the ``selected`` ones and what they depend on, or, without
+        ``upstream``, the selected ones alone (what they depend on outside the selection is taken
+        as done, as ``--only`` and ``--downstream`` ask). ``resume`` continues run ``run_id`` from
+        what its earlier attempt completed: succeeded pipelines are not run again, the others go on
+        from their checkpoints and skip the loads that completed. ``replay`` (pipeline: an earlier
+        run's dead-letter file) runs only those pipelines, on their dead-lettered rows."""
         run_id = run_id or new_run_id()
         graph = {name: spec.depends_on for name, spec in self.plan.pipelines.items()}
-        names = graph if selected is None else with_dependencies(graph, selected)
+        if selected is None:
+            names: Collection[str] = graph
+        else:
+            names = with_dependencies(graph, selected) if upstream else set(selected)
         if replay is not None:  # what the replayed pipelines depend on is not run again
             names = {name for name in names if name in replay}
         order = [name for name in topological_order(graph) if name in names]
@@ -129,10 +134,10 @@ class Engine:
                         for name in pending:
                             spec = self.plan.pipelines[name]
                             executor = executors[spec.executor.key]
-                            upstream = self._upstream(spec, finished, outcomes) if getattr(executor, "takes_graph", False) else ()
+                            waits = self._upstream(spec, finished, outcomes) if getattr(executor, "takes_graph", False) else ()
                             continuation = self._continuation(spec, resume, replay)
                             tasks.start_soon(
-                                self._schedule, spec, run_id, continuation, upstream, executor, finished, outcomes, name=name
+                                self._schedule, spec, run_id, continuation, waits, executor, finished, outcomes, name=name
                             )
         result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
         if self.checkpoints is not None and result.ok:

@@ -23,12 +23,14 @@ from typing import Any
 import pluggy
 
 from orchestrator.config import cache
-from orchestrator.config.phases import EXECUTOR_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
+from orchestrator.config.phases import ENGINE_HOOK, EXECUTOR_HOOK, EXPORTER_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
 from orchestrator.errors import PluginError
 from orchestrator.plugins import hookspecs
 from orchestrator.plugins.imports import BoundedImporter, ImportTimedOut
 from orchestrator.plugins.registry import (
+    ENGINE,
     EXECUTOR,
+    EXPORTER,
     NOTIFIER,
     Origin,
     PluginInfo,
@@ -43,7 +45,11 @@ CORE_DISTRIBUTION = "pipeline-orchestrator"
 _KIND_BY_HOOK = {hook: phase for phase, hook in REGISTRATION_HOOKS.items()} | {
     EXECUTOR_HOOK: EXECUTOR,
     NOTIFIER_HOOK: NOTIFIER,
+    EXPORTER_HOOK: EXPORTER,
+    ENGINE_HOOK: ENGINE,
 }
+#: where a plugin's listing keeps the names of each kind that is not a phase's steps
+_LISTED = {EXECUTOR: "executors", NOTIFIER: "notifiers", EXPORTER: "exporters", ENGINE: "engines"}
 _KNOWN_HOOKS = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "orchestrator_spec")]
 
 
@@ -104,10 +110,8 @@ class Plugins:
                     continue
                 register = Register(self.registry, kind, origin)
                 self._call_registration(hook_name, plugin, register)
-                if kind == EXECUTOR:
-                    info.executors = sorted(register.names)
-                elif kind == NOTIFIER:
-                    info.notifiers = sorted(register.names)
+                if kind in _LISTED:
+                    setattr(info, _LISTED[kind], sorted(register.names))
                 else:
                     info.steps[kind] = sorted(register.names)
         except (PluginError, pluggy.PluginValidationError) as exc:

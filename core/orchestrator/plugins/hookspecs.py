@@ -128,6 +128,44 @@ def register_notifiers(register: Register) -> None:
     """
 
 
+@hookspec
+def register_exporters(register: Register) -> None:
+    """Register the ``orchestrator export`` subcommands this plugin provides: each writes a
+    pipeline file as the files another engine runs (an Airflow DAG file, an Argo Workflow).
+
+    Fires once per process, like :func:`register_extractors`, when ``orchestrator export`` (or
+    ``plugins``) needs the registry; a plugin adapting an engine registers its exporter here so
+    every engine is exported the same way, from one command group.
+
+    :param register: ``register(name, command, description="")``; ``name`` is the subcommand
+        (``orchestrator export NAME``), ``command`` a :class:`click.Command` or, to keep the plugin
+        module cheap to import, a ``"package.module:command"`` string imported when that
+        subcommand runs; ``description`` is its line in ``orchestrator export --help``.
+    :returns: nothing.
+
+    The command takes the pipeline file as its first argument, validates it as ``orchestrator
+    validate`` does (exit 2 with every problem), and writes to stdout unless ``-o FILE`` says
+    otherwise.
+    """
+
+
+@hookspec
+def register_engines(register: Register) -> None:
+    """Register the orchestration engines this plugin runs pipeline files on (``airflow``,
+    ``argo``...), so ``orchestrator plugins`` tells which engines the installed adapters support.
+
+    Fires once per process, like :func:`register_extractors`.
+
+    :param register: ``register(name, entry, description="")``; ``name`` is the engine, in lower
+        case, as ``orchestrator plugins`` lists it; ``entry`` is what a user of that engine calls
+        (a callable or a ``"package.module:attr"`` string, never imported by the core: the
+        engine's libraries may not be installed where ``orchestrator plugins`` runs), such as the
+        factory that builds the engine's object from a pipeline file; ``description`` says what
+        one pipeline becomes there (one line).
+    :returns: nothing.
+    """
+
+
 # -- lifecycle --------------------------------------------------------------------------------------
 
 

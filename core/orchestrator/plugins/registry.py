@@ -1,4 +1,5 @@
-"""What plugins registered: step, executor and notification channel entries, who registered them, and lookups by name.
+"""What plugins registered: step, executor, notification channel, exporter and engine entries, who
+registered them, and lookups by name.
 
 The registry is filled through :class:`Register` callbacks (one per plugin and hook), so the core
 always knows which distribution a name came from and can report clashes with both names in hand.
@@ -16,6 +17,12 @@ from orchestrator.errors import PluginError
 
 EXECUTOR = "executor"
 NOTIFIER = "notifier"
+#: an ``orchestrator export`` subcommand
+EXPORTER = "exporter"
+#: an orchestration engine an adapter runs pipeline files on
+ENGINE = "engine"
+#: the kinds that are not steps (messages name them alone, not as a phase's step)
+NOT_STEPS = (EXECUTOR, NOTIFIER, EXPORTER, ENGINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,8 @@ class PluginInfo:
     steps: dict[str, list[str]] = field(default_factory=dict)
     executors: list[str] = field(default_factory=list)
     notifiers: list[str] = field(default_factory=list)
+    exporters: list[str] = field(default_factory=list)
+    engines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +153,7 @@ class Registry:
             f"{entry.kind} step {entry.name!r} is registered by both {existing.origin} and "
             f"{entry.origin}; uninstall one of them or disable one with "
             f"ORCHESTRATOR_DISABLE_PLUGINS={entry.origin.plugin}"
-            if entry.kind not in (EXECUTOR, NOTIFIER)
+            if entry.kind not in NOT_STEPS
             else f"{entry.kind} {entry.name!r} is registered by both {existing.origin} and {entry.origin}"
         )
 
@@ -152,7 +161,7 @@ class Registry:
         return self.tables.get(kind, {}).get(name)
 
     def kinds_of(self, name: str) -> list[str]:
-        """Every phase (or ``"executor"``, ``"notifier"``) that has a registration under this name."""
+        """Every phase (or ``"executor"``, ``"notifier"``, ``"exporter"``, ``"engine"``) that has a registration under this name."""
         return [kind for kind, table in self.tables.items() if name in table]
 
     def remove_origin(self, plugin: str) -> None:
@@ -162,7 +171,7 @@ class Registry:
                 del table[name]
 
     def names(self, kind: str, plugin: str | None = None) -> list[str]:
-        """Registered names of one phase (or ``"executor"``, ``"notifier"``), sorted; only one plugin's if given."""
+        """Registered names of one phase (or another kind), sorted; only one plugin's if given."""
         return sorted(
             name
             for name, entry in self.tables.get(kind, {}).items()

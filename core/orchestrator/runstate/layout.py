@@ -20,8 +20,9 @@ How files are named inside a run's folder is the business of the module that wri
 A run id names a folder (``checkpoints/<run id>``, ``dead-letters/<run id>``), so an id is checked
 here, once, before it is joined into a path: :func:`run_folder` is the only way a run's folder is
 made, and :func:`check_run_id` is what ``--resume``, ``--replay-dead-letters``, ``orchestrator runs
-show`` and the Python API's ``run_id=`` call on what they are given (``../../elsewhere`` would
-otherwise read or write outside the state directory).
+show``, ``--run-id`` and the Python API's ``run_id=`` call on what they are given
+(``../../elsewhere`` would otherwise read or write outside the state directory);
+:func:`run_id_from` makes a valid one out of an engine's names, for adapters.
 
 Plain path arithmetic on purpose: the plan model reads :data:`DEFAULT_STATE` from here, so this
 module imports nothing of the project.
@@ -29,6 +30,7 @@ module imports nothing of the project.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -47,6 +49,8 @@ DEAD_LETTERS = "dead-letters"
 #: a valid run id: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit, at
 #: most 128 characters; no separator, nothing a shell or a file system treats specially
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_MAX_RUN_ID = 128
+_NOT_IN_RUN_ID = re.compile(r"[^A-Za-z0-9._-]")
 RUN_ID_RULE = "letters, digits, '-', '_' and '.', starting with a letter or digit, at most 128 characters"
 
 
@@ -64,6 +68,23 @@ def check_run_id(run_id: str) -> str:
     if not valid_run_id(run_id):
         raise RunIdError(f"{run_id!r} is not a run id (a run id is {RUN_ID_RULE})")
     return run_id
+
+
+def run_id_from(*parts: str) -> str:
+    """A valid run id made of an engine's own names (a DAG id, the engine's run id, a pipeline),
+    the same for the same parts every time, so an engine's retry of a task finds the run it
+    continues. Parts are joined with ``.``; a part with characters a run id cannot hold (the
+    ``:`` and ``+`` of a timestamp) has each replaced with ``-``, and the id then ends with a
+    digest of the parts as given, so two different inputs never meet in one id. Too long an id is
+    cut to fit, before its digest."""
+    if not parts or not all(parts):
+        raise RunIdError(f"a run id needs non-empty parts, got {parts!r}")
+    joined = ".".join(parts)
+    if valid_run_id(joined):
+        return joined
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:10]
+    cleaned = _NOT_IN_RUN_ID.sub("-", joined).lstrip("-._") or "run"
+    return f"{cleaned[: _MAX_RUN_ID - len(digest) - 1]}-{digest}"
 
 
 def run_folder(folder: Path, run_id: str) -> Path:

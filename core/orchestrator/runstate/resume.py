@@ -1,4 +1,5 @@
-"""``orchestrator run --resume [RUN_ID]``: which recorded run goes on, and whether it may.
+"""``orchestrator run --resume [RUN_ID]`` and ``--run-id ID``: which recorded run goes on, and
+whether it may.
 
 A run may be resumed when it did not succeed and was started from the same config file. It is
 refused when the file or its parameters changed since (the checkpoints and committed loads belong
@@ -63,6 +64,37 @@ def resumable(store: SQLState, plan: Plan, wanted: str, *, force: bool, config: 
             "outputs of two configs. Run it without --resume to start afresh, or add --force to resume anyway"
         )
     return run_id, store.progress(run_id)
+
+
+def continued(store: SQLState, plan: Plan, run_id: str, *, force: bool, config: str) -> Progress | None:
+    """What a run id supplied from outside (``--run-id``, ``run(run_id=)``) goes on from: None for
+    an id not in the history (a new run), else what the recorded run completed, so it is continued.
+
+    An engine that retries a task (Airflow, Argo...) starts the same command with the same id
+    again: continuing the run makes the retry go on from its checkpoints and skip the loads that
+    completed instead of loading twice, and a run that already succeeded is a success that runs
+    nothing (its pipelines are reused), since an engine may retry a task whose run ended well but
+    whose report it lost. The rules of ``--resume`` apply but one: a later success of the file
+    does not stop it, as the engine, not the history, orders its runs (runs of different logical
+    dates do not load over each other)."""
+    run = store.run(run_id)
+    if run is None:
+        return None
+    source = str(plan.source.resolve())
+    if run["config"] != source:
+        raise ResumeError(f"--run-id {run_id}: that id is a run of {run['config']}, not {config}; choose another id")
+    if run["status"] == "running" and not force and process_may_run(run):
+        raise ResumeError(
+            f"--run-id {run_id}: that run may still be running (process {run['pid']} on {run['host']}); two "
+            "attempts of one run at once would fail each other's loads. Wait for it to end or stop it; if it "
+            "is gone, add --force"
+        )
+    if run["config_hash"] != config_hash(plan) and not force:
+        raise ResumeError(
+            f"--run-id {run_id}: {config} or its parameters changed since that run started; going on with it "
+            "would mix the outputs of two configs. Choose a new run id to start afresh, or add --force to go on anyway"
+        )
+    return store.progress(run_id)
 
 
 def forget_earlier_checkpoints(store: SQLState, config: str, run_id: str, folder: Path) -> None:
