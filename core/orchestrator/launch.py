@@ -260,8 +260,8 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
         raise LaunchError("--only runs the pipeline alone and --downstream runs what depends on it too; use one of them")
     if asked.replay and asked.resume:
         raise LaunchError("--replay-dead-letters starts a new run and --resume continues an earlier one; use one of them")
-    if asked.run_id and (asked.resume or asked.replay):
-        raise LaunchError("--run-id names the run itself; --resume and --replay-dead-letters choose theirs, use one of them")
+    if asked.run_id and asked.resume:
+        raise LaunchError("--run-id names the run itself and --resume continues the run it names; use one of them")
 
 
 def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Progress]:

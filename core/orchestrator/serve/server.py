@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from orchestrator.config.schedule import Tick
 from orchestrator.errors import ConfigError
 from orchestrator.serve.catalog import Served, config_files, load_served, pipeline_key
+from orchestrator.serve.fanout import Hub
 from orchestrator.serve.files import FileLedger
 from orchestrator.serve.handover import Held, recover, shut_down
 from orchestrator.serve.overlap import CANCEL, QUEUE, SKIP, OverlapGate
@@ -70,6 +71,8 @@ class Server:
         self.next_at: dict[str, datetime | None] = {}
         self.first_seen: dict[str, datetime] = {}
         self.watchers = Watchers(self.events)
+        #: the events of the runs started here, for whoever follows them (the API's event streams)
+        self.hub = Hub()
         self.started_at = utc_now()
         self._store_of: dict[int, Held] = {}
         self._waiting_said = False
@@ -225,8 +228,9 @@ class Server:
             self.say(f"{sid}: tick {tick.logical_time.isoformat()} waits: {decision.reason}")
 
     def start(self, store: Held, job: Job) -> None:
-        thread = RunThread(job, self.plugins, self.events)
+        thread = RunThread(job, self.plugins, self.events, self.hub.sink(job.run_id))
         self.running[job.run_id] = thread
+        self.hub.expect(job.run_id, job.config, job.selected)
         if job.kind == "tick" and job.key in self.gates:
             self.gates[job.key].started(job.run_id)
         thread.start()
@@ -245,11 +249,25 @@ class Server:
 
     # -- events from runs and watchers ----------------------------------------------------------------
 
+    def submit(self, job: Job) -> None:
+        """Start a run asked for from another thread (the API): the loop's thread starts it."""
+        if self.stopping.is_set():
+            raise RuntimeError("the server is stopping and starts no new run")
+        self.hub.expect(job.run_id, job.config, job.selected)
+        self.events.put(job)
+
     def handle(self, event: Any) -> None:
         if isinstance(event, FileSeen):
             self._file_seen(event)
         elif isinstance(event, Ended):
             self._ended(event)
+        elif isinstance(event, Job):
+            served = self.served.get(event.config)
+            if served is None or self.stopping.is_set():
+                self.hub.ended(event.run_id, "failed")
+                self.say(f"{event.key}: run {event.run_id} not started: the file is no longer served, or the server stops")
+                return
+            self.start(self.store_of(served), event)
 
     def _file_seen(self, seen: FileSeen) -> None:
         for served in self.served.values():
@@ -274,6 +292,7 @@ class Server:
     def _ended(self, ended: Ended) -> None:
         job = ended.job
         self.running.pop(job.run_id, None)
+        self.hub.ended(job.run_id, ended.status)
         served = self.served.get(job.config)
         store = self.store_of(served) if served else None
         note = f": {ended.error}" if ended.error else ""
@@ -312,6 +331,9 @@ class Server:
 
     def serve(self, ready: Callable[[], None] = lambda: None) -> None:
         """Run until :meth:`stop`; then let runs finish within the grace period."""
+        from orchestrator.reporting import route_step_logs
+
+        route_step_logs()  # what steps log becomes events of their run (kept in the history, streamed)
         for path in config_files(self.targets):
             self.load(path)
         if not self.served:
