@@ -89,15 +89,13 @@ def test_killed_and_restarted_servers_run_every_tick_exactly_once(db: Database, 
         return proc
 
     servers = {name: launch(name) for name in ("a", "b")}
-    kills = 0
     try:
-        stop_at = time.monotonic() + 10
-        while time.monotonic() < stop_at:
+        # eight kills at random moments, however long a restart takes on a loaded machine
+        for _ in range(8):
             time.sleep(rng.uniform(0.4, 1.2))
             name = rng.choice(["a", "b"])
             servers[name].send_signal(signal.SIGKILL)
             servers[name].wait(timeout=30)
-            kills += 1
             servers[name] = launch(name)
         for proc in servers.values():  # both die; the one that comes back catches up
             proc.send_signal(signal.SIGKILL)
@@ -126,7 +124,7 @@ def test_killed_and_restarted_servers_run_every_tick_exactly_once(db: Database, 
     newest = ledger.last_tick("every-second")
     assert newest is not None
     expected = {f"every-second@{first + timedelta(seconds=n):%H%M%S}" for n in range(int((newest - first).total_seconds()) + 1)}
-    assert len(expected) >= 14 and kills >= 8
+    assert len(expected) >= 14
 
     events = [line.split() for line in (tmp_path / "events.log").read_text().splitlines()]
     claimed = Counter(run_id for kind, run_id, _ in events if kind == "claimed")
