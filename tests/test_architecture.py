@@ -46,6 +46,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
             "orchestrator.config.model",
             "orchestrator.config.phases",
             "orchestrator.config.policies",
+            "orchestrator.config.cost",
             "orchestrator.config.cache",
             "orchestrator.runstate.progress",
             "orchestrator.runstate.layout",

@@ -34,13 +34,23 @@ TABLES = (
 
 #: columns added since the tables were first released: (table, column, type), added to a
 #: database an older version created. ``runs.retired`` is when a later success of the same file
-#: removed the run's checkpoints (NULL while it may still hold some).
-ADDED_COLUMNS = (
+#: removed the run's checkpoints (NULL while it may still hold some). What the work used
+#: (:data:`USAGE_COLUMNS`, from the events' fields of the same names), a pipeline's ``rows`` and
+#: the ``currency`` of the run's costs: see ``docs/monitoring.md``.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("step_attempts", "rejected", "BIGINT"),
     ("step_attempts", "rows_in", "BIGINT"),
     ("runs", "host", "TEXT"),
     ("runs", "pid", "INTEGER"),
     ("runs", "retired", "DOUBLE PRECISION"),
+)
+#: CPU seconds, peak RSS in bytes, bytes read and written, estimated cost
+USAGE_COLUMNS = (("cpu", "DOUBLE PRECISION"), ("rss", "BIGINT"), ("bytes_read", "BIGINT"), ("bytes_written", "BIGINT"),
+                 ("cost", "DOUBLE PRECISION"))
+ADDED_COLUMNS += (
+    *(("step_attempts", column, kind) for column, kind in USAGE_COLUMNS),
+    *(("pipeline_runs", column, kind) for column, kind in (("rows", "BIGINT"), *USAGE_COLUMNS)),
+    *(("runs", column, kind) for column, kind in (*USAGE_COLUMNS, ("currency", "TEXT"))),
 )
 
 #: what makes every lookup a run does cost the same however long the history: the newest runs
@@ -60,9 +70,12 @@ def create_or_migrate(cursor: Any) -> None:
     """Create what does not exist yet: the tables, the columns added since, the indexes."""
     for table in TABLES:
         cursor.execute(table)
+    present: dict[str, set[str]] = {}
     for table, column, kind in ADDED_COLUMNS:
-        cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
-        if column not in {described[0] for described in cursor.description}:
+        if table not in present:
+            cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+            present[table] = {described[0] for described in cursor.description}
+        if column not in present[table]:
             cursor.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     for index in INDEXES:
         cursor.execute(index)
