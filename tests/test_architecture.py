@@ -43,6 +43,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
             "orchestrator.files",
             "orchestrator.sqlite_sandbox",
             "orchestrator.daemon_threads",
+            "orchestrator.diagnostics",
             "orchestrator.config.model",
             "orchestrator.config.phases",
             "orchestrator.config.policies",

@@ -40,6 +40,7 @@ def runs(
         config, run_id = run_id, None
     if action != "stats" and (pipeline or since):
         fail("error: --pipeline and --since go with 'orchestrator runs stats'")
+    start = _since(since) if action == "stats" else None
     if action == "show" and run_id:
         from orchestrator.runstate.layout import RunIdError, check_run_id
 
@@ -61,7 +62,9 @@ def runs(
                 if action == "show":
                     text = show_run(store, run_id or _latest(store, only), as_json=as_json)
                 elif action == "stats":
-                    text = _stats(store, only, pipeline, since, as_json=as_json)
+                    from orchestrator.cli.stats import stats_text
+
+                    text = stats_text(store, only, pipeline, start, as_json=as_json)
                 else:
                     text = list_runs(store, limit, as_json=as_json, config=only)
             finally:
@@ -108,13 +111,14 @@ def history_store(
         raise HistoryError(str(exc)) from None
 
 
-def _stats(store: SQLState, config: str | None, pipeline: str | None, span: str | None, *, as_json: bool) -> str:
-    from orchestrator.cli.stats import SinceError, since, stats_text
+def _since(span: str | None) -> float | None:
+    """When the window of ``--since`` starts, or a message and exit status 2."""
+    from orchestrator.cli.stats import SinceError, since
 
     try:
-        return stats_text(store, config, pipeline, since(span), as_json=as_json)
+        return since(span)
     except SinceError as exc:
-        raise HistoryError(str(exc)) from None
+        fail(f"error: orchestrator runs stats: {exc}")
 
 
 def _config_file(config: str | None) -> str | None:
