@@ -60,7 +60,8 @@ def run(
             reporter = make_reporter(kind, sys.stdout, started.redact, logs_to_stderr=log_format() == JSON)
             route_step_logs()
             try:
-                with prints_as_logs() if as_json else nullcontext():  # stdout is the JSON stream's alone
+                # stdout is the JSON stream's alone; JSON logs take what steps print with their lines
+                with prints_as_logs() if as_json or log_format() == JSON else nullcontext():
                     run_until_interrupted(lambda: started.start(reporter), started.interrupt)
             finally:
                 reporter.close()
