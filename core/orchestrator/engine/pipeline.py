@@ -254,7 +254,7 @@ class PipelineRunner:
                     return result
                 meter = run.context if usage.ACCOUNTING else None
                 collected = on_loop(collect(result, meter))
-                return await (collected if meter is None else usage.Metered(collected, meter))
+                return await (collected if meter is None else usage.metered(collected, meter))
 
             try:
                 result = await run.attempt(call)

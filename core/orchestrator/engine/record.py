@@ -132,16 +132,19 @@ class PipelineRecord:
     def event(self, kind: Kind, **fields: Any) -> Event:
         return Event(kind, self.run_id, self.pipeline, **fields)
 
-    def used(self, context: StepContext, elapsed: float) -> tuple[float | None, int | None, int | None, int | None, float | None]:
-        """What the step attempt that ended used (``cpu``, ``rss``, ``bytes_read``,
-        ``bytes_written``, ``cost``; None each when not measured), added to the pipeline's."""
+    def used(
+        self, context: StepContext, elapsed: float, now: float | None = None
+    ) -> tuple[float | None, int | None, int | None, int | None, float | None]:
+        """What the step attempt that ended (at ``now``, a ``perf_counter`` reading) used
+        (``cpu``, ``rss``, ``bytes_read``, ``bytes_written``, ``cost``; None each when not
+        measured), added to the pipeline's."""
         read, written = context.bytes_read or None, context.bytes_written or None
         if read or written:
             self.bytes_read += read or 0
             self.bytes_written += written or 0
         if not usage.ACCOUNTING:
             return None, None, read, written, None
-        cpu, rss = context.cpu, usage.peak_rss()
+        cpu, rss = context.cpu, usage.recent_peak_rss(time.perf_counter() if now is None else now)
         self.cpu += cpu
         return cpu, rss, read, written, None if self.rates is None else self.rates.estimate(cpu, rss, elapsed)
 
@@ -182,12 +185,12 @@ class PipelineRecord:
 
     def step_finished(self, context: StepContext, rows: int | None, rows_in: int | None, attempt: int) -> None:
         _, started = self.open_steps.pop(context.step_id)
-        elapsed = time.perf_counter() - started
+        elapsed = (now := time.perf_counter()) - started
         # positional: the one event every step makes, so the cheapest way to build it
         self.emit(Event(
             _STEP_FINISHED, self.run_id, self.pipeline, context.phase, context.step_id, context.plugin, SUCCEEDED,
             rows, elapsed, None, time.time(), None, context.rejected or None, rows_in, attempt, None, None,
-            *self.used(context, elapsed),
+            *self.used(context, elapsed, now),
         ))
         if "after_step_run" in self.relay.hooks:
             self.relay.after("after_step_run", context=context, rows=rows, elapsed=elapsed, status=SUCCEEDED)

@@ -152,7 +152,7 @@ class StepRun:
         try:
             if inspect.iscoroutinefunction(function):
                 called = on_loop(function(self.context, *args, **self.step.args))
-                return await (usage.Metered(called, self.context) if usage.ACCOUNTING else called)
+                return await (usage.metered(called, self.context) if usage.ACCOUNTING else called)
             call = in_thread(partial(function, self.context, *args, **self.step.args))
             if usage.ACCOUNTING:
                 call = usage.metered_call(call, self.context)

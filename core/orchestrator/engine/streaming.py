@@ -73,7 +73,7 @@ class BatchSource:
             metering = usage.ACCOUNTING
             if hasattr(stream, "__anext__"):
                 batch = await within(
-                    timeout, lambda: usage.Metered(anext_of(stream, END), run.context) if metering else anext_of(stream, END)
+                    timeout, lambda: usage.metered(anext_of(stream, END), run.context) if metering else anext_of(stream, END)
                 )
             else:
                 pull: Callable[[], Any] = partial(in_thread(next), stream, END)

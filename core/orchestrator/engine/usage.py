@@ -19,7 +19,7 @@ How CPU time (user + system) is attributed, and why:
 
 Peak RSS is the process's high-water mark (``ru_maxrss``) when the step, pipeline or run ended:
 the peak of the process the work ran in, not of the step alone; a worker's events carry the
-worker's. A run's peak is the largest of its process's, its reaped workers' and its pipelines'.
+worker's. A step's end reuses a reading up to 5 ms old (:func:`recent_peak_rss`). A run's peak is the largest of its process's, its reaped workers' and its pipelines'.
 
 ``ORCHESTRATOR_RESOURCE_ACCOUNTING=off`` turns the measuring off (for the bench row that prices
 it, and tests): the figures are then left empty.
@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import resource
 import sys
+import types
 from collections.abc import Awaitable, Callable, Generator
 from time import thread_time
 from typing import Any, Protocol, TypeVar
@@ -38,6 +39,8 @@ T = TypeVar("T")
 
 #: whether resources are measured (read once, at import; a worker process reads its own)
 ACCOUNTING = os.environ.get("ORCHESTRATOR_RESOURCE_ACCOUNTING", "on").lower() not in ("off", "0", "false", "no")
+#: how long a reading of the peak RSS serves the step ends that come after it
+PEAK_READ_SECONDS = 0.005
 #: ``ru_maxrss`` is in KiB on Linux, in bytes on macOS
 _RSS_UNIT = 1 if sys.platform == "darwin" else 1024
 
@@ -62,42 +65,49 @@ def metered_call(function: Callable[[], T], meter: Meter) -> Callable[[], T]:
     return call
 
 
-class Metered:
-    """``await Metered(awaitable, meter)``: the awaitable, the loop thread's CPU time while it runs
+@types.coroutine
+def metered(awaitable: Awaitable[T], meter: Meter) -> Generator[Any, Any, T]:
+    """``await metered(awaitable, meter)``: the awaitable, the loop thread's CPU time while it runs
     (each resumption, not the waits between them) added to ``meter``. It passes on what the
     awaitable yields to the event loop and what the loop sends back, so it works on any loop."""
-
-    __slots__ = ("awaitable", "meter")
-
-    def __init__(self, awaitable: Awaitable[T], meter: Meter) -> None:
-        self.awaitable = awaitable
-        self.meter = meter
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        inner = self.awaitable.__await__()
-        meter = self.meter
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            started = thread_time()
-            try:
-                yielded = inner.send(value) if error is None else inner.throw(error)
-            except StopIteration as stop:
-                return stop.value
-            finally:
-                meter.cpu += thread_time() - started
-            try:
-                value, error = (yield yielded), None
-            except GeneratorExit:
-                inner.close()
-                raise
-            except BaseException as exc:  # noqa: BLE001 - thrown in by the loop: handed on to the awaitable
-                value, error = None, exc
+    inner = awaitable.__await__()
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        started = thread_time()
+        try:
+            yielded = inner.send(value) if error is None else inner.throw(error)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            meter.cpu += thread_time() - started
+        try:
+            value, error = (yield yielded), None
+        except GeneratorExit:
+            inner.close()
+            raise
+        except BaseException as exc:  # noqa: BLE001 - thrown in by the loop: handed on to the awaitable
+            value, error = None, exc
 
 
 def peak_rss() -> int:
     """The process's peak resident memory so far, in bytes."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _RSS_UNIT
+
+
+#: (when it was read, by ``perf_counter``; the peak then), for :func:`recent_peak_rss`
+_last_peak = [-1.0, 0]
+
+
+def recent_peak_rss(now: float) -> int:
+    """The peak at most :data:`PEAK_READ_SECONDS` before ``now`` (a ``perf_counter`` reading): a
+    step's end reads it, and thousands of steps ending within milliseconds need not each pay the
+    system call (the peak only grows, so a reading that recent is already a step's peak or the
+    peak a moment before its end)."""
+    if now - _last_peak[0] >= PEAK_READ_SECONDS:
+        _last_peak[0], _last_peak[1] = now, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _RSS_UNIT
+    return int(_last_peak[1])
 
 
 def process_usage() -> tuple[float, int | None]:

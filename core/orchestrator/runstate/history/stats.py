@@ -4,8 +4,8 @@ getting slower.
 
 It stays fast on a long history: counts, sums, means and maxima are aggregated by the database in
 one grouped query over the runs the filter selects (found by the ``runs (config, started)``
-index); the percentiles and the trend need the durations themselves, read for the newest
-:data:`SAMPLE` succeeded pipeline runs at most (a bounded read, three small columns).
+index); the percentiles and the trend need the durations themselves, read for the pipelines of the
+newest :data:`SAMPLE` runs at most (a bounded read, found by the same indexes).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from orchestrator.runstate.history.store import SQLStore
 
-#: at most this many durations are read for the percentiles and the trend (the newest)
-SAMPLE = 200_000
+#: the percentiles and the trend are of the durations of (at most) this many newest runs
+SAMPLE = 20_000
 #: the trend compares the median of a pipeline's latest this-many succeeded runs with the median
 #: of the as many before them (fewer when it has fewer than twice as many runs, at least 3 each)
 TREND_RUNS = 20
@@ -32,22 +32,25 @@ class Stats(SQLStore):
         (of ``config`` and ``pipeline`` only, when given), by file and pipeline name. Durations
         (``p50``, ``p90``, ``p99``, ``max``, ``trend``) are of the succeeded runs: a failed run's
         duration says when it failed, not how long the pipeline takes."""
-        where, values = _filter(config, pipeline, since)
+        runs, run_values = _conditions((("r.config = ?", config), ("r.started >= ?", since)))
+        pipelines, pipeline_values = _conditions((("p.pipeline = ?", pipeline),))
         totals = self._query(
             "SELECT r.config, p.pipeline, COUNT(*) AS runs, "
             "SUM(CASE WHEN p.status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded, "
             "MAX(CASE WHEN p.status = 'succeeded' THEN p.elapsed END) AS longest, AVG(p.cpu) AS mean_cpu, "
             "MAX(p.rss) AS peak_rss, SUM(p.rows) AS rows, SUM(p.cost) AS cost, MAX(r.currency) AS currency, "
             "MAX(r.started) AS latest "
-            f"FROM runs r JOIN pipeline_runs p ON p.run_id = r.run_id WHERE {where} "
+            f"FROM runs r JOIN pipeline_runs p ON p.run_id = r.run_id WHERE {runs} AND {pipelines} "
             "AND p.status NOT IN ('running', 'waiting') GROUP BY r.config, p.pipeline ORDER BY r.config, p.pipeline",
-            *values,
+            *run_values, *pipeline_values,
         )
         durations: dict[tuple[str, str], list[float]] = {}
         for row in self._query(
-            "SELECT r.config, p.pipeline, p.elapsed FROM runs r JOIN pipeline_runs p ON p.run_id = r.run_id "
-            f"WHERE {where} AND p.status = 'succeeded' AND p.elapsed IS NOT NULL ORDER BY r.started DESC LIMIT ?",
-            *values, SAMPLE,
+            # the newest runs first, by the runs' index, then their pipelines by the primary key
+            f"SELECT r.config, p.pipeline, p.elapsed FROM (SELECT run_id, config, started FROM runs r WHERE {runs} "
+            "ORDER BY started DESC LIMIT ?) r JOIN pipeline_runs p ON p.run_id = r.run_id "
+            f"WHERE {pipelines} AND p.status = 'succeeded' AND p.elapsed IS NOT NULL ORDER BY r.started DESC",
+            *run_values, SAMPLE, *pipeline_values,
         ):
             durations.setdefault((row["config"], row["pipeline"]), []).append(row["elapsed"])
         for entry in totals:
@@ -59,13 +62,10 @@ class Stats(SQLStore):
         return totals
 
 
-def _filter(config: str | None, pipeline: str | None, since: float | None) -> tuple[str, list[Any]]:
-    conditions, values = ["1 = 1"], []
-    for condition, value in (("r.config = ?", config), ("p.pipeline = ?", pipeline), ("r.started >= ?", since)):
-        if value is not None:
-            conditions.append(condition)
-            values.append(value)
-    return " AND ".join(conditions), values
+def _conditions(pairs: tuple[tuple[str, Any], ...]) -> tuple[str, list[Any]]:
+    """``pairs`` (condition, value) joined with AND, those whose value is None left out."""
+    chosen = [(condition, value) for condition, value in pairs if value is not None]
+    return " AND ".join(["1 = 1", *(condition for condition, _ in chosen)]), [value for _, value in chosen]
 
 
 def _percentiles(ordered: list[float]) -> dict[str, float | None]:
