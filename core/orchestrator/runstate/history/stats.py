@@ -38,7 +38,7 @@ class Stats(SQLStore):
             "SELECT r.config, p.pipeline, COUNT(*) AS runs, "
             "SUM(CASE WHEN p.status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded, "
             "MAX(CASE WHEN p.status = 'succeeded' THEN p.elapsed END) AS longest, AVG(p.cpu) AS mean_cpu, "
-            "MAX(p.rss) AS peak_rss, SUM(p.rows) AS rows, SUM(p.cost) AS cost, MAX(r.currency) AS currency, "
+            "MAX(p.rss) AS peak_rss, CAST(SUM(p.rows) AS BIGINT) AS rows, SUM(p.cost) AS cost, MAX(r.currency) AS currency, "
             "MAX(r.started) AS latest "
             f"FROM runs r JOIN pipeline_runs p ON p.run_id = r.run_id WHERE {runs} AND {pipelines} "
             "AND p.status NOT IN ('running', 'waiting') GROUP BY r.config, p.pipeline ORDER BY r.config, p.pipeline",
