@@ -34,23 +34,31 @@ TABLES = (
 
 #: columns added since the tables were first released: (table, column, type), added to a
 #: database an older version created. ``runs.retired`` is when a later success of the same file
-#: removed the run's checkpoints (NULL while it may still hold some). What the work used
-#: (:data:`USAGE_COLUMNS`, from the events' fields of the same names), a pipeline's ``rows`` and
-#: the ``currency`` of the run's costs: see ``docs/monitoring.md``.
-ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+#: removed the run's checkpoints (NULL while it may still hold some). What the work used, from the
+#: events' fields of the same names (``cpu`` seconds, ``rss`` peak bytes, ``bytes_read``,
+#: ``bytes_written``, estimated ``cost``), a pipeline's ``rows`` and the ``currency`` of a run's
+#: costs: see ``docs/monitoring.md``.
+ADDED_COLUMNS = (
     ("step_attempts", "rejected", "BIGINT"),
     ("step_attempts", "rows_in", "BIGINT"),
     ("runs", "host", "TEXT"),
     ("runs", "pid", "INTEGER"),
     ("runs", "retired", "DOUBLE PRECISION"),
-)
-#: CPU seconds, peak RSS in bytes, bytes read and written, estimated cost
-USAGE_COLUMNS = (("cpu", "DOUBLE PRECISION"), ("rss", "BIGINT"), ("bytes_read", "BIGINT"), ("bytes_written", "BIGINT"),
-                 ("cost", "DOUBLE PRECISION"))
-ADDED_COLUMNS += (
-    *(("step_attempts", column, kind) for column, kind in USAGE_COLUMNS),
-    *(("pipeline_runs", column, kind) for column, kind in (("rows", "BIGINT"), *USAGE_COLUMNS)),
-    *(("runs", column, kind) for column, kind in (*USAGE_COLUMNS, ("currency", "TEXT"))),
+    ("step_attempts", "cpu", "DOUBLE PRECISION"),
+    ("step_attempts", "rss", "BIGINT"),
+    ("step_attempts", "bytes_read", "BIGINT"),
+    ("step_attempts", "bytes_written", "BIGINT"),
+    ("step_attempts", "cost", "DOUBLE PRECISION"),
+    ("pipeline_runs", "rows", "BIGINT"),
+    ("pipeline_runs", "cpu", "DOUBLE PRECISION"),
+    ("pipeline_runs", "rss", "BIGINT"),
+    ("pipeline_runs", "bytes_read", "BIGINT"),
+    ("pipeline_runs", "bytes_written", "BIGINT"),
+    ("pipeline_runs", "cost", "DOUBLE PRECISION"),
+    ("runs", "cpu", "DOUBLE PRECISION"),
+    ("runs", "rss", "BIGINT"),
+    ("runs", "cost", "DOUBLE PRECISION"),
+    ("runs", "currency", "TEXT"),
 )
 
 #: what makes every lookup a run does cost the same however long the history: the newest runs
