@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from helpers import cli
+
+MONITORING = Path(__file__).resolve().parent.parent / "docs" / "monitoring.md"
 
 SECRET = "hunter2-not-for-logs"
 
@@ -59,6 +62,9 @@ def test_step_log_lines_go_to_stderr_as_json_with_their_ids_and_redacted(write_c
     assert SECRET not in done.stdout + done.stderr
     assert "calling the service" not in done.stdout, "the log lines left the reporter's output"
     assert "chatty transform talk succeeded" in done.stdout
+    # the line the Monitoring page shows is one of these, field for field
+    (documented,) = _lines(MONITORING.read_text().split("```json\n")[1].split("```")[0])
+    assert set(documented) == set(records[0]) and documented["level"] == "warning"
 
 
 def test_the_environment_sets_it_and_errors_are_json_too(write_config) -> None:
