@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from helpers import cli
 
 MONITORING = Path(__file__).resolve().parent.parent / "docs" / "monitoring.md"
@@ -96,3 +98,27 @@ def test_traced_hook_calls_are_json_debug_lines(write_config) -> None:
     assert done.returncode == 0, done.stderr
     traced = [r for r in _lines(done.stderr) if r["level"] == "debug"]
     assert traced and all(r["message"].startswith("[hook] ") for r in traced)
+
+
+def test_serve_writes_its_notices_and_its_runs_step_lines_as_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from serve_process import Served, wait_for
+
+    (tmp_path / "steps.py").write_text(
+        "def rows(context):\n    context.logger.warning('tick with %s', context.params['token'])\n    return [{'n': 1}]\n"
+    )
+    (tmp_path / "ticks.yaml").write_text(
+        "params:\n  token: ${API_TOKEN}\n"
+        "pipelines:\n  ticking:\n    type: ETL\n    schedule: {every: 1s, catchup: none}\n    phases:\n"
+        "      extract: {steps: [{id: rows, plugin: python.call, args: {callable: 'steps:rows'}}]}\n"
+        "      load: {steps: [{plugin: jsonl.write, args: {path: out/ticks.jsonl}}]}\n"
+    )
+    monkeypatch.setenv("ORCHESTRATOR_LOG_FORMAT", "json")
+    monkeypatch.setenv("API_TOKEN", SECRET)
+    server = Served(tmp_path, "ticks.yaml")
+    wait_for(lambda: '"step": "rows"' in server.text(), 60, server.text)
+    assert server.stop() == 0, server.text()
+    records = _lines(server.text())
+    assert any(r["level"] == "info" and r["message"].startswith("serving on http://127.0.0.1:") for r in records)
+    (first, *_) = [r for r in records if r.get("step") == "rows"]
+    assert (first["level"], first["message"], first["pipeline"]) == ("warning", "tick with ***", "ticking")
+    assert first["run_id"] and SECRET not in server.text()

@@ -18,7 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.events import discard
+from orchestrator.diagnostics import JSON, log_format, say
+from orchestrator.events import Event, Kind, discard
 
 if TYPE_CHECKING:
     from orchestrator.launch import Launched
@@ -120,9 +121,16 @@ class RunThread(threading.Thread):
                 started.interrupt()
 
             group.start_soon(watch)
-            result = await started.start(discard)
+            result = await started.start(_step_lines if log_format() == JSON else discard)
             group.cancel_scope.cancel()
         return result
+
+
+def _step_lines(event: Event) -> None:
+    """Under ``--log-format json``, a served run's step log lines join the server's own on stderr."""
+    if event.kind is Kind.LOG:
+        say(event.message or "", event.level or "info", run_id=event.run_id, pipeline=event.pipeline, step=event.step,
+            when=event.time)
 
 
 def recorded_status(state: str, base_dir: Path, run_id: str) -> str | None:
