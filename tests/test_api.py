@@ -89,8 +89,12 @@ def test_run_records_the_history_as_the_cli_does(config: Path) -> None:
     for shown in (shown_api, shown_cli):
         assert isinstance(shown, dict)
         del shown["run"]["run_id"]
-    # the same record, field for field, but for times and the process that ran it
-    varying = {"run_id", "started", "finished", "elapsed", "pid", "host"}
+    # the same record, field for field, but for times, the process that ran it and what it used (a
+    # second append to a SQLite table may fit in the pages the first one grew)
+    varying = {"run_id", "started", "finished", "elapsed", "pid", "host", "cpu", "rss", "cost", "bytes_written"}
+    for shown in (shown_api, shown_cli):
+        assert shown["run"]["cpu"] > 0 and shown["run"]["rss"] > 0
+        assert all(row["cpu"] is not None and row["rss"] > 0 for row in (*shown["pipelines"], *shown["steps"]))
     for key in ("run", "pipelines", "phases", "steps"):
         a, b = shown_api[key], shown_cli[key]
         strip = (lambda row: {k: v for k, v in row.items() if k not in varying})

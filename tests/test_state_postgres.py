@@ -131,6 +131,27 @@ def test_every_attempt_of_a_retried_step_is_recorded(write_config, state_url: st
     ]
 
 
+def test_what_runs_used_and_cost_is_recorded_and_summed_by_runs_stats(write_config, state_url: str) -> None:
+    """On either backend: the usage columns, the cost, and the statistics over them."""
+    config = write_config("cost: {currency: EUR, cpu_hour: 3600}\n" + HALF_DONE, **ROWS)
+    for _ in range(2):
+        assert cli("run", str(config), env={"STATE_URL": state_url}).returncode == 1
+    latest = history(state_url)[0]
+    shown = history(state_url, "show", latest["run_id"])
+    (good,) = [p for p in shown["pipelines"] if p["pipeline"] == "good"]
+    assert good["rows"] == 2 and good["cpu"] > 0 and good["rss"] > 0 and good["cost"] > 0
+    assert shown["run"]["currency"] == "EUR" and shown["run"]["cost"] == pytest.approx(
+        sum(p["cost"] or 0 for p in shown["pipelines"])
+    )
+    stats = {entry["pipeline"]: entry for entry in history(state_url, "stats")}
+    assert {name: (e["runs"], e["succeeded"], e["rows"]) for name, e in stats.items()} == {
+        "after": (2, 0, None), "bad": (2, 0, None), "good": (2, 2, 4),
+    }
+    assert stats["good"]["cost"] > 0 and stats["good"]["p50"] > 0 and stats["bad"]["p50"] is None
+    table = cli("runs", "stats", "--state", state_url).stdout
+    assert table.splitlines()[0].split()[:3] == ["pipeline", "runs", "success"] and " EUR " in table
+
+
 def test_concurrent_runs_record_into_one_postgresql_database(write_config, pg_url: str) -> None:
     """Processes that start at once into an empty schema all create its tables, and all record."""
     config = write_config(HALF_DONE.replace("rows:boom", "rows:keep"), **ROWS)

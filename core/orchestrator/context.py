@@ -76,7 +76,10 @@ class StepContext(PipelineContext):
     """A :class:`PipelineContext` plus the step: its phase, id and plugin name, and what happens
     to a row it rejects (``on_error``, see :meth:`reject`)."""
 
-    __slots__ = ("_dead_letters", "_load_id", "on_error", "phase", "plugin", "rejected", "replaying", "step_id")
+    __slots__ = (
+        "_dead_letters", "_load_id", "bytes_read", "bytes_written", "cpu", "on_error", "phase", "plugin", "rejected",
+        "replaying", "step_id",
+    )
 
     def __init__(
         self,
@@ -107,6 +110,19 @@ class StepContext(PipelineContext):
         #: whether this run replays an earlier run's dead letters: a load then adds to what it
         #: wrote before (the rows the earlier run loaded are still wanted), never replaces it
         self.replaying = replaying
+        #: what the step's current attempt used: CPU seconds (measured by the engine), and the
+        #: bytes it reported through :meth:`add_bytes`
+        self.cpu = 0.0
+        self.bytes_read = 0
+        self.bytes_written = 0
+
+    def add_bytes(self, *, read: int = 0, written: int = 0) -> None:
+        """Report bytes this step read or wrote (a file's size, a response's length): they are
+        added up per attempt, recorded in the run history and shown by ``orchestrator runs show``.
+        Callable from any thread; a step that cannot tell reports nothing."""
+        with _counting:
+            self.bytes_read += read
+            self.bytes_written += written
 
     def reject(self, row: Any, error: BaseException | str, *, position: int | None = None) -> None:
         """Set aside a row this step cannot handle, as the step's ``on_error`` says, and go on

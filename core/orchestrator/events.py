@@ -63,7 +63,16 @@ class Event:
     ``step_finished`` and ``step_failed`` of a step that rejected rows (skipped or dead-lettered
     them); ``rows_in`` on ``step_finished`` of a transform or load step: the rows it was given
     (``rows`` are those it returned or wrote; on ``step_progress`` the rows so far). ``error`` is
-    redacted text, never an exception: events cross process boundaries and are stored."""
+    redacted text, never an exception: events cross process boundaries and are stored.
+
+    What the work used, on the ends of step attempts (``step_finished``, ``step_failed``,
+    ``step_retry``), pipelines (``pipeline_finished``) and runs (``run_finished``), measured where
+    it ran (a worker process's events carry the worker's figures; see
+    :mod:`orchestrator.engine.usage` for how CPU is attributed): ``cpu`` seconds (user + system),
+    ``rss`` the peak resident memory of the process in bytes, ``bytes_read`` and ``bytes_written``
+    as the steps reported them, and ``cost`` as the config's ``cost:`` model estimates it
+    (:mod:`orchestrator.config.cost`). ``rows`` on ``pipeline_finished`` are the pipeline's rows
+    (:attr:`PipelineOutcome.rows`)."""
 
     kind: Kind
     run_id: str
@@ -82,6 +91,11 @@ class Event:
     attempt: int | None = None
     level: str | None = None
     message: str | None = None
+    cpu: float | None = None
+    rss: int | None = None
+    bytes_read: int | None = None
+    bytes_written: int | None = None
+    cost: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The event as plain JSON-ready data, without the fields that do not apply."""
@@ -139,25 +153,34 @@ class PipelineOutcome:
     attempts: int = 1
     #: the file of the rows its steps dead-lettered in this run, when there are any
     dead_letters: str | None = None
+    #: what it used and cost, as its closing event says (None: not measured, or no ``cost:``)
+    cpu: float | None = None
+    rss: int | None = None
+    cost: float | None = None
 
     @classmethod
     def of(cls, event: Event, steps: list[StepOutcome] | None = None, dead_letters: str | None = None) -> PipelineOutcome:
         """The outcome a pipeline's closing event (finished, skipped or reused) records."""
         return cls(
             event.pipeline or "", event.status or FAILED, event.elapsed or 0.0, event.error, steps or [],
-            event.attempt or 1, dead_letters,
+            event.attempt or 1, dead_letters, event.cpu, event.rss, event.cost,
         )
 
     @property
     def rows(self) -> int | None:
-        """Rows that reached the load phase: the last transform's output, else everything the
-        extract steps produced. (Each load's own count is in ``steps``: fanning out to two
-        targets writes the same rows twice but still moves them once.)"""
-        transforms = [s for s in self.steps if s.phase == "transform"]
-        if transforms:
-            return transforms[-1].rows
-        counts = [s.rows for s in self.steps if s.phase == "extract"]
-        return None if not counts or None in counts else sum(counts)  # type: ignore[arg-type]
+        """Rows that reached the load phase (see :func:`moved_rows`)."""
+        return moved_rows(self.steps)
+
+
+def moved_rows(steps: list[StepOutcome]) -> int | None:
+    """Rows that reached the load phase: the last transform's output, else everything the
+    extract steps produced. (Each load's own count is in ``steps``: fanning out to two targets
+    writes the same rows twice but still moves them once.)"""
+    transforms = [s for s in steps if s.phase == "transform"]
+    if transforms:
+        return transforms[-1].rows
+    counts = [s.rows for s in steps if s.phase == "extract"]
+    return None if not counts or None in counts else sum(counts)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)

@@ -12,13 +12,13 @@ what is still queued gets a bounded time to go out.
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from orchestrator.config.model import NotifySpec, Plan
+from orchestrator.diagnostics import say
 from orchestrator.errors import NotificationError
 from orchestrator.events import FAILED, SUCCEEDED, Event, EventSink, Kind
 from orchestrator.plugins.registry import NOTIFIER, Registry
@@ -167,4 +167,4 @@ def _describe(exc: BaseException) -> str:
 
 
 def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    say(line, "warning")

@@ -85,6 +85,12 @@ def test_pipelines_run_on_the_workers_with_their_hooks_and_events(cluster, write
     # the same typed events as a local run, with the step's attempt
     assert all(isinstance(e.kind, Kind) for e in events)
     assert {e.attempt for e in events if e.kind is Kind.STEP_FINISHED} == {1}
+    # what the steps used is measured in the worker that ran them, and travels back on their events
+    for name in names:
+        (burn,) = [e for e in events if e.pipeline == name and e.kind is Kind.STEP_FINISHED and e.step == "burn"]
+        (ended,) = [e for e in events if e.pipeline == name and e.kind is Kind.PIPELINE_FINISHED]
+        assert burn.cpu is not None and burn.cpu >= 0.25
+        assert ended.cpu is not None and ended.cpu >= burn.cpu and ended.rss is not None and ended.rss > 10 * 2**20
 
 
 def test_a_failing_pipeline_skips_its_dependents_only(cluster, write_config, plugins) -> None:

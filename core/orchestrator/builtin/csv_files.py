@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterable, Iterator
 from itertools import islice, repeat
 from operator import itemgetter
@@ -42,6 +43,7 @@ def read(
                 rows = _even_rows(rows, width, reader.line_num, path)
             batch = list(map(dict, map(zip, repeat(header), rows)))  # lengths checked above
             yield batch if not casts else [_cast(row, casts, path) for row in batch]
+        ctx.add_bytes(read=os.fstat(handle.fileno()).st_size)  # the whole file, read to its end
 
 
 def _even_rows(rows: list[list[str]], width: int, last_line: int, path: str) -> list[list[str]]:
@@ -73,6 +75,7 @@ def write(
     if existing is not None and columns is not None and columns != existing:
         raise StepError(f"{path} has the columns {existing}, not {columns} (args.columns); a replay adds rows under the header the file has")
     with atomic_output(ctx, path, appends=True, encoding=encoding, newline="") as handle:
+        before = handle.tell()  # a replay appends to a copy of the file
         writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
         fields: list[str] | None = None
         known: set[Any] = set()
@@ -98,6 +101,7 @@ def write(
                 values = [tuple(row.get(f) for f in fields) for row in batch]
             writer.writerows(values)
             rows += len(batch)
+        ctx.add_bytes(written=handle.tell() - before)
     return rows
 
 

@@ -109,8 +109,10 @@ def write(
     # a replace fills a table of its own (two runs replacing one table at once must not share it)
     target = f"_orchestrator_new_{table}_{secrets.token_hex(4)}" if mode == "replace" else table
     with connect(ctx, database, create=True) as connection:
+        used = _used_bytes(connection)
         try:
             columns, written = _insert_all(ctx, connection, batches, target, table, mode)
+            ctx.add_bytes(written=max(_used_bytes(connection) - used, 0))
         except BaseException:
             if mode == "replace":  # the half-filled new table goes; the old one was never touched
                 _in_transaction(connection, [f"DROP TABLE IF EXISTS {_quote(target)}"], table)
@@ -121,6 +123,13 @@ def write(
         elif mode == "replace" and _exists(connection, table):  # no rows at all: empty the table
             _in_transaction(connection, [f"DELETE FROM {_quote(table)}"], table)
     return written
+
+
+def _used_bytes(connection: sqlite3.Connection) -> int:
+    """The bytes of the database's pages in use: their growth over a load is what it wrote (a
+    replace's new table, before the old one is dropped)."""
+    pages, free, size = (connection.execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_count", "freelist_count", "page_size"))
+    return int((pages - free) * size)
 
 
 def _insert_all(

@@ -23,13 +23,23 @@ from orchestrator.cli.schedules import schedules
 from orchestrator.cli.schema import schema
 from orchestrator.cli.serve import serve
 from orchestrator.cli.validate import validate
+from orchestrator.diagnostics import FORMATS, JSON, TEXT, VARIABLE, add_redaction, configure
 from orchestrator.version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="orchestrator", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.option(
+    "--log-format", type=click.Choice(FORMATS), default=TEXT, show_default=True, envvar=VARIABLE,
+    help=f"How errors, warnings and (json) step log lines are written to stderr: as text, or one JSON object per line. Env: {VARIABLE}.",
+)
+def cli(log_format: str) -> None:
     """Run ETL / ELT / ETLT pipelines described in YAML."""
+    configure(log_format)
+    if log_format == JSON:  # a URL's password in a message is masked, as in the history
+        from orchestrator.config.interpolate import hide_passwords
+
+        add_redaction(hide_passwords)
 
 
 for command in (validate, run, plugins, schema, graph, runs, new, serve, schedules, backfill, export):

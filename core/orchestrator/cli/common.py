@@ -24,8 +24,10 @@ PARAM = click.option("--param", "params", multiple=True, metavar="NAME=VALUE", h
 
 
 def fail(message: str) -> NoReturn:
-    """Print ``message`` to stderr and exit with :data:`EXIT_BAD_INPUT`."""
-    click.echo(message, err=True)
+    """Print ``message`` to stderr (as ``--log-format`` says) and exit with :data:`EXIT_BAD_INPUT`."""
+    from orchestrator.diagnostics import say
+
+    say(message, "error")
     sys.exit(EXIT_BAD_INPUT)
 
 
@@ -38,8 +40,10 @@ def load_plugins() -> Plugins:
         plugins = load()
     except PluginError as exc:
         fail(f"error: {exc}")
+    from orchestrator.diagnostics import say
+
     for problem in plugins.registry.problems:
-        click.echo(f"warning: {problem} (skipped)", err=True)
+        say(f"warning: {problem} (skipped)", "warning")
     return plugins
 
 
@@ -75,6 +79,10 @@ def load_plan(
             check_retry_names(plan, plugins.registry)
     except ConfigError as exc:
         fail(problems(exc))
+    from orchestrator.config.interpolate import redactor
+    from orchestrator.diagnostics import add_redaction
+
+    add_redaction(redactor(plan.secrets))  # what the run says later must not quote them either
     return plan
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.abc
+
+from orchestrator.diagnostics import JSON, log_format, say
 
 #: Seconds an interrupted run may take to wind down before the process ends anyway.
 GRACE_PERIOD = 10.0
@@ -55,11 +56,10 @@ async def _watch(interrupt: Callable[[], None], tasks: anyio.abc.TaskGroup) -> N
             received += 1
             if received > 1:
                 _leave(f"{signal.Signals(signum).name} again: exiting now")
-            print(
-                f"\n{signal.Signals(signum).name}: stopping the run; running steps are being cancelled "
-                f"(again, or {GRACE_PERIOD:g}s from now, to exit at once)",
-                file=sys.stderr,
-                flush=True,
+            say(
+                f"{'' if log_format() == JSON else chr(10)}{signal.Signals(signum).name}: stopping the run; running steps "
+                f"are being cancelled (again, or {GRACE_PERIOD:g}s from now, to exit at once)",
+                "warning",
             )
             interrupt()
             tasks.start_soon(_deadline)
@@ -71,5 +71,5 @@ async def _deadline() -> None:
 
 
 def _leave(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    say(message, "warning")
     os._exit(EXIT_INTERRUPTED)

@@ -93,6 +93,7 @@ def run(
 ) -> None:
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     from orchestrator.cli.interrupts import EXIT_INTERRUPTED, run_until_interrupted
+    from orchestrator.diagnostics import JSON, log_format, say
     from orchestrator.engine.prints import prints_as_logs
     from orchestrator.errors import ConfigError
     from orchestrator.launch import Launch, LaunchError, launched, with_executor
@@ -108,10 +109,11 @@ def run(
             plan = with_executor(plan, executor, plugins.registry)
         with launched(plan, plugins, asked) as started:
             kind = "json" if as_json else ("live" if sys.stdout.isatty() else "plain")
-            reporter = make_reporter(kind, sys.stdout, started.redact)
+            reporter = make_reporter(kind, sys.stdout, started.redact, logs_to_stderr=log_format() == JSON)
             route_step_logs()
             try:
-                with prints_as_logs() if as_json else nullcontext():  # stdout is the JSON stream's alone
+                # stdout is the JSON stream's alone; JSON logs take what steps print with their lines
+                with prints_as_logs() if as_json or log_format() == JSON else nullcontext():
                     run_until_interrupted(lambda: started.start(reporter), started.interrupt)
             finally:
                 reporter.close()
@@ -123,5 +125,5 @@ def run(
     assert result is not None  # the run ended: run_until_interrupted returned
     reporter.summary(result)
     if started.unrecorded:
-        click.echo(f"warning: {started.unrecorded}", err=True)
+        say(f"warning: {started.unrecorded}", "warning", run_id=result.run_id)
     sys.exit(EXIT_INTERRUPTED if result.interrupted else EXIT_OK if result.ok else EXIT_FAILED)

@@ -3,11 +3,12 @@ old runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from orchestrator.cli import measures
 from orchestrator.cli.common import fail, load_plan, load_plugins
 
 if TYPE_CHECKING:
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("action", required=False, type=click.Choice(["list", "show", "prune"]), default="list")
-@click.argument("run_id", required=False)
+@click.argument("action", required=False, type=click.Choice(["list", "show", "prune", "stats"]), default="list")
+@click.argument("run_id", required=False, metavar="[RUN_ID|CONFIG]")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="The pipeline file whose runs to show (its state: setting is used).")
 @click.option("--state", "state_path", metavar="URL|PATH", help="The state store itself: a URL as in state:, or a SQLite file.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list, newest first.")
@@ -24,12 +25,22 @@ if TYPE_CHECKING:
 @click.option("--keep-days", type=click.IntRange(min=1), metavar="N", help="prune: remove the runs that started more than N days ago.")
 @click.option("--keep-runs", type=click.IntRange(min=1), metavar="N", help="prune: keep the newest N runs of each pipeline file.")
 @click.option("--dry-run", is_flag=True, help="prune: list what would be removed, remove nothing.")
+@click.option("--pipeline", "pipeline", metavar="NAME", help="stats: this pipeline only.")
+@click.option("--since", "since", metavar="SPAN", help="stats: runs started in this span only: 90s, 30m, 12h, 7d, 2w.")
 def runs(
     action: str, run_id: str | None, config: str | None, state_path: str | None, limit: int, as_json: bool,
-    keep_days: int | None, keep_runs: int | None, dry_run: bool,
+    keep_days: int | None, keep_runs: int | None, dry_run: bool, pipeline: str | None, since: str | None,
 ) -> None:
     """The run history: list runs (of --config's file only, when given), show one run's pipelines
-    and step attempts (the latest run without RUN_ID), or prune old runs."""
+    and step attempts with what they used (the latest run without RUN_ID), give each pipeline's
+    statistics (stats [CONFIG]), or prune old runs."""
+    if action == "stats" and run_id:  # its argument is the pipeline file
+        if config and config != run_id:
+            fail(f"error: orchestrator runs stats: give the pipeline file once ({run_id!r} or --config {config!r})")
+        config, run_id = run_id, None
+    if action != "stats" and (pipeline or since):
+        fail("error: --pipeline and --since go with 'orchestrator runs stats'")
+    start = _since(since) if action == "stats" else None
     if action == "show" and run_id:
         from orchestrator.runstate.layout import RunIdError, check_run_id
 
@@ -50,6 +61,10 @@ def runs(
             try:
                 if action == "show":
                     text = show_run(store, run_id or _latest(store, only), as_json=as_json)
+                elif action == "stats":
+                    from orchestrator.cli.stats import stats_text
+
+                    text = stats_text(store, only, pipeline, start, as_json=as_json)
                 else:
                     text = list_runs(store, limit, as_json=as_json, config=only)
             finally:
@@ -100,6 +115,16 @@ def history_store(
         raise HistoryError(str(exc)) from None
 
 
+def _since(span: str | None) -> float | None:
+    """When the window of ``--since`` starts, or a message and exit status 2."""
+    from orchestrator.cli.stats import SinceError, since
+
+    try:
+        return since(span)
+    except SinceError as exc:
+        fail(f"error: orchestrator runs stats: {exc}")
+
+
 def _config_file(config: str | None) -> str | None:
     """How the history names ``--config``'s file (runs are recorded by the resolved path)."""
     from pathlib import Path
@@ -128,8 +153,8 @@ def list_runs(store: SQLState, limit: int, *, as_json: bool, config: str | None 
     table = [("run", "status", "started", "elapsed", "pipelines", "config")]
     for run in runs:
         pipelines = f"{run['pipelines']}" + (f" ({run['not_succeeded']} not succeeded)" if run["not_succeeded"] else "")
-        table.append((run["run_id"], _status(run), _when(run["started"]), _seconds(run["elapsed"]), pipelines, run["config"]))
-    return _render(table)
+        table.append((run["run_id"], _status(run), _when(run["started"]), measures.seconds(run["elapsed"]), pipelines, run["config"]))
+    return measures.render(table)
 
 
 def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
@@ -146,24 +171,37 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
     if as_json:
         shown = {"run": run, "pipelines": pipelines, "phases": phases, "steps": steps, "dead_letters": letters, "logs": logs}
         return json.dumps(shown, indent=2) + "\n"
+    currency = run.get("currency")
+    costed = run.get("cost") is not None or any(row.get("cost") is not None for row in (*pipelines, *steps))
+    used = ", ".join(f"{name} {text}" for name, text in (
+        ("cpu", measures.cpu(run.get("cpu"))), ("peak RSS", measures.size(run.get("rss"))),
+        *((("cost", measures.cost(run.get("cost"), currency)),) if costed else ()),
+    ) if text != "-")
     lines = [
-        f"run {run['run_id']} {_status(run)} in {_seconds(run['elapsed'])}, started {_when(run['started'])}",
+        (f"run {run['run_id']} {_status(run)} in {measures.seconds(run['elapsed'])}{f' ({used})' if used else ''}, "
+         f"started {_when(run['started'])}"),
         f"config {run['config']} (sha256 {run['config_hash'][:12]}), params {run['params']}",
         "",
     ]
-    table: list[tuple[str, ...]] = [("pipeline", "status", "attempts", "elapsed", "error")]
-    table += [(p["pipeline"], p["status"], str(p["attempts"]), _seconds(p["elapsed"]), p["error"] or "") for p in pipelines]
-    lines.append(_render(table))
-    table = [("pipeline", "phase", "status", "elapsed")]
-    table += [(p["pipeline"], p["phase"], p["status"], _seconds(p["elapsed"])) for p in phases]
-    lines.append(_render(table))
-    table = [("pipeline", "phase", "step", "plugin", "attempt", "status", "rows in", "rows", "rejected", "elapsed", "error")]
+    usage = ("cpu", "peak rss", "rows/s", "read", "written", *(("cost",) if costed else ()))
+    table: list[tuple[str, ...]] = [("pipeline", "status", "attempts", "elapsed", "rows", *usage, "error")]
     table += [
-        (s["pipeline"], s["phase"], s["step"], s["plugin"], str(s["attempt"]), s["status"], _count(s["rows_in"]),
-         _count(s["rows"]), "-" if not s["rejected"] else str(s["rejected"]), _seconds(s["elapsed"]), s["error"] or "")
+        (p["pipeline"], p["status"], str(p["attempts"]), measures.seconds(p["elapsed"]), measures.count(p.get("rows")),
+         *measures.usage(p, p.get("rows"), currency, costed=costed), p["error"] or "")
+        for p in pipelines
+    ]
+    lines.append(measures.render(table))
+    table = [("pipeline", "phase", "status", "elapsed")]
+    table += [(p["pipeline"], p["phase"], p["status"], measures.seconds(p["elapsed"])) for p in phases]
+    lines.append(measures.render(table))
+    table = [("pipeline", "phase", "step", "plugin", "attempt", "status", "rows in", "rows", "rejected", "elapsed", *usage, "error")]
+    table += [
+        (s["pipeline"], s["phase"], s["step"], s["plugin"], str(s["attempt"]), s["status"], measures.count(s["rows_in"]),
+         measures.count(s["rows"]), "-" if not s["rejected"] else str(s["rejected"]), measures.seconds(s["elapsed"]),
+         *measures.usage(s, s["rows"], currency, costed=costed), s["error"] or "")
         for s in steps
     ]
-    lines.append(_render(table))
+    lines.append(measures.render(table))
     if logs:
         lines.append(f"log lines (the last {LOG_LINES_SHOWN}; GET /api/runs/{run_id}/logs of orchestrator serve has them all)")
         for line in logs:
@@ -174,7 +212,7 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
         lines.append(f"dead letters (to run them again: orchestrator run {run['config']} --replay-dead-letters {run_id})")
         table = [("pipeline", "phase", "step", "rows", "file")]
         table += [(d["pipeline"], d["phase"], d["step"], str(d["rows"]), d["file"]) for d in letters]
-        lines.append(_render(table))
+        lines.append(measures.render(table))
     return "\n".join(lines)
 
 
@@ -203,23 +241,10 @@ def _status(run: dict[str, Any]) -> str:
     return str(run["status"])
 
 
-def _count(rows: int | None) -> str:
-    return "-" if rows is None else str(rows)
-
-
-def _render(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "".join("  ".join([c.ljust(w) for c, w in zip(row, widths)] + [row[-1]]).rstrip() + "\n" for row in rows)
-
-
 def _when(timestamp: float | None) -> str:
     from datetime import datetime
 
     return "-" if timestamp is None else datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}s"
 
 
 def prune_history(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.cost import CostModel
 from orchestrator.config.policies import FAIL, NONE, Policies
 from orchestrator.runstate.layout import DEFAULT_STATE
 
@@ -111,6 +112,8 @@ class Plan:
     state: str = DEFAULT_STATE
     #: ``history:``: applied at the end of every run; None keeps the whole history
     history: Retention | None = None
+    #: ``cost:``: the prices runs are estimated at; None estimates no cost
+    cost: CostModel | None = None
 
     def __repr__(self) -> str:
         return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from orchestrator.config import cache
+from orchestrator.config.cost import CostModel
 from orchestrator.config.interpolate import Interpolator, manual_schedule
 from orchestrator.config.model import (
     DEFAULT_NOTIFY_ON,
@@ -260,7 +261,8 @@ def _build(
     allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))
     state = data.get("state", DEFAULT_STATE)
     history = Retention(**data["history"]) if "history" in data else None
-    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state, history)
+    cost = CostModel.of(data["cost"]) if "cost" in data else None
+    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state, history, cost)
 
 
 def _default_id(plugin: str, used: set[str], counters: dict[str, int]) -> str:

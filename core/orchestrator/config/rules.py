@@ -51,6 +51,10 @@ def check_rules(checker: Checker, data: dict[str, Any]) -> None:
     if isinstance(data.get("history"), dict) and data.get("state") == "off":
         checker.report(["history"], "keeps part of the run history, but 'state: off' records none; remove one of them")
     _check_notify(checker, data.get("notify"), ["notify"])
+    cost = data.get("cost")
+    for executor in cost.get("executors") or {} if isinstance(cost, dict) else {}:
+        if isinstance(executor, str) and checker.registry.get(EXECUTOR, executor) is None:
+            checker.report(["cost", "executors", executor], _unknown_message(checker, EXECUTOR, executor, EXECUTOR), key=True)
     for name, pipeline in pipelines.items():
         if isinstance(pipeline, dict):
             _check_pipeline(checker, name, pipeline)

@@ -4,7 +4,8 @@ every attempt. (How batches flow, batch by batch, is :mod:`orchestrator.engine.s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import anyio
@@ -14,6 +15,7 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from orchestrator.config.model import StepSpec
+from orchestrator.engine.usage import Meter, metered_call
 from orchestrator.errors import OrchestratorError, StepError
 
 #: the end of a stream of batches
@@ -113,14 +115,16 @@ def is_stream(value: Any) -> bool:
     return hasattr(value, "__anext__") or (hasattr(value, "__next__") and not isinstance(value, (str, bytes)))
 
 
-async def collect(stream: Any) -> Any:
-    """Everything a stream yields: one list when every batch is a list, else the list of batches."""
+async def collect(stream: Any, meter: Meter | None = None) -> Any:
+    """Everything a stream yields: one list when every batch is a list, else the list of batches.
+    ``meter``: where the CPU time of pulling a sync stream (in a worker thread) is counted."""
     batches: list[Any] = []
     if hasattr(stream, "__anext__"):
         async for batch in stream:
             batches.append(batch)
     else:
-        batches = await anyio.to_thread.run_sync(list, stream)
+        pull: Callable[[], list[Any]] = partial(list, stream)
+        batches = await anyio.to_thread.run_sync(pull if meter is None else metered_call(pull, meter))
     if all(isinstance(b, list) for b in batches):
         return [row for batch in batches for row in batch]
     return batches

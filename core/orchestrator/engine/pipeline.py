@@ -17,6 +17,7 @@ import anyio.to_thread
 
 from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
 from orchestrator.context import PipelineContext
+from orchestrator.engine import usage
 from orchestrator.engine.batches import (
     END,
     AsyncList,
@@ -40,7 +41,7 @@ from orchestrator.engine.streaming import (
     stream_to_loads,
 )
 from orchestrator.errors import CheckpointDamaged, OrchestratorError, describe
-from orchestrator.events import FAILED, INTERRUPTED, SUCCEEDED, Kind, PipelineOutcome
+from orchestrator.events import FAILED, INTERRUPTED, SUCCEEDED, Kind, PipelineOutcome, moved_rows
 from orchestrator.runstate.progress import Continuation
 
 if TYPE_CHECKING:
@@ -61,7 +62,8 @@ class PipelineRunner:
         self.plan = engine.plan
         self.registry = engine.plugins.registry
         self.context = PipelineContext(run_id, spec.name, self.plan.params, self.plan.base_dir, self.plan.allowed_paths)
-        self.record = PipelineRecord(run_id, spec.name, engine.emit, HookRelay(engine.hooks), engine.listened, engine.redact)
+        rates = None if self.plan.cost is None else self.plan.cost.rates(spec.executor.name)
+        self.record = PipelineRecord(run_id, spec.name, engine.emit, HookRelay(engine.hooks), engine.listened, engine.redact, rates)
         self.attempt = 1
         self.continuation = continuation
         self.done = continuation.done
@@ -123,7 +125,8 @@ class PipelineRunner:
                 self.dead_letters.close()
                 letters = self.dead_letters.written()
         event = record.event(
-            Kind.PIPELINE_FINISHED, status=status, elapsed=elapsed, error=record.redact(error) if error else None, attempt=self.attempt
+            Kind.PIPELINE_FINISHED, status=status, elapsed=elapsed, error=record.redact(error) if error else None, attempt=self.attempt,
+            rows=moved_rows(record.steps), **record.totals(elapsed),
         )
         record.emit(event)
         return PipelineOutcome.of(event, record.steps, letters)
@@ -247,7 +250,11 @@ class PipelineRunner:
 
             async def call() -> Any:
                 result = await run.call()
-                return await on_loop(collect(result)) if is_stream(result) else result
+                if not is_stream(result):
+                    return result
+                meter = run.context if usage.ACCOUNTING else None
+                collected = on_loop(collect(result, meter))
+                return await (collected if meter is None else usage.metered(collected, meter))
 
             try:
                 result = await run.attempt(call)

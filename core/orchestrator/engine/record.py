@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.engine import usage
 from orchestrator.errors import describe
 from orchestrator.events import (
     FAILED,
@@ -32,6 +33,7 @@ from orchestrator.events import (
 )
 
 if TYPE_CHECKING:
+    from orchestrator.config.cost import Rates
     from orchestrator.context import PipelineContext, StepContext
     from orchestrator.plugins.discovery import Plugins
 
@@ -98,7 +100,8 @@ class PipelineRecord:
     error or an interruption left open are closed with the same events and hooks."""
 
     def __init__(
-        self, run_id: str, pipeline: str, sink: EventSink, relay: HookRelay, listening: bool, redact: Callable[[str], str]
+        self, run_id: str, pipeline: str, sink: EventSink, relay: HookRelay, listening: bool, redact: Callable[[str], str],
+        rates: Rates | None = None,
     ) -> None:
         self.run_id = run_id
         self.pipeline = pipeline
@@ -111,6 +114,12 @@ class PipelineRecord:
         self.steps: list[StepOutcome] = []
         self.open_phases: dict[str, float] = {}
         self.open_steps: dict[str, tuple[StepContext, float]] = {}
+        #: the prices its work is estimated at (None: the config has no ``cost:``)
+        self.rates = rates
+        #: what its step attempts used, every attempt included
+        self.cpu = 0.0
+        self.bytes_read = 0
+        self.bytes_written = 0
 
     def emit(self, event: Event) -> None:
         """The event of this pipeline: into its outcome, then to the run's sink (when anyone
@@ -122,6 +131,31 @@ class PipelineRecord:
 
     def event(self, kind: Kind, **fields: Any) -> Event:
         return Event(kind, self.run_id, self.pipeline, **fields)
+
+    def used(
+        self, context: StepContext, elapsed: float, now: float | None = None
+    ) -> tuple[float | None, int | None, int | None, int | None, float | None]:
+        """What the step attempt that ended (at ``now``, a ``perf_counter`` reading) used
+        (``cpu``, ``rss``, ``bytes_read``, ``bytes_written``, ``cost``; None each when not
+        measured), added to the pipeline's."""
+        read, written = context.bytes_read or None, context.bytes_written or None
+        if read or written:
+            self.bytes_read += read or 0
+            self.bytes_written += written or 0
+        if not usage.ACCOUNTING:
+            return None, None, read, written, None
+        cpu, rss = context.cpu, usage.recent_peak_rss(time.perf_counter() if now is None else now)
+        self.cpu += cpu
+        return cpu, rss, read, written, None if self.rates is None else self.rates.estimate(cpu, rss, elapsed)
+
+    def totals(self, elapsed: float) -> dict[str, Any]:
+        """What the pipeline used, for its closing event."""
+        read, written = self.bytes_read or None, self.bytes_written or None
+        if not usage.ACCOUNTING:
+            return {"bytes_read": read, "bytes_written": written}
+        cpu, rss = self.cpu, usage.peak_rss()
+        cost = None if self.rates is None else self.rates.estimate(cpu, rss, elapsed)
+        return {"cpu": cpu, "rss": rss, "bytes_read": read, "bytes_written": written, "cost": cost}
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -151,11 +185,12 @@ class PipelineRecord:
 
     def step_finished(self, context: StepContext, rows: int | None, rows_in: int | None, attempt: int) -> None:
         _, started = self.open_steps.pop(context.step_id)
-        elapsed = time.perf_counter() - started
+        elapsed = (now := time.perf_counter()) - started
         # positional: the one event every step makes, so the cheapest way to build it
         self.emit(Event(
             _STEP_FINISHED, self.run_id, self.pipeline, context.phase, context.step_id, context.plugin, SUCCEEDED,
-            rows, elapsed, None, time.time(), None, context.rejected or None, rows_in, attempt,
+            rows, elapsed, None, time.time(), None, context.rejected or None, rows_in, attempt, None, None,
+            *self.used(context, elapsed, now),
         ))
         if "after_step_run" in self.relay.hooks:
             self.relay.after("after_step_run", context=context, rows=rows, elapsed=elapsed, status=SUCCEEDED)
@@ -169,19 +204,28 @@ class PipelineRecord:
         elapsed = 0.0 if found is None else time.perf_counter() - found[1]
         rejected = context.rejected
         text = self.redact(describe(error)) if raised else f"{status}: its pipeline ended while it ran"
+        cpu, rss, read, written, cost = self.used(context, elapsed)
         self.emit(self.event(
             _STEP_FAILED, phase=context.phase, step=context.step_id, plugin=context.plugin, status=status,
             elapsed=elapsed, error=text, rejected=rejected or None, attempt=attempt or None,
+            cpu=cpu, rss=rss, bytes_read=read, bytes_written=written, cost=cost,
         ))
         if raised:
             self.relay.after("on_step_error", context=context, error=error)
         if found is not None:
             self.relay.after("after_step_run", context=context, rows=None, elapsed=elapsed, status=status)
 
-    def step_retry(self, context: StepContext, error: BaseException, attempt: int, attempts: int, delay: float) -> None:
+    def step_retry(
+        self, context: StepContext, error: BaseException, attempt: int, attempts: int, delay: float, elapsed: float
+    ) -> None:
+        """Attempt ``attempt - 1`` failed after ``elapsed`` seconds; the next starts in ``delay``.
+        What it used is recorded on this event, and counted afresh for the next."""
+        cpu, rss, read, written, cost = self.used(context, elapsed)
+        context.cpu, context.bytes_read, context.bytes_written = 0.0, 0, 0
         self.emit(self.event(
             _STEP_RETRY, phase=context.phase, step=context.step_id, plugin=context.plugin,
             status=f"attempt {attempt} of {attempts}", elapsed=delay, error=self.redact(describe(error)), attempt=attempt,
+            cpu=cpu, rss=rss, bytes_read=read, bytes_written=written, cost=cost,
         ))
 
     def step_reused(self, phase: str, step: str, plugin: str, rows: int | None) -> None:

@@ -11,12 +11,13 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
+from orchestrator.engine import usage
 from orchestrator.engine.collector import startup_set_aside
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
@@ -108,6 +109,7 @@ class Engine:
             names = {name for name in names if name in replay}
         order = [name for name in topological_order(graph) if name in names]
         started = time.perf_counter()
+        used_before = usage.process_usage()[0] if usage.ACCOUNTING else 0.0
         self.emit(Event(Kind.RUN_STARTED, run_id))
         outcomes: dict[str, PipelineOutcome] = {}
         finished = {name: anyio.Event() for name in order}
@@ -143,8 +145,19 @@ class Engine:
         if self.checkpoints is not None and result.ok:
             self.checkpoints.remove(run_id)
         status = INTERRUPTED if result.interrupted else SUCCEEDED if result.ok else FAILED
-        self.emit(Event(Kind.RUN_FINISHED, run_id, status=status, elapsed=result.elapsed))
+        self.emit(Event(Kind.RUN_FINISHED, run_id, status=status, elapsed=result.elapsed, **self._used(result, used_before)))
         return result
+
+    def _used(self, result: RunResult, cpu_before: float) -> dict[str, Any]:
+        """What the run used (see :mod:`orchestrator.engine.usage`) and its estimated cost: the
+        config's ``per_run`` plus its pipelines' (:mod:`orchestrator.config.cost`)."""
+        if not usage.ACCOUNTING:
+            return {}
+        cpu, children = usage.process_usage()
+        peaks = [p.rss for p in result.pipelines.values() if p.rss is not None] + [usage.peak_rss() or 0, children or 0]
+        model = self.plan.cost
+        cost = None if model is None else model.per_run + sum(p.cost or 0.0 for p in result.pipelines.values())
+        return {"cpu": cpu - cpu_before, "rss": max(peaks) or None, "cost": cost}
 
     async def run_pipeline(self, spec: PipelineSpec, run_id: str, continuation: Continuation = NEW) -> PipelineOutcome:
         """Run one pipeline of run ``run_id`` here, whatever its executor: what an executor's

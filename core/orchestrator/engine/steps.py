@@ -16,6 +16,7 @@ import anyio.to_thread
 from orchestrator.config.policies import Policies, describe_seconds
 from orchestrator.context import StepContext
 from orchestrator.daemon_threads import on_daemon_thread
+from orchestrator.engine import usage
 from orchestrator.engine.batches import UpstreamFailed
 from orchestrator.engine.deaths import in_thread, on_loop
 from orchestrator.engine.prints import CURRENT_STEP
@@ -110,12 +111,13 @@ class StepRun:
     :meth:`finish` or :meth:`fail` records its end. A streamed step is called once per batch
     between its start and its end."""
 
-    __slots__ = ("attempt_number", "context", "function", "runner", "step")
+    __slots__ = ("attempt_number", "attempt_started", "context", "function", "runner", "step")
 
     def __init__(self, runner: PipelineView, step: StepSpec) -> None:
         self.runner = runner
         self.step = step
         self.attempt_number = 1
+        self.attempt_started = 0.0
         self.function: Callable[..., Any] = _unresolved
         self.context = StepContext(
             runner.run_id, runner.spec.name, runner.plan.params, runner.plan.base_dir, step.phase, step.id, step.plugin,
@@ -127,7 +129,8 @@ class StepRun:
     def start(self) -> StepRun:
         step = self.step
         try:
-            self.runner.record.step_started(self.context, step.args, time.perf_counter())
+            self.attempt_started = time.perf_counter()
+            self.runner.record.step_started(self.context, step.args, self.attempt_started)
             self.function = self.runner.registry.get(step.phase, step.plugin).resolve()  # type: ignore[union-attr]
         except Exception as exc:
             raise self.fail(exc) from exc
@@ -139,16 +142,20 @@ class StepRun:
 
     async def call(self, *args: Any) -> Any:
         """Call the step once with its context, ``args`` and its configured args: async ones on
-        the loop, sync ones in a worker thread. A sync step with a timeout is abandoned when it
-        times out: its thread finishes on its own, the run goes on."""
+        the loop, sync ones in a worker thread, the CPU time of either counted to the step (see
+        :mod:`orchestrator.engine.usage`). A sync step with a timeout is abandoned when it times
+        out: its thread finishes on its own, the run goes on."""
         function = self.function
         if inspect.isasyncgenfunction(function):
             return function(self.context, *args, **self.step.args)
         running = CURRENT_STEP.set(self.context)  # what it prints is its log (followed into threads)
         try:
             if inspect.iscoroutinefunction(function):
-                return await on_loop(function(self.context, *args, **self.step.args))
+                called = on_loop(function(self.context, *args, **self.step.args))
+                return await (usage.metered(called, self.context) if usage.ACCOUNTING else called)
             call = in_thread(partial(function, self.context, *args, **self.step.args))
+            if usage.ACCOUNTING:
+                call = usage.metered_call(call, self.context)
             if self.step.policies.timeout is not None:  # may be abandoned: a thread the exit does not wait for
                 return await on_daemon_thread(call)
             return await anyio.to_thread.run_sync(call)
@@ -163,7 +170,9 @@ class StepRun:
 
     def _retried(self, error: BaseException, attempt: int, attempts: int, delay: float) -> None:
         self.attempt_number = attempt
-        self.runner.record.step_retry(self.context, error, attempt, attempts, delay)
+        now = time.perf_counter()
+        elapsed, self.attempt_started = now - self.attempt_started, now + delay
+        self.runner.record.step_retry(self.context, error, attempt, attempts, delay, elapsed)
 
     def _exhausted(self, error: BaseException, attempts: int) -> None:
         self.runner.record.retry_exhausted(self.runner.context, error, describe(error), attempts, self.context)

@@ -12,6 +12,7 @@ from asyncio import CancelledError
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from functools import partial
+from time import thread_time
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -20,6 +21,7 @@ import anyio.to_thread
 from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM
 from orchestrator.config.policies import FAIL, NONE
 from orchestrator.daemon_threads import on_daemon_thread
+from orchestrator.engine import usage
 from orchestrator.engine.batches import (
     END,
     StreamFeed,
@@ -68,10 +70,15 @@ class BatchSource:
         stream, timeout = self.stream, run.step.policies.timeout
         running = CURRENT_STEP.set(run.context)  # what the stream prints is its step's log
         try:
+            metering = usage.ACCOUNTING
             if hasattr(stream, "__anext__"):
-                batch = await within(timeout, lambda: anext_of(stream, END))
+                batch = await within(
+                    timeout, lambda: usage.metered(anext_of(stream, END), run.context) if metering else anext_of(stream, END)
+                )
             else:
-                pull = partial(in_thread(next), stream, END)
+                pull: Callable[[], Any] = partial(in_thread(next), stream, END)
+                if metering:
+                    pull = usage.metered_call(pull, run.context)
                 batch = await within(
                     timeout, lambda: anyio.to_thread.run_sync(pull) if timeout is None else on_daemon_thread(pull)
                 )
@@ -206,6 +213,8 @@ class TransformChain:
         return batch
 
     def _sync_group(self, indexes: list[int], batch: Any, then: Callable[[Any], None] | None) -> Any:
+        metering = usage.ACCOUNTING
+        clock = thread_time() if metering else 0.0  # each step's CPU: this thread's, from the end of the one before
         for index in indexes:
             run = self.runs[index]
             self.rows_in[index] = plus(self.rows_in[index], batch)
@@ -218,6 +227,10 @@ class TransformChain:
                 raise
             except BaseException as exc:  # else, in a worker thread, whatever is raised is the step's own
                 raise _InGroup(index, StepDied(exc)) from exc
+            finally:
+                if metering:
+                    run.context.cpu += (now := thread_time()) - clock
+                    clock = now
             self.rows[index] = plus(self.rows[index], batch)
             if batch is None:
                 return None

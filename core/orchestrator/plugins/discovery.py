@@ -24,6 +24,7 @@ import pluggy
 
 from orchestrator.config import cache
 from orchestrator.config.phases import ENGINE_HOOK, EXECUTOR_HOOK, EXPORTER_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
+from orchestrator.diagnostics import say
 from orchestrator.errors import PluginError
 from orchestrator.plugins import hookspecs
 from orchestrator.plugins.imports import BoundedImporter, ImportTimedOut
@@ -194,9 +195,9 @@ def _describe(exc: BaseException) -> str:
 
 def _trace_before(hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
     names = ", ".join(impl.plugin_name for impl in hook_impls) or "no implementations"
-    print(f"[hook] {hook_name}({', '.join(sorted(kwargs))}) -> {names}", file=sys.stderr)
+    say(f"[hook] {hook_name}({', '.join(sorted(kwargs))}) -> {names}", "debug")
 
 
 def _trace_after(outcome: pluggy.Result[Any], hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
     if outcome.exception is not None:
-        print(f"[hook] {hook_name} raised {_describe(outcome.exception)}", file=sys.stderr)
+        say(f"[hook] {hook_name} raised {_describe(outcome.exception)}", "debug")

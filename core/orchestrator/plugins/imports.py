@@ -14,10 +14,11 @@ from __future__ import annotations
 import importlib
 import math
 import queue
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from orchestrator.diagnostics import say
 
 #: seconds after which the plugin still importing is named on stderr
 NOTICE_AFTER = 1.0
@@ -103,4 +104,4 @@ def timeout_from(env: Mapping[str, str]) -> float:
 
 
 def _to_stderr(text: str) -> None:
-    print(f"orchestrator: {text}", file=sys.stderr, flush=True)
+    say(f"orchestrator: {text}", "warning")

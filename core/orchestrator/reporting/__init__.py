@@ -21,8 +21,14 @@ def route_step_logs() -> None:
     step_logs.propagate = False
 
 
-def make_reporter(kind: str, stream: IO[str], redact: Redact) -> Reporter:
-    """``json``, ``live`` or ``plain``; the heavier live display is imported only when used."""
+def make_reporter(kind: str, stream: IO[str], redact: Redact, *, logs_to_stderr: bool = False) -> Reporter:
+    """``json``, ``live`` or ``plain``; the heavier live display is imported only when used.
+    ``logs_to_stderr`` (``--log-format json``): the steps' log lines go to stderr as JSON lines,
+    with the process's other messages, rather than to the reporter."""
+    if logs_to_stderr:
+        from orchestrator.reporting.logs import LogsApart
+
+        return LogsApart(make_reporter(kind, stream, redact), redact)
     if kind == "json":
         from orchestrator.reporting.jsonlines import JsonReporter
 

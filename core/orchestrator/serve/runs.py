@@ -18,7 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.events import EventSink, discard
+from orchestrator.diagnostics import JSON, log_format, say
+from orchestrator.events import Event, EventSink, Kind, discard
 
 if TYPE_CHECKING:
     from orchestrator.launch import Launched
@@ -140,9 +141,21 @@ class RunThread(threading.Thread):
                 started.interrupt()
 
             group.start_soon(watch)
-            result = await started.start(self.sink)
+            result = await started.start(_with_step_lines(self.sink) if log_format() == JSON else self.sink)
             group.cancel_scope.cancel()
         return result
+
+
+def _with_step_lines(sink: EventSink) -> EventSink:
+    """Under ``--log-format json``, a served run's step log lines join the server's own on stderr."""
+
+    def both(event: Event) -> None:
+        sink(event)
+        if event.kind is Kind.LOG:
+            say(event.message or "", event.level or "info", run_id=event.run_id, pipeline=event.pipeline, step=event.step,
+                when=event.time)
+
+    return both
 
 
 def recorded_status(state: str, base_dir: Path, run_id: str) -> str | None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from orchestrator.config.schedule import Tick
+from orchestrator.diagnostics import JSON, log_format, say
 from orchestrator.errors import ConfigError
 from orchestrator.serve.catalog import Served, config_files, load_served, pipeline_key
 from orchestrator.serve.fanout import Hub
@@ -80,7 +81,10 @@ class Server:
     # -- reporting ------------------------------------------------------------------------------------
 
     def say(self, text: str) -> None:
-        print(f"{utc_now():%Y-%m-%dT%H:%M:%SZ} {text}", file=self.out, flush=True)
+        if log_format() == JSON:  # the time is the JSON line's own
+            say(text, "info", stream=self.out)
+        else:
+            print(f"{utc_now():%Y-%m-%dT%H:%M:%SZ} {text}", file=self.out, flush=True)
 
     # -- files ----------------------------------------------------------------------------------------
 

@@ -52,9 +52,9 @@ class Recording(SQLStore):
         an event sink that records each of its events, then hands it on."""
         if resumed:
             self._write(
-                "UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL, retired = NULL, host = ?, pid = ? "
-                "WHERE run_id = ?",
-                (socket.gethostname(), os.getpid(), run_id),
+                "UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL, retired = NULL, host = ?, pid = ?, "
+                "currency = ? WHERE run_id = ?",
+                (socket.gethostname(), os.getpid(), None if plan.cost is None else plan.cost.currency, run_id),
             )
             # what was still running when the earlier attempt died did not finish
             for table in ("step_attempts", "phase_runs", "pipeline_runs"):
@@ -68,11 +68,11 @@ class Recording(SQLStore):
             self.log_seq[run_id] = count((found[0]["seq"] or 0) + 1 if found else 1)
         else:
             self._write(
-                "INSERT INTO runs (run_id, config, config_hash, params, status, started, host, pid, config_text) "
-                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                "INSERT INTO runs (run_id, config, config_hash, params, status, started, host, pid, config_text, currency) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
                 (run_id, str(plan.source.resolve()), config_hash(plan),
                  self.redact(json.dumps(plan.params, default=str)), time.time(), socket.gethostname(), os.getpid(),
-                 self._text(_config_text(plan))),
+                 self._text(_config_text(plan)), None if plan.cost is None else plan.cost.currency),
             )
             self.log_seq[run_id] = count(1)
         self.flush()
@@ -118,10 +118,12 @@ class Recording(SQLStore):
     def _pipeline_ended(self, event: Event) -> bool:
         run_id, pipeline = event.run_id, event.pipeline
         self._write(
-            "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error) VALUES (?, ?, ?, ?, ?, ?) "
+            "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error, rows, cpu, rss, bytes_read, "
+            "bytes_written, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, finished = excluded.finished, "
-            "elapsed = excluded.elapsed, error = excluded.error",
-            (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error)),
+            "elapsed = excluded.elapsed, error = excluded.error, rows = excluded.rows, cpu = excluded.cpu, rss = excluded.rss, "
+            "bytes_read = excluded.bytes_read, bytes_written = excluded.bytes_written, cost = excluded.cost",
+            (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error), event.rows, *_used(event)),
         )
         if event.kind is Kind.PIPELINE_SKIPPED:
             return False
@@ -161,10 +163,11 @@ class Recording(SQLStore):
         attempt = self.attempts.get(key, 1)
         retried = event.kind is Kind.STEP_RETRY
         self._write(
-            "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ? "
+            "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ?, "
+            "cpu = ?, rss = ?, bytes_read = ?, bytes_written = ?, cost = ? "
             "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
             ("failed" if retried else event.status, event.time, None if retried else event.elapsed, event.rows,
-             self._text(event.error), event.rejected, event.rows_in, run_id, pipeline, event.step, attempt),
+             self._text(event.error), event.rejected, event.rows_in, *_used(event), run_id, pipeline, event.step, attempt),
         )
         if retried:  # the next attempt gets its own row, started now
             self.attempts[key] = attempt + 1
@@ -197,8 +200,8 @@ class Recording(SQLStore):
 
     def _run_finished(self, event: Event) -> bool:
         self._write(
-            "UPDATE runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ?",
-            (event.status, event.time, event.elapsed, event.run_id),
+            "UPDATE runs SET status = ?, finished = ?, elapsed = ?, cpu = ?, rss = ?, cost = ? WHERE run_id = ?",
+            (event.status, event.time, event.elapsed, event.cpu, event.rss, event.cost, event.run_id),
         )
         return False
 
@@ -226,3 +229,7 @@ def _config_text(plan: Plan) -> str | None:
     except OSError:
         return None
 
+
+def _used(event: Event) -> tuple[float | None, int | None, int | None, int | None, float | None]:
+    """What an event says the work used, in the order of the history's usage columns."""
+    return event.cpu, event.rss, event.bytes_read, event.bytes_written, event.cost

@@ -42,7 +42,10 @@ TABLES = (
 #: columns added since the tables were first released: (table, column, type), added to a
 #: database an older version created. ``runs.retired`` is when a later success of the same file
 #: removed the run's checkpoints (NULL while it may still hold some). ``runs.config_text`` is the
-#: pipeline file as it was run, redacted (NULL for runs recorded before it was kept).
+#: pipeline file as it was run, redacted (NULL for runs recorded before it was kept). What the work used, from the
+#: events' fields of the same names (``cpu`` seconds, ``rss`` peak bytes, ``bytes_read``,
+#: ``bytes_written``, estimated ``cost``), a pipeline's ``rows`` and the ``currency`` of a run's
+#: costs: see ``docs/monitoring.md``.
 ADDED_COLUMNS = (
     ("step_attempts", "rejected", "BIGINT"),
     ("step_attempts", "rows_in", "BIGINT"),
@@ -50,6 +53,21 @@ ADDED_COLUMNS = (
     ("runs", "pid", "INTEGER"),
     ("runs", "retired", "DOUBLE PRECISION"),
     ("runs", "config_text", "TEXT"),
+    ("step_attempts", "cpu", "DOUBLE PRECISION"),
+    ("step_attempts", "rss", "BIGINT"),
+    ("step_attempts", "bytes_read", "BIGINT"),
+    ("step_attempts", "bytes_written", "BIGINT"),
+    ("step_attempts", "cost", "DOUBLE PRECISION"),
+    ("pipeline_runs", "rows", "BIGINT"),
+    ("pipeline_runs", "cpu", "DOUBLE PRECISION"),
+    ("pipeline_runs", "rss", "BIGINT"),
+    ("pipeline_runs", "bytes_read", "BIGINT"),
+    ("pipeline_runs", "bytes_written", "BIGINT"),
+    ("pipeline_runs", "cost", "DOUBLE PRECISION"),
+    ("runs", "cpu", "DOUBLE PRECISION"),
+    ("runs", "rss", "BIGINT"),
+    ("runs", "cost", "DOUBLE PRECISION"),
+    ("runs", "currency", "TEXT"),
 )
 
 #: what makes every lookup a run does cost the same however long the history: the newest runs
@@ -74,9 +92,12 @@ def create_or_migrate(cursor: Any) -> None:
     """Create what does not exist yet: the tables, the columns added since, the indexes."""
     for table in TABLES:
         cursor.execute(table)
+    present: dict[str, set[str]] = {}
     for table, column, kind in ADDED_COLUMNS:
-        cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
-        if column not in {described[0] for described in cursor.description}:
+        if table not in present:
+            cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+            present[table] = {described[0] for described in cursor.description}
+        if column not in present[table]:
             cursor.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     for index in INDEXES:
         cursor.execute(index)
