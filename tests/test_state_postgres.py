@@ -164,7 +164,7 @@ def test_concurrent_runs_record_into_one_postgresql_database(write_config, pg_ur
     outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in processes]
     assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
     listed = history(pg_url)
-    assert len(listed) == 4 and {r["status"] for r in listed} == {"succeeded"}
+    assert len(listed) == 4 and {r["status"] for r in listed} == {"succeeded"}, outcomes
     assert sorted(r["pipelines"] for r in listed) == [1, 1, 1, 1]
 
 

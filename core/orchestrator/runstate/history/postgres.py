@@ -57,6 +57,10 @@ class PostgresState(SQLState):
         options = {} if "connect_timeout" in self.url else {"connect_timeout": CONNECT_TIMEOUT}
         return self.psycopg.connect(self.url, autocommit=True, **options)
 
+    def index_names(self, cursor: Any) -> set[str]:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        return {row[0] for row in cursor.fetchall()}
+
     def creating_tables(self, cursor: Any) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", (CREATE_LOCK,))
 

@@ -7,6 +7,7 @@ database a newer one migrated, and two versions can share one store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 TABLES = (
@@ -88,8 +89,13 @@ INDEXES = (
 )
 
 
-def create_or_migrate(cursor: Any) -> None:
-    """Create what does not exist yet: the tables, the columns added since, the indexes."""
+def create_or_migrate(cursor: Any, index_names: Callable[[Any], set[str]]) -> None:
+    """Create what does not exist yet: the tables, the columns added since, the indexes.
+
+    An index is created only when ``index_names`` (the backend's catalog query) does not list it:
+    on PostgreSQL even ``CREATE INDEX IF NOT EXISTS`` of an index that exists waits for a share
+    lock on its table, held to the end of this transaction, and a run already recording into
+    two of those tables then deadlocks with the store that opens beside it."""
     for table in TABLES:
         cursor.execute(table)
     present: dict[str, set[str]] = {}
@@ -99,5 +105,7 @@ def create_or_migrate(cursor: Any) -> None:
             present[table] = {described[0] for described in cursor.description}
         if column not in present[table]:
             cursor.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    existing = index_names(cursor)
     for index in INDEXES:
-        cursor.execute(index)
+        if index.split()[5] not in existing:  # CREATE INDEX IF NOT EXISTS <name> ON ...
+            cursor.execute(index)

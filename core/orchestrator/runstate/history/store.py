@@ -51,7 +51,7 @@ class SQLStore:
         self.db = self.connect()
         with self._transaction() as cursor:
             self.creating_tables(cursor)
-            create_or_migrate(cursor)
+            create_or_migrate(cursor, self.index_names)
 
     # -- what a backend provides ----------------------------------------------------------------
 
@@ -61,6 +61,11 @@ class SQLStore:
 
     def begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN")
+
+    def index_names(self, cursor: Any) -> set[str]:
+        """The names of the indexes the history's database has (SQLite's catalog)."""
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        return {row[0] for row in cursor.fetchall()}
 
     def creating_tables(self, cursor: Any) -> None:
         """Called in the transaction that creates the tables (if they do not exist), before it
