@@ -111,6 +111,8 @@ class Plan:
     state: str = DEFAULT_STATE
     #: ``history:``: applied at the end of every run; None keeps the whole history
     history: Retention | None = None
+    #: the files ``include:`` read, which the run's fingerprint covers with ``source``
+    includes: tuple[Path, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

@@ -1,0 +1,319 @@
+"""``templates:``: reusable pipeline bodies with typed inputs, instantiated by ``uses:`` + ``with:``.
+
+A template is a pipeline body (``type``, ``phases`` and any other pipeline key) plus ``inputs:``,
+each typed (string, integer, number, boolean, list, object), optional with a default, required
+without one. ``${inputs.NAME}`` in the body's strings takes the input's value: standing alone it
+keeps the value's type (a list stays a list), inside text it becomes text. A pipeline with
+``uses: TEMPLATE`` gets a copy of the body with its inputs substituted; every key it sets itself
+besides ``uses`` and ``with`` (``depends_on``, ``schedule``, ``retry``, ...) replaces the
+template's, except ``type`` and ``phases``, which are the template's own: what differs between
+uses of a template is an input, so a template's users stay alike.
+
+Inputs are substituted before ``${ENV}`` and ``${params.x}`` references, so a ``with:`` value may
+be such a reference; it is then checked where it lands, after substitution, by the schema.
+Instantiated pipelines are plain pipelines to everything after this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.config.messages import article, describe
+from orchestrator.config.origins import Origin, Origins, Where
+from orchestrator.config.yamlsource import PathPart, YamlSource
+
+if TYPE_CHECKING:
+    from orchestrator.config.validation import Checker
+
+#: input types, as the YAML value each one must be
+INPUT_TYPES: dict[str, str] = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "list": "a list",
+    "object": "a mapping",
+}
+INPUT_KEYS = ("type", "default", "description")
+#: what only the template decides
+TEMPLATE_ONLY = ("type", "phases")
+_REFERENCE = re.compile(r"(?<!\$)\$\{\s*inputs\.([^{}]*?)\s*\}")
+_WHOLE_REFERENCE = re.compile(r"\$\{[^{}]*\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class Input:
+    kind: str
+    default: Any = None
+    required: bool = True
+
+
+@dataclass
+class Template:
+    name: str
+    body: dict[str, Any]
+    inputs: dict[str, Input] = field(default_factory=dict)
+
+
+def fits(kind: str, value: Any) -> bool:
+    """Whether ``value`` is of input type ``kind`` (a boolean is no number, as in the schema)."""
+    if isinstance(value, bool):
+        return kind == "boolean"
+    expected: dict[str, type | tuple[type, ...]] = {
+        "string": str, "integer": int, "number": (int, float), "boolean": bool, "list": list, "object": dict,
+    }
+    return isinstance(value, expected[kind])
+
+
+def declared(templates: Any, checker: Checker) -> dict[str, Template]:
+    """The well-formed templates; every problem in a declaration is reported, the body's
+    references to undeclared inputs included (a template nobody uses is checked this far)."""
+    if templates is None:
+        return {}
+    if not isinstance(templates, dict):
+        checker.report(["templates"], "expected a mapping of template names to pipeline bodies (type:, phases:, inputs:)")
+        return {}
+    found: dict[str, Template] = {}
+    for name, raw in templates.items():
+        path: list[PathPart] = ["templates", str(name)]
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", name):
+            checker.report(path, f"{name!r} is not a valid name: use letters, digits, '_', '-' and '.', starting with a letter or '_'", key=True)
+            continue
+        if not isinstance(raw, dict):
+            checker.report(path, f"expected a mapping (a pipeline body with type:, phases: and inputs:), got {describe(raw)}")
+            continue
+        ok = True
+        for key in ("uses", "with"):
+            if key in raw:
+                checker.report([*path, key], "a template cannot use another template; copy what it needs into this one", key=True)
+                ok = False
+        inputs = _inputs(raw.get("inputs"), [*path, "inputs"], checker)
+        body = {k: v for k, v in raw.items() if k != "inputs"}
+        ok = _references(body, inputs, name, path, checker) and ok
+        if ok and inputs is not None:
+            found[name] = Template(name, body, inputs)
+    return found
+
+
+def _inputs(raw: Any, path: list[PathPart], checker: Checker) -> dict[str, Input] | None:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        checker.report(path, f"expected a mapping of input names to declarations (type:, default:), got {describe(raw)}")
+        return None
+    inputs: dict[str, Input] = {}
+    ok = True
+    for name, spec in raw.items():
+        where: list[PathPart] = [*path, str(name)]
+        if not isinstance(name, str) or not _NAME.match(name):
+            checker.report(where, f"{name!r} is not a valid input name: use letters, digits and '_', starting with a letter or '_' (it is written ${{inputs.NAME}})", key=True)
+            ok = False
+            continue
+        if not isinstance(spec, dict):
+            checker.report(where, f"expected a mapping with type: (one of {', '.join(INPUT_TYPES)}) and, for an optional input, default:")
+            ok = False
+            continue
+        for key in spec:
+            if key not in INPUT_KEYS:
+                close = difflib.get_close_matches(str(key), INPUT_KEYS, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                checker.report([*where, str(key)], f"unknown key {str(key)!r}{hint} (allowed here: {', '.join(INPUT_KEYS)})", key=True)
+                ok = False
+        kind = spec.get("type")
+        if kind not in INPUT_TYPES:
+            if "type" not in spec:
+                checker.report(where, f"missing required key 'type' (one of {', '.join(INPUT_TYPES)})")
+            else:
+                checker.report([*where, "type"], f"expected one of {', '.join(INPUT_TYPES)}, got {describe(kind)}")
+            ok = False
+            continue
+        if "description" in spec and not isinstance(spec["description"], str):
+            checker.report([*where, "description"], f"expected a string, got {describe(spec['description'])}")
+            ok = False
+        if "default" in spec and not fits(kind, spec["default"]):
+            checker.report([*where, "default"], f"the default of {article(kind)} {kind} input must be {INPUT_TYPES[kind]}, got {describe(spec['default'])}")
+            ok = False
+            continue
+        inputs[name] = Input(kind, spec.get("default"), "default" not in spec)
+    return inputs if ok else None
+
+
+def _references(body: Any, inputs: dict[str, Input] | None, template: str, path: list[PathPart], checker: Checker) -> bool:
+    """Report every ``${inputs.X}`` in the body whose X is not a declared input."""
+    ok = True
+    stack: list[tuple[Any, list[PathPart]]] = [(body, path)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, [*where, str(k)]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*where, i]) for i, v in enumerate(value))
+        elif isinstance(value, str) and "inputs" in value:
+            for match in _REFERENCE.finditer(value):
+                name = match.group(1)
+                if inputs is not None and name not in inputs:
+                    checker.report(where, _unknown_input(name, inputs, template))
+                    ok = False
+    return ok
+
+
+def _unknown_input(name: str, inputs: dict[str, Input], template: str) -> str:
+    if not _NAME.match(name):
+        return f"'${{inputs.{name}}}' names no input: write ${{inputs.NAME}}, with NAME declared under the template's inputs:"
+    if not inputs:
+        return f"unknown input {name!r}: template {template!r} declares no inputs; add it under 'inputs:' with its type"
+    close = difflib.get_close_matches(name, list(inputs), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown input {name!r}{hint} (inputs of template {template!r}: {', '.join(inputs)}); declare it under 'inputs:'"
+
+
+def instantiate(pipelines: dict[Any, Any], templates: dict[str, Template], names: list[str], origins: Origins, checker: Checker) -> dict[Any, Any]:
+    """``pipelines`` with every ``uses:`` pipeline replaced by its template's body, inputs
+    substituted and the pipeline's own keys on top. ``names``: every template declared, well-formed
+    or not (a use of a broken one is not reported again)."""
+    expanded: dict[Any, Any] = {}
+    for name, pipeline in pipelines.items():
+        if not isinstance(pipeline, dict) or ("uses" not in pipeline and "with" not in pipeline):
+            expanded[name] = pipeline
+            continue
+        instance = _instance(str(name), pipeline, templates, names, origins, checker)
+        expanded[name] = pipeline if instance is None else instance
+    return expanded
+
+
+def _instance(
+    name: str, pipeline: dict[str, Any], templates: dict[str, Template], names: list[str], origins: Origins, checker: Checker
+) -> dict[str, Any] | None:
+    path: list[PathPart] = ["pipelines", name]
+    own = origins.get(path)  # the pipeline's own place: an included file's, or None for the main file
+    at = own.at if own is not None else Where(origins.main, tuple(path))
+    for key in pipeline:  # the pipeline's own keys stay located where it was written
+        origins.add([*path, key], Origin(Where(at.source, (*at.path, key)), own.by if own else None, own.how if own else "used by"))
+    used = pipeline.get("uses")
+    if "uses" not in pipeline:
+        checker.report([*path, "with"], "'with:' gives a template's inputs, but this pipeline has no 'uses:'; add 'uses: TEMPLATE' or remove 'with:'", key=True)
+        return None
+    if not isinstance(used, str):
+        checker.report([*path, "uses"], f"expected the name of a template, got {describe(used)}")
+        return None
+    template = templates.get(used)
+    if template is None:
+        if used not in names:
+            checker.report([*path, "uses"], _unknown_template(used, names))
+        return None
+    ok = True
+    for key in TEMPLATE_ONLY:
+        if key in pipeline:
+            checker.report(
+                [*path, key],
+                f"{key!r} comes from template {used!r} and cannot be set here; change the template, or give it an input for what differs",
+                key=True,
+            )
+            ok = False
+    values = _given(pipeline.get("with"), template, path, checker)
+    if values is None or not ok:
+        return None
+    origins.add(path, Origin(Where(_template_source(origins, used), _template_path(origins, used)), Where(at.source, (*at.path, "uses"))))
+    body: dict[str, Any] = _substitute(template.body, values, path, checker)
+    for key, value in pipeline.items():
+        if key not in ("uses", "with"):
+            body[key] = value
+    return body
+
+
+def _template_source(origins: Origins, name: str) -> YamlSource:
+    origin = origins.get(["templates", name])
+    return origin.at.source if origin is not None else origins.main
+
+
+def _template_path(origins: Origins, name: str) -> tuple[PathPart, ...]:
+    origin = origins.get(["templates", name])
+    return origin.at.path if origin is not None else ("templates", name)
+
+
+def _unknown_template(name: str, names: list[str]) -> str:
+    if not names:
+        return f"unknown template {name!r}: this config defines no templates; define it under 'templates:' (or include the file that does)"
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown template {name!r}{hint} (templates: {', '.join(names)})"
+
+
+def _given(raw: Any, template: Template, path: list[PathPart], checker: Checker) -> dict[str, Any] | None:
+    """The inputs' values: ``with:`` checked against the declarations, defaults filled in."""
+    where: list[PathPart] = [*path, "with"]
+    written = raw is not None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        checker.report(where, f"expected a mapping of input names to values, got {describe(raw)}")
+        return None
+    values: dict[str, Any] = {}
+    ok = True
+    for key, value in raw.items():
+        spec = template.inputs.get(str(key))
+        if spec is None:
+            known = ", ".join(template.inputs) or "none"
+            close = difflib.get_close_matches(str(key), list(template.inputs), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            checker.report([*where, str(key)], f"template {template.name!r} has no input {str(key)!r}{hint} (its inputs: {known})", key=True)
+            ok = False
+        elif not fits(spec.kind, value) and not (isinstance(value, str) and _WHOLE_REFERENCE.fullmatch(value.strip())):
+            checker.report([*where, str(key)], f"input {str(key)!r} of template {template.name!r} must be {INPUT_TYPES[spec.kind]}, got {describe(value)}{_hint(spec.kind, value)}")
+            ok = False
+        else:
+            values[str(key)] = value
+    unknown = [str(key) for key in raw if str(key) not in template.inputs]
+    missing = [
+        key for key, spec in template.inputs.items()
+        if spec.required and key not in raw and not difflib.get_close_matches(key, unknown, n=1, cutoff=0.5)  # a typo said it
+    ]
+    if missing:
+        kinds = " and ".join(f"{key!r} ({template.inputs[key].kind})" for key in missing)
+        noun = "input" if len(missing) == 1 else "inputs"
+        checker.report(
+            where if written else [*path, "uses"],
+            f"template {template.name!r} needs {noun} {kinds}, which {'has' if len(missing) == 1 else 'have'} no default; add {'it' if len(missing) == 1 else 'them'} under 'with:'",
+        )
+        ok = False
+    for key, spec in template.inputs.items():
+        if key not in values and not spec.required:
+            values[key] = spec.default
+    return values if ok else None
+
+
+def _hint(kind: str, value: Any) -> str:
+    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "; put quotes around it to make it text"
+    if isinstance(value, str) and kind in ("integer", "number", "boolean"):
+        return "; remove the quotes"
+    return ""
+
+
+def _substitute(value: Any, values: dict[str, Any], path: list[PathPart], checker: Checker) -> Any:
+    """A copy of ``value`` with ``${inputs.X}`` replaced (the template's own data is never changed)."""
+    if isinstance(value, dict):
+        return {k: _substitute(v, values, [*path, str(k)], checker) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, values, [*path, i], checker) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "inputs" not in value:
+        return value
+    whole = _REFERENCE.fullmatch(value)
+    if whole:
+        return copy.deepcopy(values[whole.group(1)])
+
+    def text(match: re.Match[str]) -> str:
+        given = values[match.group(1)]
+        if isinstance(given, (dict, list)):
+            checker.report(path, f"input {match.group(1)!r} is {describe(given)} and cannot be put inside text; use ${{inputs.{match.group(1)}}} as the whole value")
+            return ""
+        if isinstance(given, bool):
+            return "true" if given else "false"
+        return str(given)
+
+    return _REFERENCE.sub(text, value)
