@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from orchestrator.cli.backfill import backfill
+from orchestrator.cli.convert import convert
 from orchestrator.cli.graph import graph
 from orchestrator.cli.new import new
 from orchestrator.cli.plugins import plugins
@@ -31,7 +32,7 @@ def cli() -> None:
     """Run ETL / ELT / ETLT pipelines described in YAML."""
 
 
-for command in (validate, run, plugins, schema, graph, runs, new, serve, schedules, backfill):
+for command in (validate, run, plugins, schema, graph, runs, new, serve, schedules, backfill, convert):
     cli.add_command(command)
 
 
