@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.includes import gather, merge
+from orchestrator.config.limits import count_values
 from orchestrator.config.origins import Origins
 from orchestrator.config.templates import declared, instantiate
 from orchestrator.errors import ConfigError
@@ -32,7 +33,7 @@ def expand(data: dict[str, Any], checker: Checker) -> dict[str, Any]:
     pipelines = merged.get("pipelines")
     if isinstance(pipelines, dict):
         names = [str(n) for n in raw_templates] if isinstance(raw_templates, dict) else []
-        merged["pipelines"] = instantiate(pipelines, templates, names, origins, checker)
+        merged["pipelines"] = instantiate(pipelines, templates, names, origins, checker, count_values(merged))
     if checker.problems:
         raise ConfigError(checker.problems)
     return merged

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.config.limits import MAX_VALUES, count_values
 from orchestrator.config.origins import Origin, Origins, Where
 from orchestrator.config.yamlsource import YamlSource, json_path
 from orchestrator.errors import ConfigError, Problem
@@ -55,8 +56,10 @@ def gather(main: YamlSource, data: dict[str, Any], checker: Checker) -> list[Par
     root = main.path.resolve().parent
     parts: list[Part] = []
     read: set[Path] = set()
+    size = count_values(data)
 
     def visit(source: YamlSource, content: dict[str, Any], by: Where | None, chain: list[tuple[Path, str]]) -> None:
+        nonlocal size
         for index, entry in _entries(source, content, checker):
             where = Where(source, ("include", index))
             for file in _matches(source, entry, root, where, checker):
@@ -73,6 +76,9 @@ def gather(main: YamlSource, data: dict[str, Any], checker: Checker) -> list[Par
                     return
                 read.add(resolved)
                 loaded = _read(file, where, checker)
+                if loaded is not None and (size := size + count_values(loaded[1])) > MAX_VALUES:
+                    _problem(checker, where, f"the included files hold more than {MAX_VALUES:,} values in all, far more than a config needs; include less")
+                    return
                 if loaded is not None:
                     visit(loaded[0], loaded[1], where, [*chain, (resolved, loaded[0].name)])
         parts.append(Part(source, content, by))
@@ -143,7 +149,18 @@ def _matches(source: YamlSource, entry: str, root: Path, where: Where, checker: 
     if Path(entry).is_absolute() or entry.startswith("~"):
         _problem(checker, where, f"{entry!r} is an absolute path; write it relative to this file (an included file must be inside the main config file's folder)")
         return []
+    if "\0" in entry:
+        _problem(checker, where, f"{entry!r} contains a NUL character, which no file name can; remove it")
+        return []
     base = source.path.parent
+    try:
+        return _found(entry, base, root, where, checker)
+    except (ValueError, OSError) as exc:  # an invalid glob ('a**'), a name too long for the system
+        _problem(checker, where, f"{entry!r} cannot be read as a file path or glob: {exc}")
+        return []
+
+
+def _found(entry: str, base: Path, root: Path, where: Where, checker: Checker) -> list[Path]:
     if _GLOB & set(entry):
         files = sorted(p for p in base.glob(entry) if p.is_file())
         if not files:
@@ -155,16 +172,13 @@ def _matches(source: YamlSource, entry: str, root: Path, where: Where, checker: 
             looked = f" (looked for {_shown(base / entry)})" if _shown(base / entry) != os.path.normpath(entry) else ""
             _problem(checker, where, f"included file {entry!r} does not exist{looked}; check the path, which is relative to this file")
             return []
-    inside = []
-    for file in files:
-        if file.resolve().is_relative_to(root):
-            inside.append(file)
-        else:
-            _problem(
-                checker, where,
-                f"{entry!r} is outside the main config file's folder, where every included file must be: "
-                "copy it in, or move the main file up",
-            )
+    inside = [file for file in files if file.resolve().is_relative_to(root)]
+    if len(inside) < len(files):
+        _problem(
+            checker, where,
+            f"{entry!r} is outside the main config file's folder, where every included file must be: "
+            "copy it in, or move the main file up",
+        )
     return [Path(_shown(file)) for file in inside]
 
 

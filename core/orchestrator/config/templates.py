@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.config.limits import MAX_VALUES, count_values
 from orchestrator.config.messages import article, describe
 from orchestrator.config.origins import Origin, Origins, Where
 from orchestrator.config.yamlsource import PathPart, YamlSource
@@ -172,22 +173,51 @@ def _unknown_input(name: str, inputs: dict[str, Input], template: str) -> str:
     return f"unknown input {name!r}{hint} (inputs of template {template!r}: {', '.join(inputs)}); declare it under 'inputs:'"
 
 
-def instantiate(pipelines: dict[Any, Any], templates: dict[str, Template], names: list[str], origins: Origins, checker: Checker) -> dict[Any, Any]:
+class _Exceeded(Exception):
+    """The instances together hold more values than a config may (:data:`MAX_VALUES`)."""
+
+
+class _Budget:
+    """How many more values the instances may add: a template used a thousand times multiplies
+    its body, and a list input is copied wherever it is referenced."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def charge(self, values: int) -> None:
+        self.left -= values
+        if self.left < 0:
+            raise _Exceeded
+
+
+def instantiate(
+    pipelines: dict[Any, Any], templates: dict[str, Template], names: list[str], origins: Origins, checker: Checker, used: int
+) -> dict[Any, Any]:
     """``pipelines`` with every ``uses:`` pipeline replaced by its template's body, inputs
     substituted and the pipeline's own keys on top. ``names``: every template declared, well-formed
-    or not (a use of a broken one is not reported again)."""
+    or not (a use of a broken one is not reported again); ``used``: the values the config holds
+    before its templates are instantiated."""
     expanded: dict[Any, Any] = {}
+    budget = _Budget(MAX_VALUES - used)
     for name, pipeline in pipelines.items():
         if not isinstance(pipeline, dict) or ("uses" not in pipeline and "with" not in pipeline):
             expanded[name] = pipeline
             continue
-        instance = _instance(str(name), pipeline, templates, names, origins, checker)
+        try:
+            instance = _instance(str(name), pipeline, templates, names, origins, checker, budget)
+        except _Exceeded:
+            checker.report(["pipelines", str(name), "uses"], (
+                f"the templates expand this config past {MAX_VALUES:,} values, far more than a config needs; "
+                "use fewer or smaller templates"
+            ))
+            return expanded
         expanded[name] = pipeline if instance is None else instance
     return expanded
 
 
 def _instance(
-    name: str, pipeline: dict[str, Any], templates: dict[str, Template], names: list[str], origins: Origins, checker: Checker
+    name: str, pipeline: dict[str, Any], templates: dict[str, Template], names: list[str], origins: Origins, checker: Checker,
+    budget: _Budget,
 ) -> dict[str, Any] | None:
     path: list[PathPart] = ["pipelines", name]
     own = origins.get(path)  # the pipeline's own place: an included file's, or None for the main file
@@ -219,7 +249,7 @@ def _instance(
     if values is None or not ok:
         return None
     origins.add(path, Origin(Where(_template_source(origins, used), _template_path(origins, used)), Where(at.source, (*at.path, "uses"))))
-    body: dict[str, Any] = _substitute(template.body, values, path, checker)
+    body: dict[str, Any] = _substitute(template.body, values, path, checker, budget)
     for key, value in pipeline.items():
         if key not in ("uses", "with"):
             body[key] = value
@@ -295,17 +325,21 @@ def _hint(kind: str, value: Any) -> str:
     return ""
 
 
-def _substitute(value: Any, values: dict[str, Any], path: list[PathPart], checker: Checker) -> Any:
+def _substitute(value: Any, values: dict[str, Any], path: list[PathPart], checker: Checker, budget: _Budget) -> Any:
     """A copy of ``value`` with ``${inputs.X}`` replaced (the template's own data is never changed)."""
+    budget.charge(1)
     if isinstance(value, dict):
-        return {k: _substitute(v, values, [*path, str(k)], checker) for k, v in value.items()}
+        return {k: _substitute(v, values, [*path, str(k)], checker, budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, values, [*path, i], checker) for i, v in enumerate(value)]
+        return [_substitute(v, values, [*path, i], checker, budget) for i, v in enumerate(value)]
     if not isinstance(value, str) or "inputs" not in value:
         return value
     whole = _REFERENCE.fullmatch(value)
     if whole:
-        return copy.deepcopy(values[whole.group(1)])
+        given = values[whole.group(1)]
+        if isinstance(given, (dict, list)):
+            budget.charge(count_values(given))
+        return copy.deepcopy(given)
 
     def text(match: re.Match[str]) -> str:
         given = values[match.group(1)]
