@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import marshal
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,17 @@ class Template:
     name: str
     body: dict[str, Any]
     inputs: dict[str, Input] = field(default_factory=dict)
+    #: how many values the body holds (what each use adds to the config)
+    size: int = 0
+    #: every string of the body with an ``${inputs.X}``: its path (real keys) and its text
+    references: list[tuple[tuple[Any, ...], str]] = field(default_factory=list)
+    #: the body marshalled, copied for each use at C speed (None: it holds values marshal cannot
+    #: write, such as dates, and is deep-copied instead)
+    blob: bytes | None = None
+
+    def copy(self) -> dict[str, Any]:
+        copied: dict[str, Any] = marshal.loads(self.blob) if self.blob is not None else copy.deepcopy(self.body)
+        return copied
 
 
 def fits(kind: str, value: Any) -> bool:
@@ -97,7 +109,7 @@ def declared(templates: Any, checker: Checker) -> dict[str, Template]:
         body = {k: v for k, v in raw.items() if k != "inputs"}
         ok = _references(body, inputs, name, path, checker) and ok
         if ok and inputs is not None:
-            found[name] = Template(name, body, inputs)
+            found[name] = Template(name, body, inputs, count_values(body), _places(body), _marshalled(body))
     return found
 
 
@@ -161,6 +173,28 @@ def _references(body: Any, inputs: dict[str, Input] | None, template: str, path:
                     checker.report(where, _unknown_input(name, inputs, template))
                     ok = False
     return ok
+
+
+def _places(body: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Where the body's strings with ``${inputs.X}`` are, found once per template."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(body, ())]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, (*where, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(value))
+        elif isinstance(value, str) and _REFERENCE.search(value):
+            found.append((where, value))
+    return found
+
+
+def _marshalled(body: dict[str, Any]) -> bytes | None:
+    try:
+        return marshal.dumps(body)
+    except ValueError:  # a date, say: deep-copied instead
+        return None
 
 
 def _unknown_input(name: str, inputs: dict[str, Input], template: str) -> str:
@@ -249,7 +283,17 @@ def _instance(
     if values is None or not ok:
         return None
     origins.add(path, Origin(Where(_template_source(origins, used), _template_path(origins, used)), Where(at.source, (*at.path, "uses"))))
-    body: dict[str, Any] = _substitute(template.body, values, path, checker, budget)
+    budget.charge(template.size)
+    body = template.copy()
+    for where, text in template.references:
+        parent: Any = body
+        for part in where[:-1]:
+            parent = parent[part]
+        try:
+            parent[where[-1]] = _substituted(text, values, budget)
+        except _InsideText as exc:
+            checker.report([*path, *(p if isinstance(p, int) else str(p) for p in where)], str(exc))
+            return None
     for key, value in pipeline.items():
         if key not in ("uses", "with"):
             body[key] = value
@@ -325,29 +369,31 @@ def _hint(kind: str, value: Any) -> str:
     return ""
 
 
-def _substitute(value: Any, values: dict[str, Any], path: list[PathPart], checker: Checker, budget: _Budget) -> Any:
-    """A copy of ``value`` with ``${inputs.X}`` replaced (the template's own data is never changed)."""
-    budget.charge(1)
-    if isinstance(value, dict):
-        return {k: _substitute(v, values, [*path, str(k)], checker, budget) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, values, [*path, i], checker, budget) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "inputs" not in value:
-        return value
-    whole = _REFERENCE.fullmatch(value)
+class _InsideText(Exception):
+    """A list or mapping input referenced inside text."""
+
+    def __init__(self, name: str, given: Any) -> None:
+        super().__init__(
+            f"input {name!r} is {describe(given)} and cannot be put inside text; use ${{inputs.{name}}} as the whole value"
+        )
+
+
+def _substituted(text: str, values: dict[str, Any], budget: _Budget) -> Any:
+    """``text`` with its ``${inputs.X}`` replaced: standing alone, by the value itself (a copy)."""
+    whole = _REFERENCE.fullmatch(text)
     if whole:
         given = values[whole.group(1)]
         if isinstance(given, (dict, list)):
             budget.charge(count_values(given))
-        return copy.deepcopy(given)
+            return copy.deepcopy(given)
+        return given
 
-    def text(match: re.Match[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
         given = values[match.group(1)]
         if isinstance(given, (dict, list)):
-            checker.report(path, f"input {match.group(1)!r} is {describe(given)} and cannot be put inside text; use ${{inputs.{match.group(1)}}} as the whole value")
-            return ""
+            raise _InsideText(match.group(1), given)
         if isinstance(given, bool):
             return "true" if given else "false"
         return str(given)
 
-    return _REFERENCE.sub(text, value)
+    return _REFERENCE.sub(replace, text)
