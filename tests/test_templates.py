@@ -100,6 +100,9 @@ def test_show_expanded_prints_the_config_as_a_run_gets_it_with_secrets_hidden(tm
     assert shown["pipelines"]["customers"]["phases"]["load"]["steps"][0]["args"]["table"] == "***"
     assert shown["pipelines"]["customers"]["description"] == "Customers first"
     assert cli("validate", "--show-expanded", str(main), env=env).stdout == first.stdout
+    with_param = yaml.safe_load(cli("validate", "--show-expanded", str(main), "--param", "size=3", env=env).stdout)
+    assert with_param["params"] == {"size": 3}
+    assert with_param["pipelines"]["orders"]["phases"]["extract"]["steps"][0]["args"]["batch_size"] == 3
 
 
 def test_show_expanded_of_a_broken_config_prints_only_the_problems(tmp_path: Path) -> None:
@@ -148,3 +151,23 @@ def test_a_config_without_includes_or_templates_never_loads_the_expansion(tmp_pa
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={"ORCHESTRATOR_LOAD_PLUGINS": "builtin", "ORCHESTRATOR_NO_CACHE": "1", "PATH": ""})
     assert done.stdout.strip() == "[]"
+
+
+def test_defaults_and_params_of_included_files_are_merged_by_key(tmp_path: Path, plugins: Plugins) -> None:
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "policy.yaml").write_text("defaults:\n  retry: {attempts: 4}\nparams:\n  day: '2026-01-01'\n", encoding="utf-8")
+    main = tmp_path / "pipeline.yaml"
+    main.write_text(textwrap.dedent("""\
+        include: [common/policy.yaml]
+        defaults: {timeout: 5m}
+        pipelines:
+          copy:
+            type: ETL
+            phases:
+              extract: {steps: [{plugin: csv.read, args: {path: "${params.day}.csv"}}]}
+              load: {steps: [{plugin: csv.write, args: {path: b.csv}}]}
+        """), encoding="utf-8")
+    plan = load_plan(main, plugins.registry)
+    step = plan.pipelines["copy"].phases["extract"][0]
+    assert step.args == {"path": "2026-01-01.csv"}
+    assert step.policies.retry.attempts == 4 and step.policies.timeout == 300

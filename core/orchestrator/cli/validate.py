@@ -24,6 +24,8 @@ def validate(config: str, params: Sequence[str], show_expanded: bool) -> None:
     if show_expanded:
         from orchestrator.config.expanded import render
 
+        if "params" in expanded:  # as the run gets them: defaults substituted, --param applied
+            expanded["params"] = dict(plan.params)
         click.echo(render(expanded, plan.secrets), nl=False)
         return
     steps = sum(len(s) for p in plan.pipelines.values() for s in p.phases.values())

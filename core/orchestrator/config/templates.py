@@ -107,9 +107,10 @@ def declared(templates: Any, checker: Checker) -> dict[str, Template]:
                 ok = False
         inputs = _inputs(raw.get("inputs"), [*path, "inputs"], checker)
         body = {k: v for k, v in raw.items() if k != "inputs"}
-        ok = _references(body, inputs, name, path, checker) and ok
+        places = _places(body)
+        ok = _references(places, inputs, name, path, checker) and ok
         if ok and inputs is not None:
-            found[name] = Template(name, body, inputs, count_values(body), _places(body), _marshalled(body))
+            found[name] = Template(name, body, inputs, count_values(body), places, _marshalled(body))
     return found
 
 
@@ -156,22 +157,17 @@ def _inputs(raw: Any, path: list[PathPart], checker: Checker) -> dict[str, Input
     return inputs if ok else None
 
 
-def _references(body: Any, inputs: dict[str, Input] | None, template: str, path: list[PathPart], checker: Checker) -> bool:
+def _references(
+    places: list[tuple[tuple[Any, ...], str]], inputs: dict[str, Input] | None, template: str, path: list[PathPart], checker: Checker
+) -> bool:
     """Report every ``${inputs.X}`` in the body whose X is not a declared input."""
     ok = True
-    stack: list[tuple[Any, list[PathPart]]] = [(body, path)]
-    while stack:
-        value, where = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((v, [*where, str(k)]) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, [*where, i]) for i, v in enumerate(value))
-        elif isinstance(value, str) and "inputs" in value:
-            for match in _REFERENCE.finditer(value):
-                name = match.group(1)
-                if inputs is not None and name not in inputs:
-                    checker.report(where, _unknown_input(name, inputs, template))
-                    ok = False
+    for where, text in places:
+        for match in _REFERENCE.finditer(text):
+            name = match.group(1)
+            if inputs is not None and name not in inputs:
+                checker.report([*path, *(p if isinstance(p, int) else str(p) for p in where)], _unknown_input(name, inputs, template))
+                ok = False
     return ok
 
 
