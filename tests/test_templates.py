@@ -171,3 +171,10 @@ def test_defaults_and_params_of_included_files_are_merged_by_key(tmp_path: Path,
     step = plan.pipelines["copy"].phases["extract"][0]
     assert step.args == {"path": "2026-01-01.csv"}
     assert step.policies.retry.attempts == 4 and step.policies.timeout == 300
+
+
+def test_graph_draws_templated_pipelines_under_their_own_names(tmp_path: Path) -> None:
+    main = project(tmp_path)
+    drawn = cli("graph", str(main), "--format", "mermaid")
+    assert drawn.returncode == 0, drawn.stderr
+    assert "p_customers --> p_orders" in drawn.stdout and "p_orders[\"orders (ETL)\"]" in drawn.stdout
