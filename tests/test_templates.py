@@ -178,3 +178,23 @@ def test_graph_draws_templated_pipelines_under_their_own_names(tmp_path: Path) -
     drawn = cli("graph", str(main), "--format", "mermaid")
     assert drawn.returncode == 0, drawn.stderr
     assert "p_customers --> p_orders" in drawn.stdout and "p_orders[\"orders (ETL)\"]" in drawn.stdout
+
+
+def test_a_template_holding_dates_is_copied_for_each_use(tmp_path: Path, plugins: Plugins) -> None:
+    main = tmp_path / "pipeline.yaml"
+    main.write_text(textwrap.dedent("""\
+        templates:
+          daily:
+            inputs: {name: {type: string}}
+            type: ETL
+            schedule: {every: 1d, start: 2026-01-01}
+            phases:
+              extract: {steps: [{plugin: csv.read, args: {path: "${inputs.name}.csv"}}]}
+              load: {steps: [{plugin: csv.write, args: {path: "out/${inputs.name}.csv"}}]}
+        pipelines:
+          a: {uses: daily, with: {name: a}}
+          b: {uses: daily, with: {name: b}}
+        """), encoding="utf-8")
+    plan = load_plan(main, plugins.registry)
+    assert plan.pipelines["a"].schedule == {"every": "1d", "start": "2026-01-01"}
+    assert plan.pipelines["b"].phases["load"][0].args == {"path": "out/b.csv"}
