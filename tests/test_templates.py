@@ -4,6 +4,7 @@ config without either never loads the code that expands them."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -198,3 +199,13 @@ def test_a_template_holding_dates_is_copied_for_each_use(tmp_path: Path, plugins
     plan = load_plan(main, plugins.registry)
     assert plan.pipelines["a"].schedule == {"every": "1d", "start": "2026-01-01"}
     assert plan.pipelines["b"].phases["load"][0].args == {"path": "out/b.csv"}
+
+
+def test_the_template_schema_lists_every_pipeline_key_for_editors() -> None:
+    """A template may hold every pipeline key but uses and with (validation allows them from the
+    pipeline's schema); the schema editors read must say so too."""
+    defs = json.loads((Path(__file__).parents[1] / "schemas" / "pipeline.schema.json").read_text(encoding="utf-8"))["$defs"]
+    pipeline_keys = set(defs["pipeline"]["properties"]) - {"uses", "with"}
+    template = defs["template"]["properties"]
+    assert set(template) == {"inputs"} | pipeline_keys
+    assert all(template[key] == {"$ref": f"#/$defs/pipeline/properties/{key}"} for key in pipeline_keys)

@@ -66,6 +66,8 @@ def declared(templates: Any, checker: Checker) -> dict[str, Template]:
         checker.report(["templates"], "expected a mapping of template names to pipeline bodies (type:, phases:, inputs:)")
         return {}
     found: dict[str, Template] = {}
+    # every pipeline key but uses/with: whatever a pipeline may set, a template may hold
+    allowed = ["inputs", *(key for key in config_schema()["$defs"]["pipeline"]["properties"] if key not in ("uses", "with"))]
     for name, raw in templates.items():
         path: list[PathPart] = ["templates", str(name)]
         if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", name):
@@ -75,7 +77,6 @@ def declared(templates: Any, checker: Checker) -> dict[str, Template]:
             checker.report(path, f"expected a mapping (a pipeline body with type:, phases: and inputs:), got {describe(raw)}")
             continue
         ok = True
-        allowed = list(config_schema()["$defs"]["template"]["properties"])
         for key in raw:
             if key in ("uses", "with"):
                 checker.report([*path, key], "a template cannot use another template; copy what it needs into this one", key=True)
