@@ -40,6 +40,7 @@ from bench.peer_figures import (
 from bench.plugin_envs import all_plugins_env, prepare
 from bench.report import Row, Target
 from bench.telemetry_figures import telemetry
+from bench.template_figures import config_templates
 from bench.workspace import arrow_csv_input
 
 
@@ -487,6 +488,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "version": version,
     "step-overhead": step_overhead,
     "config-load": config_load,
+    "config-templates": config_templates,
     "sleep-5000": sleeps,
     "pipelines-1000": many_pipelines,
     "csv-1m": csv_rows,

@@ -55,7 +55,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
         )
     },
     {"config": ("orchestrator.config",)},
-    {"plugins": ("orchestrator.plugins",)},
+    {"plugins": ("orchestrator.plugins",), "convert": ("orchestrator.convert",)},
     {
         "runstate": ("orchestrator.runstate",),
         "engine": ("orchestrator.executors", "orchestrator.engine"),

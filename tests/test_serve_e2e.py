@@ -235,3 +235,15 @@ def test_killed_at_random_moments_the_server_runs_no_tick_twice_and_loses_none(f
     assert len(times) == len(set(times)), "a tick ran twice"
     assert len(times) == len([1 for _t, status in ledger if status == "succeeded"])
     assert all(b - a == timedelta(seconds=1) for a, b in pairwise(times)), "a tick was lost"
+
+
+def test_an_edit_of_an_included_file_reloads_the_config_that_includes_it(folder: Path) -> None:
+    (folder / "common").mkdir()
+    (folder / "common" / "ticks.yaml").write_text(ticking(every="1h", catchup="latest", extra=", start: 2026-01-01"))
+    (folder / "main.yaml").write_text("include: [common/ticks.yaml]\n")
+    server = Served(folder, "main.yaml")
+    wait_for(lambda: "main.yaml: loaded (1 schedules" in server.text(), 30, server.text)
+    time.sleep(0.05)  # a later modification time than the one loaded
+    (folder / "common" / "ticks.yaml").write_text(ticking(every="2h", catchup="latest", extra=", start: 2026-01-01"))
+    wait_for(lambda: "main.yaml: reloaded (1 schedules" in server.text(), 30, server.text)
+    assert server.stop() == 0

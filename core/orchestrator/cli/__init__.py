@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from orchestrator.cli.backfill import backfill
+from orchestrator.cli.convert import convert
 from orchestrator.cli.export import export
 from orchestrator.cli.graph import graph
 from orchestrator.cli.new import new
@@ -42,7 +43,7 @@ def cli(log_format: str) -> None:
         add_redaction(hide_passwords)
 
 
-for command in (validate, run, plugins, schema, graph, runs, new, serve, schedules, backfill, export):
+for command in (validate, run, plugins, schema, graph, runs, new, serve, schedules, backfill, export, convert):
     cli.add_command(command)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -60,17 +60,20 @@ def parse_params(values: Sequence[str]) -> dict[str, str]:
 
 def load_plan(
     config: str, params: Sequence[str], plugins: Plugins, *, import_code: bool = False,
-    variables: Mapping[str, Mapping[str, str]] | None = None,
+    variables: Mapping[str, Mapping[str, str]] | None = None, expanded: dict[str, Any] | None = None,
 ) -> Plan:
     """The validated plan of ``config``, or every problem in it and exit status 2. With
     ``import_code`` (``validate`` and ``run``), python.call's callables are imported and checked
     too (:mod:`orchestrator.builtin.callable_check`), and so are ``retry.on``'s exception names;
-    commands that only read the plan leave them be."""
-    from orchestrator.config.plan import load_plan as load
+    commands that only read the plan leave them be. ``expanded`` receives the config the plan was
+    built from (``validate --show-expanded``)."""
+    from orchestrator.config.plan import load_expanded
     from orchestrator.errors import ConfigError
 
     try:
-        plan = load(config, plugins.registry, params=parse_params(params), variables=variables)
+        plan, data = load_expanded(config, plugins.registry, params=parse_params(params), variables=variables)
+        if expanded is not None:
+            expanded.update(data)
         if import_code:
             from orchestrator.builtin.callable_check import check_callables
             from orchestrator.builtin.retry_names import check_retry_names

@@ -198,6 +198,8 @@ def _invalid_message(expression: str) -> str:
         guess = "params." + stripped.removeprefix("param.")
     elif ":=" in stripped:
         guess = stripped.replace(":=", ":-", 1)
+    elif stripped.startswith("inputs."):
+        return message + "; ${inputs.NAME} belongs in the body of a template (templates:), given by a pipeline's with:"
     else:
         return message
     return message + f"; did you mean {_clip('${' + guess + '}')!r}?"

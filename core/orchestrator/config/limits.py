@@ -74,3 +74,18 @@ def check_expansion(data: Any) -> None:
                 "a pipeline config never needs that many: remove the aliases that repeat other aliases"
             )
         sizes[id(value)] = total
+
+
+def count_values(data: Any) -> int:
+    """How many values ``data`` holds, a shared collection counted each time it appears: what
+    ``include:`` and ``templates:`` add up, which multiply a config past what its text shows."""
+    total = 0
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        total += 1
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return total

@@ -114,6 +114,8 @@ class Plan:
     history: Retention | None = None
     #: ``cost:``: the prices runs are estimated at; None estimates no cost
     cost: CostModel | None = None
+    #: the files ``include:`` read, which the run's fingerprint covers with ``source``
+    includes: tuple[Path, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

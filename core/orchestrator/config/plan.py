@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,20 @@ def load_plan(
     Relative paths in it start from ``base_dir``, by default the file's folder. ``variables`` are
     the run's namespaces (``schedule``, ``trigger``) for the scheduler to pass; a run without a
     ``schedule`` namespace gets the moment it was loaded (:func:`manual_schedule`)."""
+    return load_expanded(path, registry, params=params, env=env, base_dir=base_dir, variables=variables)[0]
+
+
+def load_expanded(
+    path: str | os.PathLike[str],
+    registry: Registry,
+    *,
+    params: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+    variables: Mapping[str, Mapping[str, str]] | None = None,
+) -> tuple[Plan, dict[str, Any]]:
+    """:func:`load_plan`, and the config it was built from: includes merged, templates
+    instantiated, references substituted (what ``validate --show-expanded`` prints)."""
     file = Path(path)
     source = YamlSource.read(file)
     data = source.load()
@@ -65,8 +80,15 @@ def load_plan(
         raise ConfigError([Problem(source.name, 1, "$", _not_a_mapping(data))])
     checker = Checker(source, registry)
     try:
+        if "include" in data or "templates" in data or "uses:" in source.text or "with:" in source.text:
+            from orchestrator.config.expansion import expand
+
+            data = expand(data, checker)
         given = {"schedule": manual_schedule(), **(variables or {})}
-        return _check_and_build(file, data, registry, params or {}, os.environ if env is None else env, checker, base_dir, given)
+        plan = _check_and_build(file, data, registry, params or {}, os.environ if env is None else env, checker, base_dir, given)
+        if checker.origins is not None:
+            plan = replace(plan, includes=tuple(included.path for included in checker.origins.files[1:]))
+        return plan, data
     except RecursionError:
         raise ConfigError([Problem(source.name, 0, "", NESTED_TOO_DEEPLY)]) from None
 

@@ -170,7 +170,8 @@ def _check_step(
     step_id = step.get("id")
     if isinstance(step_id, str):
         if step_id in first_seen:
-            line = checker.source.line_of([*first_seen[step_id], "id"])
+            source, first, _ = checker.locate([*first_seen[step_id], "id"])
+            line = source.line_of(first)
             checker.report([*path, "id"], f"duplicate step id {step_id!r} (first used on line {line}); step ids must be unique within a pipeline")
         else:
             first_seen[step_id] = path

@@ -164,6 +164,9 @@ def composed_schema(registry: Registry) -> dict[str, Any]:
         phase_def["properties"]["steps"]["items"] = {"$ref": f"#/$defs/{phase}_step"}
         defs[f"{phase}_phase"] = phase_def
         phase_props[phase] = {"$ref": f"#/$defs/{phase}_phase"}
+    # a pipeline made from a template has its type and phases there (validate checks it expanded)
+    pipeline = defs["pipeline"]
+    pipeline["anyOf"] = [{"required": ["uses"]}, {"required": pipeline.pop("required")}]
     referenced: dict[str, Any] = allow_references(schema)
     return referenced
 

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from jsonschema import ValidationError
     from jsonschema.protocols import Validator
 
+    from orchestrator.config.origins import Origins
+
 class Checker:
     """Collects problems for one source file."""
 
@@ -52,13 +54,22 @@ class Checker:
         self._fast_args_validators: dict[tuple[str, str], FastValidator | None] = {}
         self.float_free = False  # set by check_schema, which always runs first
         self._unknown_keys: dict[tuple[PathPart, ...], list[str]] = {}
+        #: where the parts of an expanded config were written (None: all in ``source``)
+        self.origins: Origins | None = None
+
+    def locate(self, path: Sequence[PathPart]) -> tuple[YamlSource, list[PathPart], str]:
+        """The file and path where ``path`` of the config was written, and a note naming what
+        used it when that is another place (an include, a template's user)."""
+        return self.origins.locate(path) if self.origins is not None else (self.source, list(path), "")
 
     def report(self, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
-        line = self.source.line_of(path, key=key)
+        source, where, note = self.locate(path)
+        line = source.line_of(where, key=key)
+        message += note
         for secret in sorted(self.secrets, key=len, reverse=True):
             message = message.replace(secret, "***")
         message = hide_passwords(message)
-        self.problems.append(Problem(self.source.name, line, json_path(path), message))
+        self.problems.append(Problem(source.name, line, json_path(where), message))
 
     # -- pass 1: the schema ------------------------------------------------------------------
 
@@ -103,10 +114,11 @@ class Checker:
         if "propertyNames" in error.relative_schema_path:
             self.report([*path, str(error.instance)], name_message(error), key=True)
             return
-        original = self.source.written_at(path)
+        source, where, _ = self.locate(path)
+        original = source.written_at(where)
         if original is not None and "${" not in original:
             original = None
-        if original is not None and any(p.path == json_path(path) for p in self.problems):
+        if original is not None and any(p.path == json_path(where) for p in self.problems):
             return  # its reference was already reported; what it was replaced by says nothing more
         if error.validator == "type":
             message = type_message(error, substituted=original is not None)

@@ -42,8 +42,11 @@ class Continuation:
 
 
 def config_hash(plan: Plan) -> str:
-    """The fingerprint of what a run was asked to do: the config file's bytes and the parameters.
+    """The fingerprint of what a run was asked to do: the config file's bytes (and those of the
+    files it includes) and the parameters.
     A resume refuses to continue a run whose fingerprint differs from the current one."""
     digest = hashlib.sha256(plan.source.read_bytes())
+    for included in plan.includes:
+        digest.update(b"\0" + included.read_bytes())
     digest.update(b"\0" + json.dumps(plan.params, sort_keys=True, default=str).encode())
     return digest.hexdigest()

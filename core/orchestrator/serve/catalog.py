@@ -55,6 +55,12 @@ class Served:
     schedules: dict[str, tuple[str, Schedule]] = field(default_factory=dict)
     files: list[FileTrigger] = field(default_factory=list)
     afters: list[AfterTrigger] = field(default_factory=list)
+    #: the files the config includes, with their modification times when it was loaded
+    included: dict[Path, int] = field(default_factory=dict)
+
+    def includes_changed(self) -> bool:
+        """Whether a file the config includes changed (or went) since it was loaded."""
+        return any(_mtime(path) != mtime for path, mtime in self.included.items())
 
 
 def pipeline_key(config: Path, pipeline: str) -> str:
@@ -100,7 +106,7 @@ def load_served(path: Path, registry: Registry) -> Served:
 
     mtime = path.stat().st_mtime_ns
     plan = load_plan(path, registry)
-    served = Served(path, plan, mtime)
+    served = Served(path, plan, mtime, included={included: _mtime(included) for included in plan.includes})
     for name, pipeline in plan.pipelines.items():
         if pipeline.schedule is not None:
             served.schedules[pipeline_key(path, name)] = (name, Schedule.from_config(pipeline.schedule))
@@ -125,3 +131,10 @@ def _add_trigger(served: Served, pipeline: str, trigger: dict[str, Any]) -> None
         ref = spec["pipeline"]
         upstream = pipeline_key(*split_ref(ref, served.path.parent)) if "#" in ref else pipeline_key(served.path, ref)
         served.afters.append(AfterTrigger(f"{own} after {upstream}", pipeline, upstream, spec.get("status", "succeeded")))
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1

@@ -96,7 +96,9 @@ class Server:
             kept = " (the last good version keeps running)" if path in self.served else ""
             self.say(f"{path}: not loaded{kept}:\n{exc}")
             if path in self.served:
-                self.served[path].mtime_ns = _mtime(path)
+                kept_version = self.served[path]
+                kept_version.mtime_ns = _mtime(path)
+                kept_version.included = {included: _mtime(included) for included in kept_version.included}
             return
         self.store_of(served)  # opened now: a store that cannot be opened is a broken file
         old = self.served.get(path)
@@ -119,7 +121,8 @@ class Server:
         """Reload what changed on disk, load files new in a served directory, drop deleted ones."""
         present = config_files(self.targets, with_mtimes=True)
         for path, mtime in present.items():
-            if (path not in self.served or self.served[path].mtime_ns != mtime) and mtime >= 0:
+            known = self.served.get(path)
+            if (known is None or known.mtime_ns != mtime or known.includes_changed()) and mtime >= 0:
                 self.load(path)
         for path in set(self.served) - set(present):
             if not path.exists():
