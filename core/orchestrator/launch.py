@@ -201,7 +201,7 @@ def with_executor(plan: Plan, name: str, registry: Registry, *, option: str = "-
 
 def _check_selection(plan: Plan, asked: Launch) -> None:
     for name in asked.selected:
-        if name not in plan.pipelines:
+        if name not in plan.pipelines and name not in plan.groups:
             close = difflib.get_close_matches(name, list(plan.pipelines), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             names = ", ".join(plan.pipelines)

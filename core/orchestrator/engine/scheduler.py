@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -18,6 +18,7 @@ import anyio
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
 from orchestrator.engine.collector import startup_set_aside
+from orchestrator.engine.gates import empty_phase, verdict, without_skipped_steps
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
@@ -33,7 +34,7 @@ from orchestrator.events import (
     RunResult,
     discard,
 )
-from orchestrator.executors import Executor, PipelineJob, skipped_because
+from orchestrator.executors import Executor, PipelineJob
 from orchestrator.plugins.registry import EXECUTOR
 from orchestrator.runstate.progress import Continuation, Progress
 
@@ -71,6 +72,8 @@ class Engine:
         self.redact = redactor(plan.secrets)
         self.hooks = listened_hooks(plugins)
         self._scope: anyio.CancelScope | None = None
+        #: ``max_parallel:`` of each ``foreach`` pipeline that has one
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
 
     def run_sync(
         self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
@@ -98,7 +101,14 @@ class Engine:
         file) runs only those pipelines, on their dead-lettered rows."""
         run_id = run_id or new_run_id()
         graph = {name: spec.depends_on for name, spec in self.plan.pipelines.items()}
+        groups = self.plan.groups
+        if selected is not None:  # a foreach pipeline's name selects its instances
+            selected = [one for name in selected for one in groups.get(name, (name,))]
         names = graph if selected is None else with_dependencies(graph, selected)
+        self._limiters = {
+            spec.fanout.group: anyio.CapacityLimiter(spec.fanout.max_parallel)
+            for spec in self.plan.pipelines.values() if spec.fanout is not None and spec.fanout.max_parallel
+        }
         if replay is not None:  # what the replayed pipelines depend on is not run again
             names = {name for name in names if name in replay}
         order = [name for name in topological_order(graph) if name in names]
@@ -178,25 +188,34 @@ class Engine:
             ran.append(PipelineRunner(self, spec, run_id, continuation))
             return await ran[0].run()
 
-        job = PipelineJob(
-            self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
-        )
         try:
             # the others are not in this run, or (upstream) the executor waits for them itself
-            depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in job.upstream]
+            depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in upstream]
             for dep in depends_on:
                 await finished[dep].wait()
-            failed = [dep for dep in depends_on if outcomes[dep].status != SUCCEEDED]
-            if failed:
-                reason = skipped_because(failed)
+            try:
+                reason = verdict(spec, depends_on, outcomes, self.plan)
+                if reason is None:
+                    spec = without_skipped_steps(spec, depends_on, outcomes, self.plan, run_id, self.emit)
+                    phase = empty_phase(spec)
+                    reason = None if phase is None else f"skipped: the condition of every {phase} step is false"
+            except ValueError as exc:  # a condition that cannot be evaluated fails this pipeline only
+                outcomes[name] = self._ended(Event(Kind.PIPELINE_FINISHED, run_id, name, status=FAILED, error=self.redact(str(exc))))
+                return
+            if reason is not None:
                 outcomes[name] = self._ended(Event(Kind.PIPELINE_SKIPPED, run_id, name, status=SKIPPED, error=reason))
                 return
-            submitted = time.perf_counter()
-            try:
-                outcomes[name] = await executor.submit(job)
-            except Exception as exc:  # noqa: BLE001 - the executor itself broke: fail this pipeline only
-                error = self.redact(f"executor {spec.executor.name!r} failed: {describe(exc)}")
-                outcomes[name] = self._ended(Event(Kind.PIPELINE_FINISHED, run_id, name, status=FAILED, error=error))
+            job = PipelineJob(
+                self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
+            )
+            limiter = self._limiters.get(spec.fanout.group) if spec.fanout is not None else None
+            async with limiter or nullcontext():
+                submitted = time.perf_counter()
+                try:
+                    outcomes[name] = await executor.submit(job)
+                except Exception as exc:  # noqa: BLE001 - the executor itself broke: fail this pipeline only
+                    error = self.redact(f"executor {spec.executor.name!r} failed: {describe(exc)}")
+                    outcomes[name] = self._ended(Event(Kind.PIPELINE_FINISHED, run_id, name, status=FAILED, error=error))
         except anyio.get_cancelled_exc_class():
             if name not in outcomes:  # the run was interrupted before or while this one ran
                 if ran and ran[0].outcome is not None:  # it ran here and recorded its own end
