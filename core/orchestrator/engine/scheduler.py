@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, nullcontext
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 import anyio
 
+from orchestrator.config.foreach import ForeachError
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
 from orchestrator.engine.collector import startup_set_aside
+from orchestrator.engine.fanout import group_outcome, instances, keeping_rows, sources
 from orchestrator.engine.gates import empty_phase, verdict, without_skipped_steps
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
@@ -36,6 +40,7 @@ from orchestrator.events import (
 )
 from orchestrator.executors import Executor, PipelineJob
 from orchestrator.plugins.registry import EXECUTOR
+from orchestrator.runstate.layout import foreach_run_folder
 from orchestrator.runstate.progress import Continuation, Progress
 
 if TYPE_CHECKING:
@@ -74,6 +79,11 @@ class Engine:
         self._scope: anyio.CancelScope | None = None
         #: ``max_parallel:`` of each ``foreach`` pipeline that has one
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        #: of the run going on: the sources of ``foreach: {from: ...}``, the instances made of each
+        #: such foreach pipeline, and what a resume continues from
+        self._sources: frozenset[str] = frozenset()
+        self._expanded: dict[str, list[str]] = {}
+        self._resume: Progress | None = None
 
     def run_sync(
         self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
@@ -111,6 +121,7 @@ class Engine:
         }
         if replay is not None:  # what the replayed pipelines depend on is not run again
             names = {name for name in names if name in replay}
+        self._sources, self._expanded, self._resume = sources(self.plan), {}, resume
         order = [name for name in topological_order(graph) if name in names]
         started = time.perf_counter()
         self.emit(Event(Kind.RUN_STARTED, run_id))
@@ -144,9 +155,12 @@ class Engine:
                             tasks.start_soon(
                                 self._schedule, spec, run_id, continuation, upstream, executor, finished, outcomes, name=name
                             )
-        result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
+        ended = [one for name in order for one in self._expanded.get(name, (name,))]
+        result = RunResult(run_id, {name: outcomes[name] for name in ended}, time.perf_counter() - started)
         if self.checkpoints is not None and result.ok:
             self.checkpoints.remove(run_id)
+        if self._sources and result.ok:  # a resume would expand the same instances from them
+            shutil.rmtree(foreach_run_folder(self.plan.base_dir, run_id), ignore_errors=True)
         status = INTERRUPTED if result.interrupted else SUCCEEDED if result.ok else FAILED
         self.emit(Event(Kind.RUN_FINISHED, run_id, status=status, elapsed=result.elapsed))
         return result
@@ -173,6 +187,7 @@ class Engine:
         return tuple(
             dep for dep in spec.depends_on
             if dep in finished and dep not in outcomes and self.plan.pipelines[dep].executor.key == same
+            and (self.plan.pipelines[dep].fanout is None or self.plan.pipelines[dep].fanout.source is None)  # type: ignore[union-attr]
         )
 
     async def _schedule(
@@ -193,8 +208,12 @@ class Engine:
             depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in upstream]
             for dep in depends_on:
                 await finished[dep].wait()
-            try:
-                reason = verdict(spec, depends_on, outcomes, self.plan)
+            dynamic = spec.fanout is not None and spec.fanout.source is not None
+            try:  # a foreach from another pipeline's rows: its conditions are its instances'
+                reason = verdict(replace(spec, when=None) if dynamic else spec, depends_on, outcomes, self.plan)
+                if reason is None and dynamic:
+                    outcomes[name] = await self._fan_out(spec, run_id, executor, finished, outcomes)
+                    return
                 if reason is None:
                     spec = without_skipped_steps(spec, depends_on, outcomes, self.plan, run_id, self.emit)
                     phase = empty_phase(spec)
@@ -205,6 +224,8 @@ class Engine:
             if reason is not None:
                 outcomes[name] = self._ended(Event(Kind.PIPELINE_SKIPPED, run_id, name, status=SKIPPED, error=reason))
                 return
+            if name in self._sources:
+                spec = keeping_rows(spec, self.plan.base_dir, run_id)
             job = PipelineJob(
                 self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
             )
@@ -228,6 +249,28 @@ class Engine:
             raise
         finally:
             finished[name].set()
+
+    async def _fan_out(
+        self, template: PipelineSpec, run_id: str, executor: Executor, finished: dict[str, anyio.Event],
+        outcomes: dict[str, PipelineOutcome],
+    ) -> PipelineOutcome:
+        """Run one instance per row the template's source loaded, as pipelines of their own (an
+        instance a resumed run completed before is reused), and say how they ended together."""
+        try:
+            made = instances(template, self.plan.base_dir, run_id)
+        except ForeachError as exc:
+            error = self.redact(f"foreach: {exc}")
+            return self._ended(Event(Kind.PIPELINE_FINISHED, run_id, template.name, status=FAILED, error=error))
+        self._expanded[template.name] = [instance.name for instance in made]
+        async with anyio.create_task_group() as tasks:
+            for instance in made:
+                finished[instance.name] = anyio.Event()
+                if self._resume is not None and instance.name in self._resume.pipelines:
+                    outcomes[instance.name] = self._ended(Event(Kind.PIPELINE_REUSED, run_id, instance.name, status=SUCCEEDED))
+                    continue
+                continuation = self._continuation(instance, self._resume, None)
+                tasks.start_soon(self._schedule, instance, run_id, continuation, (), executor, finished, outcomes, name=instance.name)
+        return group_outcome(template.name, [outcomes[name] for name in self._expanded[template.name]])
 
     def _ended(self, event: Event) -> PipelineOutcome:
         """A pipeline that ended without running: its event, and the outcome it records."""
