@@ -23,8 +23,6 @@ from typing import Any
 FUNCTIONS = {"int": int, "float": float, "str": str, "len": len}
 UPSTREAM_FIELDS = ("status", "rows")
 SCHEDULE_FIELDS = ("logical_time", "interval_start", "interval_end")
-#: ``run_if:`` values, what each lets through
-RUN_IF = ("all_succeeded", "all_done", "any_failed", "any_succeeded")
 
 
 class ConditionError(ValueError):
@@ -110,15 +108,3 @@ def holds(text: str, names: Mapping[str, Any]) -> bool:
 def upstream_values(outcomes: Mapping[str, tuple[str, int | None]]) -> dict[str, dict[str, Any]]:
     """``upstream`` as a condition reads it, from each upstream pipeline's status and rows."""
     return {name: {"status": status, "rows": rows} for name, (status, rows) in outcomes.items()}
-
-
-def lets_through(run_if: str, statuses: list[str]) -> bool:
-    """Whether ``run_if`` lets a pipeline run after upstream pipelines that ended so (with no
-    upstream pipeline in the run, every rule does)."""
-    if not statuses or run_if == "all_done":
-        return True
-    if run_if == "any_failed":
-        return "failed" in statuses
-    if run_if == "any_succeeded":
-        return "succeeded" in statuses
-    return all(status == "succeeded" for status in statuses)

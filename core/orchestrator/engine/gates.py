@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.model import ALL_SUCCEEDED
-from orchestrator.events import SKIPPED, SUCCEEDED, Event, EventSink, Kind, PipelineOutcome
+from orchestrator.events import FAILED, SKIPPED, SUCCEEDED, Event, EventSink, Kind, PipelineOutcome
 from orchestrator.executors import skipped_because
 
 if TYPE_CHECKING:
@@ -22,8 +22,6 @@ def verdict(spec: PipelineSpec, depends_on: list[str], outcomes: Mapping[str, Pi
     if spec.run_if == ALL_SUCCEEDED and spec.when is None:  # the plain case, without the conditions module
         failed = [dep for dep in depends_on if outcomes[dep].status != SUCCEEDED]
         return skipped_because(failed) if failed else None
-    from orchestrator.config.conditions import lets_through
-
     statuses = [outcomes[dep].status for dep in depends_on]
     if not lets_through(spec.run_if, statuses):
         if spec.run_if == ALL_SUCCEEDED:
@@ -32,6 +30,18 @@ def verdict(spec: PipelineSpec, depends_on: list[str], outcomes: Mapping[str, Pi
     if spec.when is not None and not _holds(spec.when, spec, depends_on, outcomes, plan):
         return f"skipped: when: {spec.when.strip()} is false"
     return None
+
+
+def lets_through(run_if: str, statuses: list[str]) -> bool:
+    """Whether ``run_if`` lets a pipeline run after upstream pipelines that ended so (with no
+    upstream pipeline in the run, every rule does)."""
+    if not statuses or run_if == "all_done":
+        return True
+    if run_if == "any_failed":
+        return FAILED in statuses
+    if run_if == "any_succeeded":
+        return SUCCEEDED in statuses
+    return all(status == SUCCEEDED for status in statuses)
 
 
 def _counted(statuses: list[str]) -> str:
