@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import partial
 from typing import Any
 
-from orchestrator.config.model import FanOut, PipelineSpec
+from orchestrator.config.model import FanOut, PipelineSpec, StepSpec
 
 ITEM = "item"
 #: what a key may be made of: safe in a file name, in a history and on a command line
@@ -154,22 +154,25 @@ def expand(template: PipelineSpec, items: list[Any]) -> list[PipelineSpec]:
     assert fanout is not None
     group = fanout.group
     pattern = _pattern(fanout.name)
-    mentions = {
-        phase: [any(_mentions(v, pattern) for v in step.args.values()) for step in steps] for phase, steps in template.phases.items()
+    makers = {
+        phase: [_compiled(step.args, pattern) if _mentions(step.args, pattern) else None for step in steps]
+        for phase, steps in template.phases.items()
     }
+    # dataclasses.replace costs more than the rest of an instance: the fields are copied once
+    spec_fields = {f.name: getattr(template, f.name) for f in fields(template)}
+    step_fields = {id(step): {f.name: getattr(step, f.name) for f in fields(step)} for steps in template.phases.values() for step in steps}
     instances = []
     for key, item in zip(keys(items, fanout.key_field), items, strict=True):
         phases = {
             phase: tuple(
-                replace(step, args=_substitute(step.args, pattern, item)) if mentioned else step
-                for step, mentioned in zip(steps, mentions[phase], strict=True)
+                step if make is None else StepSpec(**{**step_fields[id(step)], "args": make(item)})
+                for step, make in zip(steps, makers[phase], strict=True)
             )
-            if any(mentions[phase]) else steps
+            if any(makers[phase]) else steps
             for phase, steps in template.phases.items()
         }
-        instances.append(replace(
-            template, name=instance_name(group, key), phases=phases, fanout=replace(fanout, key=key, item=item, source=None)
-        ))
+        own = FanOut(group, key, item, fanout.name, fanout.key_field, fanout.max_parallel)
+        instances.append(PipelineSpec(**{**spec_fields, "name": instance_name(group, key), "phases": phases, "fanout": own}))
     return instances
 
 
@@ -183,15 +186,30 @@ def _mentions(value: Any, pattern: re.Pattern[str]) -> bool:
     return False
 
 
-def _substitute(args: dict[str, Any], pattern: re.Pattern[str], item: Any) -> dict[str, Any]:
-    def one(text: str) -> Any:
-        whole = pattern.fullmatch(text)
+def _compiled(value: Any, pattern: re.Pattern[str]) -> Callable[[Any], Any]:
+    """A function from an item to ``value`` with the item substituted: the references are found
+    once per template, not once per instance."""
+    if isinstance(value, str):
+        whole = pattern.fullmatch(value)
         if whole:
-            return _value(item, _fields(whole))
-        return pattern.sub(lambda m: _text(_value(item, _fields(m))), text)
-
-    substituted: dict[str, Any] = _strings(args, one)
-    return substituted
+            path = _fields(whole)
+            return lambda item: _value(item, path)
+        pieces: list[str | list[str]] = []
+        last = 0
+        for match in pattern.finditer(value):
+            pieces += [value[last:match.start()], _fields(match)]
+            last = match.end()
+        if not pieces:
+            return lambda item: value
+        pieces.append(value[last:])
+        return lambda item: "".join(p if isinstance(p, str) else _text(_value(item, p)) for p in pieces)
+    if isinstance(value, dict):
+        parts = {k: _compiled(v, pattern) for k, v in value.items()}
+        return lambda item: {k: part(item) for k, part in parts.items()}
+    if isinstance(value, list):
+        members = [_compiled(v, pattern) for v in value]
+        return lambda item: [member(item) for member in members]
+    return lambda item: value
 
 
 def _value(item: Any, fields: list[str]) -> Any:
