@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from orchestrator.config.model import PipelineSpec, Plan
 
 
+def conditional(spec: PipelineSpec) -> bool:
+    """Whether the engine itself must judge if the pipeline runs (an executor that takes the whole
+    graph only knows the default rule): a ``run_if``, a ``when``, a step's ``when``, or a foreach
+    made at run time."""
+    return (
+        spec.run_if != ALL_SUCCEEDED or spec.when is not None or (spec.fanout is not None and spec.fanout.source is not None)
+        or any(step.when is not None for steps in spec.phases.values() for step in steps)
+    )
+
+
 def verdict(spec: PipelineSpec, depends_on: list[str], outcomes: Mapping[str, PipelineOutcome], plan: Plan) -> str | None:
     """None when the pipeline runs, else why it is skipped (a condition that cannot be evaluated
     raises :class:`~orchestrator.config.conditions.ConditionError`)."""

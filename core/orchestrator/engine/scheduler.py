@@ -22,7 +22,7 @@ from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
 from orchestrator.engine.collector import startup_set_aside
 from orchestrator.engine.fanout import group_outcome, instances, keeping_rows, sources
-from orchestrator.engine.gates import empty_phase, verdict, without_skipped_steps
+from orchestrator.engine.gates import conditional, empty_phase, verdict, without_skipped_steps
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
@@ -150,7 +150,8 @@ class Engine:
                         for name in pending:
                             spec = self.plan.pipelines[name]
                             executor = executors[spec.executor.key]
-                            upstream = self._upstream(spec, finished, outcomes) if getattr(executor, "takes_graph", False) else ()
+                            graph_ok = getattr(executor, "takes_graph", False) and not conditional(spec)
+                            upstream = self._upstream(spec, finished, outcomes) if graph_ok else ()
                             continuation = self._continuation(spec, resume, replay)
                             tasks.start_soon(
                                 self._schedule, spec, run_id, continuation, upstream, executor, finished, outcomes, name=name
