@@ -160,3 +160,10 @@ def test_the_expression_library_is_loaded_only_by_files_with_a_condition(project
     conditional = project / "conditional.yaml"
     conditional.write_text("pipelines:\n" + pipeline("a", "    when: len('x') == 1\n"))
     assert loaded_by("run", conditional) == ["orchestrator.config.conditions", "simpleeval"]
+
+
+def test_a_condition_reads_the_schedule_values(project: Path) -> None:
+    config = "pipelines:\n" + pipeline("a", "    when: schedule.logical_time > '2000-01-01'\n") + pipeline("b", "    when: schedule.logical_time < '2000'\n")
+    code, events = run(project, config)
+    assert code == 0
+    assert outcome(events) == {"a": ("succeeded", None), "b": ("skipped", "skipped: when: schedule.logical_time < '2000' is false")}

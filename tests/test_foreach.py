@@ -5,7 +5,6 @@ processes."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import sqlite3
@@ -123,24 +122,28 @@ def test_a_list_parameter_from_the_command_line_and_mapping_items_with_a_key(pro
 
 
 def test_max_parallel_bounds_the_instances_running_at_once(project: Path, plugins: Plugins) -> None:
+    # a module name of its own: python.call imports by name, and other tests have a "steps" module
+    probe = "max_parallel_probe"
+    (project / f"{probe}.py").write_text(STEPS)
+    sys.modules.pop(probe, None)
+
     def most_at_once(bound: str) -> int:
         config = project / "bounded.yaml"
         config.write_text(
-            "executor: local\npipelines:\n"
-            + pipeline('{callable: "steps:slow", kwargs: {name: "${item}"}}', '{path: "out/${item}.jsonl"}', f"    foreach: [a, b, c, d, e, f]\n{bound}")
+            "pipelines:\n"
+            + pipeline(f'{{callable: "{probe}:slow", kwargs: {{name: "${{item}}"}}}}', '{path: "out/${item}.jsonl"}', f"    foreach: [a, b, c, d, e, f]\n{bound}")
         )
-        sys.path.insert(0, str(project))
-        try:
-            steps = importlib.import_module("steps")
-            steps.most = 0
-            result = Engine(load_plan(config, plugins.registry), plugins).run_sync()
-            assert result.ok, result
-            return int(steps.most)
-        finally:
-            sys.path.remove(str(project))
+        if probe in sys.modules:
+            sys.modules[probe].most = 0
+        result = Engine(load_plan(config, plugins.registry), plugins).run_sync()
+        assert result.ok, result
+        return int(sys.modules[probe].most)
 
-    assert most_at_once("    max_parallel: 2\n") == 2
-    assert most_at_once("") > 2  # the control: without the bound they overlap more
+    try:
+        assert most_at_once("    max_parallel: 2\n") == 2
+        assert most_at_once("") > 2  # the control: without the bound they overlap more
+    finally:
+        sys.modules.pop(probe, None)
 
 
 def test_a_failed_instance_resumes_alone(project: Path) -> None:
