@@ -33,6 +33,8 @@ def _label(spec: PipelineSpec) -> str:
     parts = [spec.type]
     if spec.fanout is not None and spec.fanout.source is not None:
         parts.append(f"foreach row of {spec.fanout.source}")
+    if spec.extract_from is not None:
+        parts.append(f"extract from {spec.extract_from}")
     if spec.run_if != ALL_SUCCEEDED:
         parts.append(f"run_if: {spec.run_if}")
     if spec.when is not None:

@@ -16,15 +16,22 @@ if TYPE_CHECKING:
     from orchestrator.config.validation import Checker
 
 
-def implied_dependencies(pipeline: Any) -> list[str]:
-    """The pipeline a ``foreach: {from: ...}`` takes its items from: a dependency not written."""
-    value = pipeline.get("foreach") if isinstance(pipeline, dict) else None
-    source = value.get("from") if isinstance(value, dict) else None
-    return [source] if isinstance(source, str) else []
+def implied_dependencies(pipeline: Any, written: Any = ()) -> list[str]:
+    """The pipelines a ``foreach: {from: ...}`` or an ``extract: {from: ...}`` takes rows from:
+    dependencies not written (those not already in ``written``)."""
+    found: list[str] = []
+    for key in ("foreach", "extract"):
+        value = pipeline.get(key) if isinstance(pipeline, dict) else None
+        source = value.get("from") if isinstance(value, dict) else None
+        if isinstance(source, str) and source not in found and source not in written:
+            found.append(source)
+    return found
 
 
 def check_language(checker: Checker, name: str, pipeline: dict[str, Any], pipelines: dict[str, Any], params: Any) -> None:
     base: list[PathPart] = ["pipelines", key_text(name)]
+    if isinstance(pipeline.get("extract"), dict):
+        _check_extract(checker, base, pipeline, pipelines)
     if "foreach" in pipeline:
         _check_foreach(checker, base, pipeline, pipelines)
     elif "max_parallel" in pipeline:
@@ -48,6 +55,21 @@ def check_language(checker: Checker, name: str, pipeline: dict[str, Any], pipeli
         wrong = problem(text, names)
         if wrong is not None:
             checker.report(path, wrong)
+
+
+def _check_extract(checker: Checker, base: list[PathPart], pipeline: dict[str, Any], pipelines: dict[str, Any]) -> None:
+    """``extract: {from: ...}`` names another pipeline, and stands in for the extract phase."""
+    source = pipeline["extract"].get("from")
+    if isinstance(source, str) and (source not in pipelines or source == base[1]):
+        others = [key_text(p) for p in pipelines if p != base[1]]
+        close = difflib.get_close_matches(source, others, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        checker.report([*base, "extract", "from"], f"unknown pipeline {source!r}{hint} (an extract takes the rows of another pipeline "
+                                                   f"of this file: {', '.join(others) or 'none'})")
+    phases = pipeline.get("phases")
+    if isinstance(phases, dict) and "extract" in phases:
+        checker.report([*base, "phases", "extract"], "the pipeline takes its extract from another pipeline ('extract: {from: ...}'); "
+                                                     "remove this extract phase, or the 'extract:' key", key=True)
 
 
 def _check_foreach(checker: Checker, base: list[PathPart], pipeline: dict[str, Any], pipelines: dict[str, Any]) -> None:

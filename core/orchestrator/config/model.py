@@ -108,6 +108,8 @@ class PipelineSpec:
     run_if: str = ALL_SUCCEEDED
     #: set on an instance of a ``foreach:`` pipeline (and on one expanded at run time)
     fanout: FanOut | None = None
+    #: ``extract: {from: ...}``: the pipeline whose loaded rows are this one's extract
+    extract_from: str | None = None
 
     def concurrency_of(self, phase: str) -> int:
         return self.phase_concurrency.get(phase, self.concurrency)

@@ -19,6 +19,7 @@ import yaml
 
 from orchestrator.config import cache, foreach
 from orchestrator.config.interpolate import Interpolator, manual_schedule
+from orchestrator.config.language_rules import implied_dependencies
 from orchestrator.config.model import (
     ALL_SUCCEEDED,
     DEFAULT_NOTIFY_ON,
@@ -250,7 +251,7 @@ def _build(
         pipelines[name] = PipelineSpec(
             name=name,
             type=ptype,
-            depends_on=tuple(raw.get("depends_on", ())),
+            depends_on=(*raw.get("depends_on", ()), *implied_dependencies(raw, written=raw.get("depends_on", ()))),
             phases=phases,
             concurrency=raw.get("concurrency", default_concurrency),
             executor=_executor(raw.get("executor"), executor),
@@ -262,6 +263,7 @@ def _build(
             triggers=tuple(raw.get("triggers", ())),
             when=raw.get("when"),
             run_if=raw.get("run_if", ALL_SUCCEEDED),
+            extract_from=raw["extract"]["from"] if "extract" in raw else None,
         )
     groups: dict[str, tuple[str, ...]] = {}
     if any("foreach" in raw for raw in data["pipelines"].values()):

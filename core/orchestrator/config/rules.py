@@ -99,7 +99,7 @@ def _check_pipeline(checker: Checker, name: str, pipeline: dict[str, Any]) -> No
     allowed = PHASES_BY_TYPE.get(ptype) if isinstance(ptype, str) else None
     if allowed is not None:
         for phase in REQUIRED_PHASES:
-            if phase not in phases and not checker.typo_for([*base, "phases"], phase):
+            if phase not in phases and not checker.typo_for([*base, "phases"], phase) and not (phase == "extract" and "extract" in pipeline):
                 checker.report(
                     [*base, "phases"],
                     f"an {ptype} pipeline needs {article(phase)} {phase!r} phase ({ptype} has {', '.join(allowed)}; "

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.foreach import ForeachError, expand
-from orchestrator.config.phases import LOAD
+from orchestrator.config.phases import EXTRACT, LOAD
 from orchestrator.events import FAILED, INTERRUPTED, SUCCEEDED, PipelineOutcome
 from orchestrator.runstate.layout import foreach_rows_file
 
@@ -29,10 +29,21 @@ ROWS_STEP = "foreach-rows"
 
 
 def sources(plan: Plan) -> frozenset[str]:
-    """The pipelines a ``foreach: {from: ...}`` takes its items from."""
-    return frozenset(
-        spec.fanout.source for spec in plan.pipelines.values() if spec.fanout is not None and spec.fanout.source is not None
-    )
+    """The pipelines a ``foreach: {from: ...}`` takes its items from, or an ``extract: {from:
+    ...}`` its rows."""
+    found = {spec.fanout.source for spec in plan.pipelines.values() if spec.fanout is not None and spec.fanout.source is not None}
+    return frozenset(found | {spec.extract_from for spec in plan.pipelines.values() if spec.extract_from is not None})
+
+
+def extracting_rows(spec: PipelineSpec, base_dir: Path, run_id: str) -> PipelineSpec:
+    """A pipeline of ``extract: {from: SOURCE}`` with the extract step that reads the rows SOURCE
+    kept in this run."""
+    from orchestrator.config.model import StepSpec
+
+    assert spec.extract_from is not None
+    path = str(foreach_rows_file(base_dir, run_id, spec.extract_from))
+    step = StepSpec(f"from-{spec.extract_from}", "jsonl.read", EXTRACT, {"path": path})
+    return replace(spec, phases={EXTRACT: (step,), **spec.phases})
 
 
 def keeping_rows(spec: PipelineSpec, base_dir: Path, run_id: str) -> PipelineSpec:

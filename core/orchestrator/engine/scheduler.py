@@ -21,7 +21,7 @@ from orchestrator.config.foreach import ForeachError
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
 from orchestrator.engine.collector import startup_set_aside
-from orchestrator.engine.fanout import group_outcome, instances, keeping_rows, sources
+from orchestrator.engine.fanout import extracting_rows, group_outcome, instances, keeping_rows, sources
 from orchestrator.engine.gates import conditional, empty_phase, verdict, without_skipped_steps
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
@@ -227,6 +227,8 @@ class Engine:
                 return
             if name in self._sources:
                 spec = keeping_rows(spec, self.plan.base_dir, run_id)
+            if spec.extract_from is not None:
+                spec = extracting_rows(spec, self.plan.base_dir, run_id)
             job = PipelineJob(
                 self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
             )
