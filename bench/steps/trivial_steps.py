@@ -18,3 +18,8 @@ async def extract() -> list[dict[str, Any]]:
 async def load(batch: list[dict[str, Any]]) -> int:
     """Accept the rows without writing them anywhere; report how many there were."""
     return len(batch)
+
+
+async def extract_region(region: str) -> list[dict[str, Any]]:
+    """The same two rows, tagged with the item a foreach instance (or its written-out twin) was given."""
+    return [{"id": 1, "name": "ada", "region": region}, {"id": 2, "name": "grace", "region": region}]

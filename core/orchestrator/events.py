@@ -24,6 +24,8 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"
 INTERRUPTED = "interrupted"
+#: the statuses of a run that succeeded
+_OK = frozenset({SUCCEEDED, SKIPPED})
 
 
 class Kind(StrEnum):
@@ -191,7 +193,9 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return all(p.status == SUCCEEDED for p in self.pipelines.values())
+        """Every pipeline succeeded or was skipped (by a condition, or because one upstream did
+        not succeed: then that one failed)."""
+        return all(p.status in _OK for p in self.pipelines.values())
 
     @property
     def interrupted(self) -> bool:

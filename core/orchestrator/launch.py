@@ -239,7 +239,7 @@ def _without_pipeline_retries(plan: Plan) -> Plan:
 
 def _check_selection(plan: Plan, asked: Launch) -> None:
     for name in asked.selected:
-        if name not in plan.pipelines:
+        if name not in plan.pipelines and name not in plan.groups:
             close = difflib.get_close_matches(name, list(plan.pipelines), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             names = ", ".join(plan.pipelines)

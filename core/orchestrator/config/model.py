@@ -57,6 +57,31 @@ class StepSpec:
     #: what happens to a row the step rejects (``fail``, ``skip``, ``dead_letter``); always
     #: ``fail`` for extract and transform_at_load steps
     on_error: str = FAIL
+    #: ``when:``: the step runs only when this expression is true (see :mod:`~orchestrator.config.conditions`)
+    when: str | None = None
+
+
+#: ``run_if:`` when a pipeline does not say: every pipeline it depends on succeeded
+ALL_SUCCEEDED = "all_succeeded"
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """What makes a pipeline one instance of a ``foreach:`` (see :mod:`~orchestrator.config.foreach`).
+
+    An instance (``ingest[eu]``) has ``group`` (``ingest``), its ``key`` (``eu``) and ``item``; a
+    pipeline whose items come from an upstream pipeline's rows at run time keeps ``source`` (that
+    pipeline) and is expanded by the engine when ``source`` finished."""
+
+    group: str
+    key: str = ""
+    item: Any = None
+    #: the name ``${item}`` is written with (``as:``)
+    name: str = "item"
+    #: ``key:``: the field of a mapping item that names its instance
+    key_field: str | None = None
+    max_parallel: int | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -79,6 +104,13 @@ class PipelineSpec:
     schedule: dict[str, Any] | None = None
     #: ``triggers:`` as written (validated), one mapping per trigger
     triggers: tuple[dict[str, Any], ...] = ()
+    #: ``when:`` and ``run_if:`` (see :mod:`~orchestrator.config.conditions`)
+    when: str | None = None
+    run_if: str = ALL_SUCCEEDED
+    #: set on an instance of a ``foreach:`` pipeline (and on one expanded at run time)
+    fanout: FanOut | None = None
+    #: ``extract: {from: ...}``: the pipeline whose loaded rows are this one's extract
+    extract_from: str | None = None
 
     def concurrency_of(self, phase: str) -> int:
         return self.phase_concurrency.get(phase, self.concurrency)
@@ -116,6 +148,10 @@ class Plan:
     cost: CostModel | None = None
     #: the files ``include:`` read, which the run's fingerprint covers with ``source``
     includes: tuple[Path, ...] = ()
+    #: each ``foreach:`` pipeline expanded from the config, with the names of its instances
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the run's own variables by namespace (``schedule``, ``trigger``), for ``when:`` conditions
+    variables: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"<Plan {self.source}, {len(self.pipelines)} pipelines>"

@@ -17,10 +17,12 @@ from typing import Any
 
 import yaml
 
-from orchestrator.config import cache
+from orchestrator.config import cache, foreach
 from orchestrator.config.cost import CostModel
 from orchestrator.config.interpolate import Interpolator, manual_schedule
+from orchestrator.config.language_rules import implied_dependencies
 from orchestrator.config.model import (
+    ALL_SUCCEEDED,
     DEFAULT_NOTIFY_ON,
     ExecutorSpec,
     NotifySpec,
@@ -144,6 +146,7 @@ def _check_and_build(
 ) -> Plan:
     """Substitute references, check the schema and the rules, and build the plan if nothing is wrong."""
     values = _parameters(data.get("params"), params, checker)
+    foreach.protect(data)
     interpolator = Interpolator(env, values, aliases="*" in checker.source.text, variables=variables)
     checker.secrets = interpolator.secrets
     if isinstance(data.get("params"), dict):
@@ -165,7 +168,8 @@ def _check_and_build(
             raise ConfigError(checker.problems)
         if key is not None:
             cache.remember_valid(key)
-    return _build(file, data, values, frozenset(interpolator.secrets), base_dir)
+    plan = _build(file, data, values, frozenset(interpolator.secrets), base_dir)
+    return replace(plan, variables={k: dict(v) for k, v in variables.items()}) if variables else plan
 
 
 def _schedule_dates_as_text(data: dict[str, Any]) -> None:
@@ -206,6 +210,8 @@ def _coerce(raw: str, default: Any) -> Any:
         if lowered in {"false", "no", "0", "off"}:
             return False
         raise ValueError(f"expected true or false (the default is {str(default).lower()}), got {raw!r}")
+    if isinstance(default, list):  # a list parameter: --param regions=eu,us
+        return [item.strip() for item in raw.split(",") if item.strip()]
     for kind, noun in ((int, "an integer"), (float, "a number")):
         if isinstance(default, kind):
             try:
@@ -263,12 +269,12 @@ def _build(
                 step_id = step.get("id") or _default_id(step["plugin"], used_ids, counters)
                 policies = Policies.from_config(step, step_defaults)
                 rejects = step.get("on_error", on_error) if phase in ROW_PHASES else FAIL
-                steps.append(StepSpec(step_id, step["plugin"], phase, step.get("args") or {}, policies, rejects))
+                steps.append(StepSpec(step_id, step["plugin"], phase, step.get("args") or {}, policies, rejects, step.get("when")))
             phases[phase] = tuple(steps)
         pipelines[name] = PipelineSpec(
             name=name,
             type=ptype,
-            depends_on=tuple(raw.get("depends_on", ())),
+            depends_on=(*raw.get("depends_on", ()), *implied_dependencies(raw, written=raw.get("depends_on", ()))),
             phases=phases,
             concurrency=raw.get("concurrency", default_concurrency),
             executor=_executor(raw.get("executor"), executor),
@@ -278,13 +284,22 @@ def _build(
             checkpoint=raw.get("checkpoint", True),
             schedule=raw.get("schedule"),
             triggers=tuple(raw.get("triggers", ())),
+            when=raw.get("when"),
+            run_if=raw.get("run_if", ALL_SUCCEEDED),
+            extract_from=raw["extract"]["from"] if "extract" in raw else None,
         )
+    groups: dict[str, tuple[str, ...]] = {}
+    if any("foreach" in raw for raw in data["pipelines"].values()):
+        try:
+            pipelines, groups = foreach.fan_out(pipelines, data["pipelines"])
+        except foreach.ForeachError as exc:  # found by validation first; a plan built by hand
+            raise ConfigError([Problem(str(file), 0, "", str(exc))]) from None
     base_dir = base_dir.resolve() if base_dir is not None else file.resolve().parent
     allowed = tuple((base_dir / Path(p).expanduser()).resolve() for p in data.get("allowed_paths", ()))
     state = data.get("state", DEFAULT_STATE)
     history = Retention(**data["history"]) if "history" in data else None
     cost = CostModel.of(data["cost"]) if "cost" in data else None
-    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state, history, cost)
+    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state, history, cost, groups=groups)
 
 
 def _default_id(plugin: str, used: set[str], counters: dict[str, int]) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.graph import find_cycles
+from orchestrator.config.language_rules import check_language, implied_dependencies
 from orchestrator.config.messages import article, describe, key_text, missing_key, short
 from orchestrator.config.phases import (
     PHASES,
@@ -59,6 +60,7 @@ def check_rules(checker: Checker, data: dict[str, Any]) -> None:
         if isinstance(pipeline, dict):
             _check_pipeline(checker, name, pipeline)
             _check_after_triggers(checker, name, pipeline, pipelines)
+            check_language(checker, name, pipeline, pipelines, params)
     _check_depends_on(checker, pipelines)
 
 def _check_executor(checker: Checker, value: Any, path: list[PathPart]) -> None:
@@ -101,7 +103,7 @@ def _check_pipeline(checker: Checker, name: str, pipeline: dict[str, Any]) -> No
     allowed = PHASES_BY_TYPE.get(ptype) if isinstance(ptype, str) else None
     if allowed is not None:
         for phase in REQUIRED_PHASES:
-            if phase not in phases and not checker.typo_for([*base, "phases"], phase):
+            if phase not in phases and not checker.typo_for([*base, "phases"], phase) and not (phase == "extract" and "extract" in pipeline):
                 checker.report(
                     [*base, "phases"],
                     f"an {ptype} pipeline needs {article(phase)} {phase!r} phase ({ptype} has {', '.join(allowed)}; "
@@ -239,7 +241,7 @@ def _check_depends_on(checker: Checker, pipelines: dict[str, Any]) -> None:
     for name, pipeline in pipelines.items():
         deps = pipeline.get("depends_on", []) if isinstance(pipeline, dict) else []
         deps = [d for d in deps if isinstance(d, str)] if isinstance(deps, list) else []
-        graph[name] = deps
+        graph[name] = [*deps, *implied_dependencies(pipeline)]
         for index, dep in enumerate(deps):
             if dep not in pipelines:
                 names = [key_text(p) for p in pipelines]  # a broken config may have non-text names

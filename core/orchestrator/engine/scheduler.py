@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, nullcontext
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
+from orchestrator.config.foreach import ForeachError
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
 from orchestrator.engine import usage
 from orchestrator.engine.collector import startup_set_aside
+from orchestrator.engine.fanout import extracting_rows, group_outcome, instances, keeping_rows, sources
+from orchestrator.engine.gates import conditional, empty_phase, verdict, without_skipped_steps
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
@@ -34,8 +39,9 @@ from orchestrator.events import (
     RunResult,
     discard,
 )
-from orchestrator.executors import Executor, PipelineJob, skipped_because
+from orchestrator.executors import Executor, PipelineJob
 from orchestrator.plugins.registry import EXECUTOR
+from orchestrator.runstate.layout import foreach_run_folder
 from orchestrator.runstate.progress import Continuation, Progress
 
 if TYPE_CHECKING:
@@ -72,6 +78,13 @@ class Engine:
         self.redact = redactor(plan.secrets)
         self.hooks = listened_hooks(plugins)
         self._scope: anyio.CancelScope | None = None
+        #: ``max_parallel:`` of each ``foreach`` pipeline that has one
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        #: of the run going on: the sources of ``foreach: {from: ...}``, the instances made of each
+        #: such foreach pipeline, and what a resume continues from
+        self._sources: frozenset[str] = frozenset()
+        self._expanded: dict[str, list[str]] = {}
+        self._resume: Progress | None = None
 
     def run_sync(
         self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
@@ -101,12 +114,20 @@ class Engine:
         run's dead-letter file) runs only those pipelines, on their dead-lettered rows."""
         run_id = run_id or new_run_id()
         graph = {name: spec.depends_on for name, spec in self.plan.pipelines.items()}
+        groups = self.plan.groups
+        if selected is not None:  # a foreach pipeline's name selects its instances
+            selected = [one for name in selected for one in groups.get(name, (name,))]
         if selected is None:
             names: Collection[str] = graph
         else:
             names = with_dependencies(graph, selected) if upstream else set(selected)
+        self._limiters = {
+            spec.fanout.group: anyio.CapacityLimiter(spec.fanout.max_parallel)
+            for spec in self.plan.pipelines.values() if spec.fanout is not None and spec.fanout.max_parallel
+        }
         if replay is not None:  # what the replayed pipelines depend on is not run again
             names = {name for name in names if name in replay}
+        self._sources, self._expanded, self._resume = sources(self.plan), {}, resume
         order = [name for name in topological_order(graph) if name in names]
         started = time.perf_counter()
         used_before = usage.process_usage()[0] if usage.ACCOUNTING else 0.0
@@ -136,14 +157,18 @@ class Engine:
                         for name in pending:
                             spec = self.plan.pipelines[name]
                             executor = executors[spec.executor.key]
-                            waits = self._upstream(spec, finished, outcomes) if getattr(executor, "takes_graph", False) else ()
+                            graph_ok = getattr(executor, "takes_graph", False) and not conditional(spec)
+                            waits = self._upstream(spec, finished, outcomes) if graph_ok else ()
                             continuation = self._continuation(spec, resume, replay)
                             tasks.start_soon(
                                 self._schedule, spec, run_id, continuation, waits, executor, finished, outcomes, name=name
                             )
-        result = RunResult(run_id, {name: outcomes[name] for name in order}, time.perf_counter() - started)
+        ended = [one for name in order for one in self._expanded.get(name, (name,))]
+        result = RunResult(run_id, {name: outcomes[name] for name in ended}, time.perf_counter() - started)
         if self.checkpoints is not None and result.ok:
             self.checkpoints.remove(run_id)
+        if self._sources and result.ok:  # a resume would expand the same instances from them
+            shutil.rmtree(foreach_run_folder(self.plan.base_dir, run_id), ignore_errors=True)
         status = INTERRUPTED if result.interrupted else SUCCEEDED if result.ok else FAILED
         self.emit(Event(Kind.RUN_FINISHED, run_id, status=status, elapsed=result.elapsed, **self._used(result, used_before)))
         return result
@@ -181,6 +206,7 @@ class Engine:
         return tuple(
             dep for dep in spec.depends_on
             if dep in finished and dep not in outcomes and self.plan.pipelines[dep].executor.key == same
+            and (self.plan.pipelines[dep].fanout is None or self.plan.pipelines[dep].fanout.source is None)  # type: ignore[union-attr]
         )
 
     async def _schedule(
@@ -196,25 +222,42 @@ class Engine:
             ran.append(PipelineRunner(self, spec, run_id, continuation))
             return await ran[0].run()
 
-        job = PipelineJob(
-            self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
-        )
         try:
             # the others are not in this run, or (upstream) the executor waits for them itself
-            depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in job.upstream]
+            depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in upstream]
             for dep in depends_on:
                 await finished[dep].wait()
-            failed = [dep for dep in depends_on if outcomes[dep].status != SUCCEEDED]
-            if failed:
-                reason = skipped_because(failed)
+            dynamic = spec.fanout is not None and spec.fanout.source is not None
+            try:  # a foreach from another pipeline's rows: its conditions are its instances'
+                reason = verdict(replace(spec, when=None) if dynamic else spec, depends_on, outcomes, self.plan)
+                if reason is None and dynamic:
+                    outcomes[name] = await self._fan_out(spec, run_id, executor, finished, outcomes)
+                    return
+                if reason is None:
+                    spec = without_skipped_steps(spec, depends_on, outcomes, self.plan, run_id, self.emit)
+                    phase = empty_phase(spec)
+                    reason = None if phase is None else f"skipped: the condition of every {phase} step is false"
+            except ValueError as exc:  # a condition that cannot be evaluated fails this pipeline only
+                outcomes[name] = self._ended(Event(Kind.PIPELINE_FINISHED, run_id, name, status=FAILED, error=self.redact(str(exc))))
+                return
+            if reason is not None:
                 outcomes[name] = self._ended(Event(Kind.PIPELINE_SKIPPED, run_id, name, status=SKIPPED, error=reason))
                 return
-            submitted = time.perf_counter()
-            try:
-                outcomes[name] = await executor.submit(job)
-            except Exception as exc:  # noqa: BLE001 - the executor itself broke: fail this pipeline only
-                error = self.redact(f"executor {spec.executor.name!r} failed: {describe(exc)}")
-                outcomes[name] = self._ended(Event(Kind.PIPELINE_FINISHED, run_id, name, status=FAILED, error=error))
+            if name in self._sources:
+                spec = keeping_rows(spec, self.plan.base_dir, run_id)
+            if spec.extract_from is not None:
+                spec = extracting_rows(spec, self.plan.base_dir, run_id)
+            job = PipelineJob(
+                self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
+            )
+            limiter = self._limiters.get(spec.fanout.group) if spec.fanout is not None else None
+            async with limiter or nullcontext():
+                submitted = time.perf_counter()
+                try:
+                    outcomes[name] = await executor.submit(job)
+                except Exception as exc:  # noqa: BLE001 - the executor itself broke: fail this pipeline only
+                    error = self.redact(f"executor {spec.executor.name!r} failed: {describe(exc)}")
+                    outcomes[name] = self._ended(Event(Kind.PIPELINE_FINISHED, run_id, name, status=FAILED, error=error))
         except anyio.get_cancelled_exc_class():
             if name not in outcomes:  # the run was interrupted before or while this one ran
                 if ran and ran[0].outcome is not None:  # it ran here and recorded its own end
@@ -227,6 +270,28 @@ class Engine:
             raise
         finally:
             finished[name].set()
+
+    async def _fan_out(
+        self, template: PipelineSpec, run_id: str, executor: Executor, finished: dict[str, anyio.Event],
+        outcomes: dict[str, PipelineOutcome],
+    ) -> PipelineOutcome:
+        """Run one instance per row the template's source loaded, as pipelines of their own (an
+        instance a resumed run completed before is reused), and say how they ended together."""
+        try:
+            made = instances(template, self.plan.base_dir, run_id)
+        except ForeachError as exc:
+            error = self.redact(f"foreach: {exc}")
+            return self._ended(Event(Kind.PIPELINE_FINISHED, run_id, template.name, status=FAILED, error=error))
+        self._expanded[template.name] = [instance.name for instance in made]
+        async with anyio.create_task_group() as tasks:
+            for instance in made:
+                finished[instance.name] = anyio.Event()
+                if self._resume is not None and instance.name in self._resume.pipelines:
+                    outcomes[instance.name] = self._ended(Event(Kind.PIPELINE_REUSED, run_id, instance.name, status=SUCCEEDED))
+                    continue
+                continuation = self._continuation(instance, self._resume, None)
+                tasks.start_soon(self._schedule, instance, run_id, continuation, (), executor, finished, outcomes, name=instance.name)
+        return group_outcome(template.name, [outcomes[name] for name in self._expanded[template.name]])
 
     def _ended(self, event: Event) -> PipelineOutcome:
         """A pipeline that ended without running: its event, and the outcome it records."""
