@@ -37,6 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
+
 class Switch:
     """Whether resources are measured: ``ACCOUNTING.on``, read from the environment at import (a
     worker process reads its own), flipped in-process by the bench that prices it."""
@@ -48,6 +49,7 @@ class Switch:
 
 
 ACCOUNTING = Switch(os.environ.get("ORCHESTRATOR_RESOURCE_ACCOUNTING", "on").lower() not in ("off", "0", "false", "no"))
+
 #: how long a reading of the peak RSS serves the step ends that come after it
 PEAK_READ_SECONDS = 0.005
 #: ``ru_maxrss`` is in KiB on Linux, in bytes on macOS
