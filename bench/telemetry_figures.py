@@ -1,7 +1,7 @@
 """15: what telemetry costs. Resource accounting is on for every run, so its price per step must
 stay small: the step-overhead workloads (10,000 no-op sync transforms; 10,000 concurrent no-op
 async extracts), in-process, with accounting on (the default) against the same with it off
-(``orchestrator.engine.usage.ACCOUNTING``, the switch ``ORCHESTRATOR_RESOURCE_ACCOUNTING=off``
+(``orchestrator.engine.usage.ACCOUNTING.on``, the switch ``ORCHESTRATOR_RESOURCE_ACCOUNTING=off``
 sets, flipped in-process between interleaved samples). Accounting is CPU work on the engine's own
 threads, so it is priced in the process's CPU time: on a shared machine, wall time swings by more
 than the difference measured (the wall-time medians are in the results file too). And ``orchestrator runs stats`` must stay
@@ -36,12 +36,12 @@ STEPS = 10_000
 
 @contextmanager
 def _accounting(on: bool) -> Iterator[None]:
-    kept = usage.ACCOUNTING
-    usage.ACCOUNTING = on
+    kept = usage.ACCOUNTING.on
+    usage.ACCOUNTING.on = on
     try:
         yield
     finally:
-        usage.ACCOUNTING = kept
+        usage.ACCOUNTING.on = kept
 
 
 def _run(plan: Plan, plugins: Plugins, *, on: bool) -> Callable[[], None]:
@@ -89,7 +89,7 @@ def accounting_overhead(bench: Bench) -> list[Row]:
             f"in-process: Engine(plan, plugins).run_sync() of one pipeline with {STEPS:,} no-op {label} (bench.noop), minus "
             f"the same with 1, / {STEPS - 1:,}, in process CPU time; resource accounting on (the default: each step's "
             "thread or loop CPU time, the process's peak RSS at its end, its cost when the config has a cost: model) "
-            "against the same with orchestrator.engine.usage.ACCOUNTING off, samples interleaved. Target: on adds <= 5 us "
+            "against the same with orchestrator.engine.usage.ACCOUNTING.on false, samples interleaved. Target: on adds <= 5 us "
             f"per step. Wall time, same samples: {wall_on:.2f} us on, {wall_off:.2f} us off."
         )
         samples = {f"cpu {name}": s for name, s in cpu.items()} | {f"wall {name}": s for name, s in wall.items()}

@@ -22,7 +22,7 @@ from typing import Any
 
 from orchestrator.context import StepContext
 from orchestrator.daemon_threads import on_daemon_thread
-from orchestrator.engine import usage
+from orchestrator.engine.usage import ACCOUNTING, metered_call
 from orchestrator.errors import StepError
 
 _import_lock = threading.Lock()
@@ -63,7 +63,7 @@ async def _invoke(ctx: StepContext, reference: str, args: tuple[Any, ...], kwarg
     # abandoned when cancelled (a timeout, a failed sibling): the user's code finishes on its own,
     # on a daemon thread, which the process does not wait for when it exits; its CPU time is the step's
     call: Callable[[], Any] = partial(function, *args, **call_kwargs)
-    return await on_daemon_thread(usage.metered_call(call, ctx) if usage.ACCOUNTING else call)
+    return await on_daemon_thread(metered_call(call, ctx) if ACCOUNTING.on else call)
 
 
 #: how a resolved function is called, decided once (inspecting it on every call of a step that

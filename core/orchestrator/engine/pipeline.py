@@ -17,7 +17,6 @@ import anyio.to_thread
 
 from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
 from orchestrator.context import PipelineContext
-from orchestrator.engine import usage
 from orchestrator.engine.batches import (
     END,
     AsyncList,
@@ -40,6 +39,7 @@ from orchestrator.engine.streaming import (
     TransformChain,
     stream_to_loads,
 )
+from orchestrator.engine.usage import ACCOUNTING, metered
 from orchestrator.errors import CheckpointDamaged, OrchestratorError, describe
 from orchestrator.events import FAILED, INTERRUPTED, SUCCEEDED, Kind, PipelineOutcome, moved_rows
 from orchestrator.runstate.progress import Continuation
@@ -252,9 +252,9 @@ class PipelineRunner:
                 result = await run.call()
                 if not is_stream(result):
                     return result
-                meter = run.context if usage.ACCOUNTING else None
+                meter = run.context if ACCOUNTING.on else None
                 collected = on_loop(collect(result, meter))
-                return await (collected if meter is None else usage.metered(collected, meter))
+                return await (collected if meter is None else metered(collected, meter))
 
             try:
                 result = await run.attempt(call)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.engine import usage
+from orchestrator.engine.usage import ACCOUNTING, peak_rss, recent_peak_rss
 from orchestrator.errors import describe
 from orchestrator.events import (
     FAILED,
@@ -142,18 +142,18 @@ class PipelineRecord:
         if read or written:
             self.bytes_read += read or 0
             self.bytes_written += written or 0
-        if not usage.ACCOUNTING:
+        if not ACCOUNTING.on:
             return None, None, read, written, None
-        cpu, rss = context.cpu, usage.recent_peak_rss(time.perf_counter() if now is None else now)
+        cpu, rss = context.cpu, recent_peak_rss(time.perf_counter() if now is None else now)
         self.cpu += cpu
         return cpu, rss, read, written, None if self.rates is None else self.rates.estimate(cpu, rss, elapsed)
 
     def totals(self, elapsed: float) -> dict[str, Any]:
         """What the pipeline used, for its closing event."""
         read, written = self.bytes_read or None, self.bytes_written or None
-        if not usage.ACCOUNTING:
+        if not ACCOUNTING.on:
             return {"bytes_read": read, "bytes_written": written}
-        cpu, rss = self.cpu, usage.peak_rss()
+        cpu, rss = self.cpu, peak_rss()
         cost = None if self.rates is None else self.rates.estimate(cpu, rss, elapsed)
         return {"cpu": cpu, "rss": rss, "bytes_read": read, "bytes_written": written, "cost": cost}
 

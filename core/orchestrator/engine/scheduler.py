@@ -20,12 +20,12 @@ import anyio
 from orchestrator.config.foreach import ForeachError
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
-from orchestrator.engine import usage
 from orchestrator.engine.collector import startup_set_aside
 from orchestrator.engine.fanout import extracting_rows, group_outcome, instances, keeping_rows, sources
 from orchestrator.engine.gates import conditional, empty_phase, verdict, without_skipped_steps
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
+from orchestrator.engine.usage import ACCOUNTING, peak_rss, process_usage
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
 from orchestrator.events import (
     FAILED,
@@ -130,7 +130,7 @@ class Engine:
         self._sources, self._expanded, self._resume = sources(self.plan), {}, resume
         order = [name for name in topological_order(graph) if name in names]
         started = time.perf_counter()
-        used_before = usage.process_usage()[0] if usage.ACCOUNTING else 0.0
+        used_before = process_usage()[0] if ACCOUNTING.on else 0.0
         self.emit(Event(Kind.RUN_STARTED, run_id))
         outcomes: dict[str, PipelineOutcome] = {}
         finished = {name: anyio.Event() for name in order}
@@ -176,10 +176,10 @@ class Engine:
     def _used(self, result: RunResult, cpu_before: float) -> dict[str, Any]:
         """What the run used (see :mod:`orchestrator.engine.usage`) and its estimated cost: the
         config's ``per_run`` plus its pipelines' (:mod:`orchestrator.config.cost`)."""
-        if not usage.ACCOUNTING:
+        if not ACCOUNTING.on:
             return {}
-        cpu, children = usage.process_usage()
-        peaks = [p.rss for p in result.pipelines.values() if p.rss is not None] + [usage.peak_rss() or 0, children or 0]
+        cpu, children = process_usage()
+        peaks = [p.rss for p in result.pipelines.values() if p.rss is not None] + [peak_rss() or 0, children or 0]
         model = self.plan.cost
         cost = None if model is None else model.per_run + sum(p.cost or 0.0 for p in result.pipelines.values())
         return {"cpu": cpu - cpu_before, "rss": max(peaks) or None, "cost": cost}

@@ -16,10 +16,10 @@ import anyio.to_thread
 from orchestrator.config.policies import Policies, describe_seconds
 from orchestrator.context import StepContext
 from orchestrator.daemon_threads import on_daemon_thread
-from orchestrator.engine import usage
 from orchestrator.engine.batches import UpstreamFailed
 from orchestrator.engine.deaths import in_thread, on_loop
 from orchestrator.engine.prints import CURRENT_STEP
+from orchestrator.engine.usage import ACCOUNTING, metered, metered_call
 from orchestrator.errors import OrchestratorError, describe
 
 if TYPE_CHECKING:
@@ -152,10 +152,10 @@ class StepRun:
         try:
             if inspect.iscoroutinefunction(function):
                 called = on_loop(function(self.context, *args, **self.step.args))
-                return await (usage.metered(called, self.context) if usage.ACCOUNTING else called)
+                return await (metered(called, self.context) if ACCOUNTING.on else called)
             call = in_thread(partial(function, self.context, *args, **self.step.args))
-            if usage.ACCOUNTING:
-                call = usage.metered_call(call, self.context)
+            if ACCOUNTING.on:
+                call = metered_call(call, self.context)
             if self.step.policies.timeout is not None:  # may be abandoned: a thread the exit does not wait for
                 return await on_daemon_thread(call)
             return await anyio.to_thread.run_sync(call)

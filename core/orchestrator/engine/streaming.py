@@ -21,7 +21,6 @@ import anyio.to_thread
 from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM
 from orchestrator.config.policies import FAIL, NONE
 from orchestrator.daemon_threads import on_daemon_thread
-from orchestrator.engine import usage
 from orchestrator.engine.batches import (
     END,
     StreamFeed,
@@ -34,6 +33,7 @@ from orchestrator.engine.deaths import StepDied, anext_of, in_thread
 from orchestrator.engine.ports import CheckpointWriter, PipelineCheckpoints
 from orchestrator.engine.prints import CURRENT_STEP
 from orchestrator.engine.steps import StepRun, within
+from orchestrator.engine.usage import ACCOUNTING, metered, metered_call
 from orchestrator.errors import StepError
 
 if TYPE_CHECKING:
@@ -70,15 +70,15 @@ class BatchSource:
         stream, timeout = self.stream, run.step.policies.timeout
         running = CURRENT_STEP.set(run.context)  # what the stream prints is its step's log
         try:
-            metering = usage.ACCOUNTING
+            metering = ACCOUNTING.on
             if hasattr(stream, "__anext__"):
                 batch = await within(
-                    timeout, lambda: usage.metered(anext_of(stream, END), run.context) if metering else anext_of(stream, END)
+                    timeout, lambda: metered(anext_of(stream, END), run.context) if metering else anext_of(stream, END)
                 )
             else:
                 pull: Callable[[], Any] = partial(in_thread(next), stream, END)
                 if metering:
-                    pull = usage.metered_call(pull, run.context)
+                    pull = metered_call(pull, run.context)
                 batch = await within(
                     timeout, lambda: anyio.to_thread.run_sync(pull) if timeout is None else on_daemon_thread(pull)
                 )
@@ -213,7 +213,7 @@ class TransformChain:
         return batch
 
     def _sync_group(self, indexes: list[int], batch: Any, then: Callable[[Any], None] | None) -> Any:
-        metering = usage.ACCOUNTING
+        metering = ACCOUNTING.on
         clock = thread_time() if metering else 0.0  # each step's CPU: this thread's, from the end of the one before
         for index in indexes:
             run = self.runs[index]

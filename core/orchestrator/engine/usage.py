@@ -37,8 +37,19 @@ from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
-#: whether resources are measured (read once, at import; a worker process reads its own)
-ACCOUNTING = os.environ.get("ORCHESTRATOR_RESOURCE_ACCOUNTING", "on").lower() not in ("off", "0", "false", "no")
+
+class Switch:
+    """Whether resources are measured: ``ACCOUNTING.on``, read from the environment at import (a
+    worker process reads its own), flipped in-process by the bench that prices it."""
+
+    __slots__ = ("on",)
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+
+ACCOUNTING = Switch(os.environ.get("ORCHESTRATOR_RESOURCE_ACCOUNTING", "on").lower() not in ("off", "0", "false", "no"))
+
 #: how long a reading of the peak RSS serves the step ends that come after it
 PEAK_READ_SECONDS = 0.005
 #: ``ru_maxrss`` is in KiB on Linux, in bytes on macOS
