@@ -17,6 +17,7 @@ server's time plus a loopback round trip. The histories are written straight int
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import threading
 import time
@@ -44,7 +45,7 @@ def _serving(config: Path) -> Iterator[httpx.Client]:
     from orchestrator.serve.server import Server
     from orchestrator.serve.web import HttpServer
 
-    server = Server([str(config)], load_plugins(env={"ORCHESTRATOR_LOAD_PLUGINS": "builtin"}), out=open("/dev/null", "w"))
+    server = Server([str(config)], load_plugins(env={"ORCHESTRATOR_LOAD_PLUGINS": "builtin"}), out=io.StringIO())
     http = HttpServer(server, "127.0.0.1", 0)
     ready = threading.Event()
     loop = threading.Thread(target=server.serve, args=(lambda: (http.start(), ready.set()),), daemon=True)
