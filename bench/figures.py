@@ -42,6 +42,7 @@ from bench.plugin_envs import all_plugins_env, prepare
 from bench.report import Row, Target
 from bench.telemetry_figures import telemetry
 from bench.template_figures import config_templates
+from bench.serve_figures import serve_api
 from bench.workspace import arrow_csv_input
 
 
@@ -503,4 +504,5 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "history-100k": history_100k,
     "telemetry": telemetry,
     "foreach-10k": foreach_instances,
+    "serve-api": serve_api,
 }
