@@ -29,6 +29,7 @@ from bench.environment import (
 )
 from bench.harness import OURS, US, Bench, environment
 from bench.history_growth import history_100k
+from bench.telemetry_tracing import tracing_overhead
 from bench.measure import Command, Samples, flatten, per_item, run_processes, time_calls
 from bench.peer_figures import (
     cold_start,
@@ -497,4 +498,5 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "state-overhead": state_overhead,
     "resume-10k": resume_time,
     "history-100k": history_100k,
+    "tracing": tracing_overhead,
 }

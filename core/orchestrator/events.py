@@ -63,7 +63,9 @@ class Event:
     ``step_finished`` and ``step_failed`` of a step that rejected rows (skipped or dead-lettered
     them); ``rows_in`` on ``step_finished`` of a transform or load step: the rows it was given
     (``rows`` are those it returned or wrote; on ``step_progress`` the rows so far). ``error`` is
-    redacted text, never an exception: events cross process boundaries and are stored."""
+    redacted text, never an exception: events cross process boundaries and are stored;
+    ``error_type`` is the class name of the exception behind it, where there was one (the
+    step's own error, not the wrapper naming the step), for telemetry that groups failures."""
 
     kind: Kind
     run_id: str
@@ -82,6 +84,7 @@ class Event:
     attempt: int | None = None
     level: str | None = None
     message: str | None = None
+    error_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The event as plain JSON-ready data, without the fields that do not apply."""

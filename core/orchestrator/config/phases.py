@@ -33,3 +33,4 @@ REGISTRATION_HOOKS: Final[dict[str, str]] = {
 }
 EXECUTOR_HOOK: Final = "register_executors"
 NOTIFIER_HOOK: Final = "register_notifiers"
+CONSUMER_HOOK: Final = "register_event_consumers"

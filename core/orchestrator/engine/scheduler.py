@@ -56,11 +56,14 @@ class Engine:
     def __init__(
         self, plan: Plan, plugins: Plugins, events: EventSink = discard, *,
         checkpoints: CheckpointStore | None = None, dead_letters: DeadLetterStore | None = None,
+        trace_context: Mapping[str, str] | None = None,
     ) -> None:
         """``events`` receives every event of the run. ``checkpoints`` keeps pipelines' phase
         outputs for a resume (None keeps none); ``dead_letters`` receives the rows steps
         dead-letter (None: they are counted, not kept). Both are built by whoever assembles the
-        run (see :mod:`orchestrator.engine.ports`)."""
+        run (see :mod:`orchestrator.engine.ports`). ``trace_context`` is the run's W3C trace
+        context (:mod:`orchestrator.tracecontext`), carried to every pipeline's context and
+        into its workers; none by default."""
         self.plan = plan
         self.plugins = plugins
         self.emit = events
@@ -70,6 +73,7 @@ class Engine:
         self.listened = events is not discard
         self.redact = redactor(plan.secrets)
         self.hooks = listened_hooks(plugins)
+        self.trace_context: Mapping[str, str] = trace_context or {}
         self._scope: anyio.CancelScope | None = None
 
     def run_sync(
@@ -179,7 +183,8 @@ class Engine:
             return await ran[0].run()
 
         job = PipelineJob(
-            self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
+            self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream,
+            self.trace_context,
         )
         try:
             # the others are not in this run, or (upstream) the executor waits for them itself

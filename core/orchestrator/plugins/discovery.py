@@ -23,11 +23,12 @@ from typing import Any
 import pluggy
 
 from orchestrator.config import cache
-from orchestrator.config.phases import EXECUTOR_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
+from orchestrator.config.phases import CONSUMER_HOOK, EXECUTOR_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
 from orchestrator.errors import PluginError
 from orchestrator.plugins import hookspecs
 from orchestrator.plugins.imports import BoundedImporter, ImportTimedOut
 from orchestrator.plugins.registry import (
+    CONSUMER,
     EXECUTOR,
     NOTIFIER,
     Origin,
@@ -43,6 +44,7 @@ CORE_DISTRIBUTION = "pipeline-orchestrator"
 _KIND_BY_HOOK = {hook: phase for phase, hook in REGISTRATION_HOOKS.items()} | {
     EXECUTOR_HOOK: EXECUTOR,
     NOTIFIER_HOOK: NOTIFIER,
+    CONSUMER_HOOK: CONSUMER,
 }
 _KNOWN_HOOKS = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "orchestrator_spec")]
 
@@ -108,6 +110,8 @@ class Plugins:
                     info.executors = sorted(register.names)
                 elif kind == NOTIFIER:
                     info.notifiers = sorted(register.names)
+                elif kind == CONSUMER:
+                    info.consumers = sorted(register.names)
                 else:
                     info.steps[kind] = sorted(register.names)
         except (PluginError, pluggy.PluginValidationError) as exc:

@@ -11,7 +11,7 @@ from orchestrator.plugins.registry import Registry
 
 def listing(registry: Registry) -> dict[str, Any]:
     """Every loaded plugin (distribution, version, steps per phase, executors, notification
-    channels, hooks) and every plugin that failed to load, with why."""
+    channels, event consumers, hooks) and every plugin that failed to load, with why."""
     return {
         "plugins": [
             {
@@ -21,6 +21,7 @@ def listing(registry: Registry) -> dict[str, Any]:
                 "steps": {phase: info.steps[phase] for phase in PHASES if info.steps.get(phase)},
                 "executors": info.executors,
                 "notifiers": info.notifiers,
+                "event_consumers": info.consumers,
                 "hooks": info.hooks,
             }
             for info in sorted(registry.plugins, key=lambda i: (i.distribution, i.name))

@@ -16,6 +16,7 @@ from orchestrator.errors import PluginError
 
 EXECUTOR = "executor"
 NOTIFIER = "notifier"
+CONSUMER = "event consumer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class PluginInfo:
     steps: dict[str, list[str]] = field(default_factory=dict)
     executors: list[str] = field(default_factory=list)
     notifiers: list[str] = field(default_factory=list)
+    consumers: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,7 @@ class Registry:
             f"{entry.kind} step {entry.name!r} is registered by both {existing.origin} and "
             f"{entry.origin}; uninstall one of them or disable one with "
             f"ORCHESTRATOR_DISABLE_PLUGINS={entry.origin.plugin}"
-            if entry.kind not in (EXECUTOR, NOTIFIER)
+            if entry.kind not in (EXECUTOR, NOTIFIER, CONSUMER)
             else f"{entry.kind} {entry.name!r} is registered by both {existing.origin} and {entry.origin}"
         )
 

@@ -18,9 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.events import discard
+from orchestrator.events import EventSink, discard
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from orchestrator.config.model import Plan
     from orchestrator.launch import Launched
     from orchestrator.plugins.discovery import Plugins
     from orchestrator.serve.files import FileVersion
@@ -68,9 +71,14 @@ class Ended:
 class RunThread(threading.Thread):
     """Runs one job; :meth:`stop` interrupts it (as a first Ctrl-C does: resumable)."""
 
-    def __init__(self, job: Job, plugins: Plugins, done: queue.Queue[Any]) -> None:
+    def __init__(
+        self, job: Job, plugins: Plugins, done: queue.Queue[Any], watch: Callable[[Plan], EventSink] | None = None
+    ) -> None:
+        """``watch``, given the run's plan, returns a sink for the run's events (the server's
+        metrics); none by default."""
         super().__init__(name=f"run {job.run_id}", daemon=True)
         self.job, self.plugins, self.done = job, plugins, done
+        self.watch = watch
         self._stop_asked = threading.Event()
         self.stopped_for: str | None = None
 
@@ -105,10 +113,11 @@ class RunThread(threading.Thread):
         plan = load_plan(job.config, self.plugins.registry, variables=job.variables)
         asked = Launch(str(job.config), (job.pipeline,), resume=job.run_id if job.resume else None,
                        run_id=None if job.resume else job.run_id)
+        sink = discard if self.watch is None else self.watch(plan)
         with launched(plan, self.plugins, asked) as started:
-            return anyio.run(self._watched, started)
+            return anyio.run(self._watched, started, sink)
 
-    async def _watched(self, started: Launched) -> Any:
+    async def _watched(self, started: Launched, sink: EventSink) -> Any:
         """Start the run, and interrupt it on the event loop when :meth:`stop` is called."""
         import anyio
 
@@ -120,7 +129,7 @@ class RunThread(threading.Thread):
                 started.interrupt()
 
             group.start_soon(watch)
-            result = await started.start(discard)
+            result = await started.start(sink)
             group.cancel_scope.cancel()
         return result
 

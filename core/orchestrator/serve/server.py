@@ -73,6 +73,9 @@ class Server:
         self.started_at = utc_now()
         self._store_of: dict[int, Held] = {}
         self._waiting_said = False
+        from orchestrator.serve.metrics import ServeMetrics
+
+        self.metrics = ServeMetrics(self)
 
     # -- reporting ------------------------------------------------------------------------------------
 
@@ -198,6 +201,8 @@ class Server:
             store.lease = None
             self.say(str(exc))
             return
+        if kind == "tick":
+            self.metrics.tick_fired(tick.logical_time, utc_now())
         job = Job(kind, sid, served.path, pipeline, run_id, {"schedule": tick.variables(self.zone_of(served, sid))},
                   logical_time=tick.logical_time)
         gate = self.gates.get(sid)
@@ -225,7 +230,7 @@ class Server:
             self.say(f"{sid}: tick {tick.logical_time.isoformat()} waits: {decision.reason}")
 
     def start(self, store: Held, job: Job) -> None:
-        thread = RunThread(job, self.plugins, self.events)
+        thread = RunThread(job, self.plugins, self.events, self.metrics.consumer)
         self.running[job.run_id] = thread
         if job.kind == "tick" and job.key in self.gates:
             self.gates[job.key].started(job.run_id)
@@ -274,6 +279,7 @@ class Server:
     def _ended(self, ended: Ended) -> None:
         job = ended.job
         self.running.pop(job.run_id, None)
+        self.metrics.run_ended(ended.status)
         served = self.served.get(job.config)
         store = self.store_of(served) if served else None
         note = f": {ended.error}" if ended.error else ""

@@ -37,7 +37,7 @@ def app(server: Server) -> Starlette:
         found = await run_in_threadpool(rows, list(server.served.values()))
         return JSONResponse(found)
 
-    return Starlette(routes=[Route("/api/health", health), Route("/api/schedules", schedules)])
+    return Starlette(routes=[Route("/api/health", health), Route("/api/schedules", schedules), Route("/metrics", server.metrics.endpoint)])
 
 
 class HttpServer:

@@ -1,11 +1,11 @@
-"""The plugin's entry point: it offers the lifecycle hooks of :mod:`.hooks` only when the
-environment names an OTLP endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT`` or
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``).
+"""The plugin's entry point: it offers its hooks (:mod:`.hooks`) only when the environment
+names an OTLP endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``).
 
-Without one, this module defines no hook, so the engine, which calls only the hooks some plugin
-implements, makes no call for it: installed but not configured, the plugin costs its import (this
-module and :mod:`os`) and nothing per step. It is imported at every start of the orchestrator
-and in every worker process, each deciding from its own environment.
+Without one, this module defines no hook: the plugin registers no event consumer and the engine,
+which calls only the hooks some plugin implements, makes no call for it. Installed but not
+configured, it costs its import (this module and :mod:`os`) and nothing per run or step. It is
+imported at every start of the orchestrator and in every worker process, each deciding from its
+own environment.
 """
 
 from __future__ import annotations
@@ -24,13 +24,8 @@ def export_enabled(env: Mapping[str, str]) -> bool:
 
 if export_enabled(os.environ):
     from orchestrator_plugin_opentelemetry.hooks import (  # noqa: F401 - offered to the plugin manager
-        after_phase_run,
         after_pipeline_run,
         after_step_run,
-        before_phase_run,
-        before_pipeline_run,
         before_step_run,
-        on_pipeline_error,
-        on_retry_exhausted,
-        on_step_error,
+        register_event_consumers,
     )

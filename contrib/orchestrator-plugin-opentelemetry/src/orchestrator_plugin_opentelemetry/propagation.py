@@ -1,0 +1,73 @@
+"""The step's span as the current OpenTelemetry context while the step runs, in whatever
+process runs it: spans the step's own code creates (an instrumented HTTP client or database
+driver, ``tracer.start_as_current_span`` in a step) are then children of the step's span, in
+the run's trace, also inside ``process`` and ``dask`` workers.
+
+The step's span itself is made in the run's process, from its events (:mod:`.spans`); here only
+its identity is needed: the trace id from the run's ``traceparent`` that every context carries
+(the core ships it with the job), and the span id both sides derive (:mod:`.ids`). The context
+is a non-recording span with those ids, as a context extracted from an incoming ``traceparent``
+header would be, so nothing is exported from here.
+
+``before_step_run`` fires in the task that goes on to call the step, and the engine runs a sync
+step in a thread that inherits the task's context variables: setting the context in the hook is
+enough. ``after_step_run`` puts back the context that was current before.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from orchestrator.tracecontext import parse_traceparent
+from orchestrator_plugin_opentelemetry.ids import step_span_id
+
+if TYPE_CHECKING:
+    from orchestrator.context import PipelineContext, StepContext
+
+#: the trace id and flags of each run's traceparent, parsed once
+_runs: dict[str, tuple[int, TraceFlags]] = {}
+#: how many times each (phase, step) started, per run (its traceparent) and pipeline
+_started: dict[tuple[str, str], Counter[tuple[str, str]]] = {}
+#: the context current before each running step's, to put back when it ends
+_before: dict[tuple[str, str, str], otel_context.Context] = {}
+
+
+def enter_step(context: StepContext) -> None:
+    """Make ``context``'s step span the current context (from here, and in the step's thread)."""
+    traceparent = context.trace_context.get("traceparent", "")
+    run = _runs.get(traceparent)
+    if run is None:
+        parsed = parse_traceparent(traceparent)
+        if parsed is None:
+            return
+        run = _runs[traceparent] = (parsed[0], TraceFlags(parsed[2]))
+    key = (traceparent, context.pipeline)
+    counts = _started.get(key)
+    if counts is None:
+        counts = _started[key] = Counter()  # touched by the pipeline's one event loop only
+    place = (context.phase, context.step_id)
+    counts[place] += 1
+    span_id = step_span_id(traceparent, context.pipeline, context.phase, context.step_id, counts[place])
+    step = NonRecordingSpan(SpanContext(run[0], span_id, is_remote=True, trace_flags=run[1]))
+    _before[traceparent, context.pipeline, context.step_id] = otel_context.get_current()
+    otel_context.attach(trace.set_span_in_context(step))
+
+
+def leave_step(context: StepContext) -> None:
+    """Put back the context that was current before the step started."""
+    before = _before.pop((context.trace_context.get("traceparent", ""), context.pipeline, context.step_id), None)
+    if before is not None:
+        otel_context.attach(before)  # not detach: the hook may fire in a copy of the context it was set in
+
+
+def forget_pipeline(context: PipelineContext) -> None:
+    """The pipeline ended: its step counts are no longer needed."""
+    traceparent = context.trace_context.get("traceparent", "")
+    _started.pop((traceparent, context.pipeline), None)
+    if not any(key[0] == traceparent for key in _started):
+        _runs.pop(traceparent, None)
