@@ -8,10 +8,11 @@ is a warning and changes no exit code."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
 from serve_process import ORCHESTRATOR, Served, wait_for
 
 CONFIG = """\
@@ -102,6 +104,17 @@ def scrape(server: Served) -> tuple[Samples, set[str]]:
     return parse(response.text)
 
 
+def scrape_until(server: Served, ready: Callable[[Samples], bool], timeout: float = 60) -> tuple[Samples, set[str]]:
+    """Scrape again until ``ready`` says the samples show what the test waits for."""
+
+    def check() -> tuple[Samples, set[str]] | None:
+        scraped = scrape(server)
+        return scraped if ready(scraped[0]) else None
+
+    found: tuple[Samples, set[str]] = wait_for(check, timeout, server.text)
+    return found
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "pipelines.yaml").write_text(CONFIG)
@@ -113,13 +126,9 @@ def test_serve_exposes_its_runs_and_its_loop_at_metrics(folder: Path) -> None:
     server = Served(folder, "pipelines.yaml", grace=0)
     try:
         # the slow schedule's ticks wait behind its running run
-        queued, _ = wait_for(lambda: (lambda s: s if value(s[0], "orchestrator_queued_runs") >= 1 else None)(scrape(server)),
-                             60, server.text)
+        queued, _ = scrape_until(server, lambda s: value(s, "orchestrator_queued_runs") >= 1)
         assert value(queued, "orchestrator_runs_in_progress") >= 1
-        samples, families = wait_for(
-            lambda: (lambda s: s if value(s[0], "orchestrator_runs_total", status="succeeded") >= 3 else None)(scrape(server)),
-            90, server.text,
-        )
+        samples, families = scrape_until(server, lambda s: value(s, "orchestrator_runs_total", status="succeeded") >= 3, 90)
     finally:
         server.stop()
     assert {"orchestrator_runs", "orchestrator_pipelines", "orchestrator_step_duration_seconds", "orchestrator_steps",
@@ -215,15 +224,12 @@ def test_a_push_that_fails_is_a_warning_and_the_exit_code_stays(folder: Path) ->
 def test_the_monitoring_page_lists_the_metrics_serve_exposes(folder: Path) -> None:
     """docs/monitoring.md's table names exactly the metric families of ``/metrics`` (``process_*``
     as one row)."""
-    import re
-
     page = (Path(__file__).resolve().parents[1] / "docs" / "monitoring.md").read_text(encoding="utf-8")
     table = page.split("### Metrics", 1)[1].split("\n### ", 1)[0]
     documented = set(re.findall(r"^\| `([\w*]+)` \|", table, re.MULTILINE))
     server = Served(folder, "pipelines.yaml", grace=0)
     try:
-        _, families = wait_for(lambda: (lambda s: s if value(s[0], "orchestrator_runs_total", status="succeeded") >= 1
-                                        and value(s[0], "orchestrator_queued_runs") >= 1 else None)(scrape(server)), 60, server.text)
+        _, families = scrape_until(server, lambda s: value(s, "orchestrator_runs_total", status="succeeded") >= 1)
     finally:
         server.stop()
     exposed = {"process_*" if name.startswith("process_") else name for name in families}

@@ -158,19 +158,20 @@ def test_a_pipeline_run_again_by_its_own_retry_has_its_phases_and_steps_once_per
     assert (named(spans, "step keep", "nightly", 1).attributes or {})["orchestrator.error"] == "OSError: disk full"
 
 
-@pytest.mark.parametrize("executor", ["process, workers: 1", "dask, workers: 1, processes: true"])
-def test_a_span_made_by_step_code_in_a_worker_is_a_child_of_the_step_span(
+@pytest.mark.parametrize("executor", ["local", "process, workers: 1", "dask, workers: 1, processes: true"])
+def test_a_span_made_by_step_code_is_a_child_of_the_step_span_wherever_it_runs(
     tmp_path: Path, plugins: Plugins, monkeypatch: pytest.MonkeyPatch, executor: str
 ) -> None:
     """The worker's hooks (the entry point offers them there: the worker inherits the endpoint
     variable) make the step's span current while the step runs, from the ``traceparent`` the job
-    carried; the step's own tracer provider then parents its span under it. On a ``process``
-    worker, and on a worker process of the ``dask`` executor's LocalCluster."""
+    carried; the step's own tracer provider then parents its span under it. In the run's own
+    process (``local``: the step's thread inherits the context), on a ``process`` worker, and on
+    a worker process of the ``dask`` executor's LocalCluster."""
     if executor.startswith("dask"):
         pytest.importorskip("orchestrator_plugin_dask")
         monkeypatch.setenv("ORCHESTRATOR_LOAD_PLUGINS", "builtin,opentelemetry,dask")
         plugins = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin,opentelemetry,dask"})
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # read by the worker only
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # read by workers only (trace_to wins here)
     exporter = InMemorySpanExporter()
     tracing.trace_to(SimpleSpanProcessor(exporter), plugins)
     result = launch(write_calling_run(tmp_path, executor), plugins)
@@ -178,7 +179,7 @@ def test_a_span_made_by_step_code_in_a_worker_is_a_child_of_the_step_span(
     made = json.loads((tmp_path / "span.json").read_text())
     spans = list(exporter.get_finished_spans())
     step = named(spans, "step call_out", "calling")
-    assert made["pid"] != os.getpid()  # it ran in a worker
+    assert (made["pid"] != os.getpid()) == (executor != "local")  # it ran in a worker, or here
     assert made["trace_id"] == step.context.trace_id
     assert made["parent"] == step.context.span_id
     [run] = [span for span in spans if span.parent is None]
