@@ -20,7 +20,7 @@ from bench.measure import flatten, time_calls
 from bench.report import Row, Target
 from orchestrator.config.plan import load_plan
 from orchestrator.events import discard
-from orchestrator.launch import Launch, launched
+from orchestrator.launch import Launch, Launched, launched
 from orchestrator.plugins.discovery import Plugins, load_plugins
 
 if TYPE_CHECKING:
@@ -31,14 +31,21 @@ if TYPE_CHECKING:
 STEPS = 2_000
 
 
+async def _start(started: Launched) -> None:
+    await started.start(discard)
+
+
 def _launch(config: Path, plugins: Plugins) -> Callable[[], None]:
     plan = load_plan(config, plugins.registry)
 
     def run() -> None:
         with launched(plan, plugins, Launch(str(config))) as started:
-            result = anyio.run(started.start, discard)
-        if not result.ok:
-            raise RuntimeError(f"the traced run failed: {result.pipelines}")
+            # started.result, not anyio.run's return value: on Python 3.11 asyncio's runner
+            # formats the main coroutine's result when it restores signal handlers, which costs
+            # as much as the whole run's bookkeeping (see Engine.run_sync)
+            anyio.run(_start, started)
+        if started.result is None or not started.result.ok:
+            raise RuntimeError(f"the traced run failed: {started.result}")
 
     return run
 

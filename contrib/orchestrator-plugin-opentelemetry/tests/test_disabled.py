@@ -62,5 +62,5 @@ def test_with_an_endpoint_the_entry_point_registers_the_consumer_and_the_step_ho
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, env=env)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == (
-        "['after_pipeline_run', 'after_step_run', 'before_step_run', 'register_event_consumers'] ['opentelemetry'] []"
+        "['after_pipeline_run', 'before_step_run', 'register_event_consumers'] ['opentelemetry'] []"
     )

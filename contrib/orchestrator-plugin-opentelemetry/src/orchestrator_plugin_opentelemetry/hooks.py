@@ -3,10 +3,9 @@
 
 - ``register_event_consumers`` registers the consumer that turns each run's events into its
   spans, in the run's own process (:func:`.tracing.start`, imported when a run starts).
-- ``before_step_run`` / ``after_step_run`` make the step's span the current OpenTelemetry
-  context while the step runs, in whatever process runs it (:mod:`.propagation`), so spans the
-  step's own code creates are its children; ``after_pipeline_run`` forgets the pipeline's count
-  of step starts there.
+- ``before_step_run`` makes the step's span the current OpenTelemetry context while the step
+  runs, in whatever process runs it (:mod:`.propagation`), so spans the step's own code creates
+  are its children; ``after_pipeline_run`` forgets the pipeline's count of step starts there.
 """
 
 from __future__ import annotations
@@ -35,14 +34,6 @@ def before_step_run(context: StepContext, args: dict[str, Any]) -> None:
         from orchestrator_plugin_opentelemetry.propagation import enter_step
 
         enter_step(context)
-
-
-@hookimpl
-def after_step_run(context: StepContext, rows: int | None, elapsed: float, status: str) -> None:
-    if context.trace_context:
-        from orchestrator_plugin_opentelemetry.propagation import leave_step
-
-        leave_step(context)
 
 
 @hookimpl

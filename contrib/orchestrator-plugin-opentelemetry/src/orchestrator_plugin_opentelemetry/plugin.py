@@ -25,7 +25,6 @@ def export_enabled(env: Mapping[str, str]) -> bool:
 if export_enabled(os.environ):
     from orchestrator_plugin_opentelemetry.hooks import (  # noqa: F401 - offered to the plugin manager
         after_pipeline_run,
-        after_step_run,
         before_step_run,
         register_event_consumers,
     )

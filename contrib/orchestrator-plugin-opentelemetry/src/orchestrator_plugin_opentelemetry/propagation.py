@@ -11,12 +11,13 @@ header would be, so nothing is exported from here.
 
 ``before_step_run`` fires in the task that goes on to call the step, and the engine runs a sync
 step in a thread that inherits the task's context variables: setting the context in the hook is
-enough. ``after_step_run`` puts back the context that was current before.
+enough. It is not put back when the step ends: the engine makes no span of its own, the next
+step of the task sets its own, and the task ends with its pipeline. One hook per step, not two,
+keeps within the cost a step may pay for tracing (see the docs page's Cost).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
@@ -31,10 +32,9 @@ if TYPE_CHECKING:
 
 #: the trace id and flags of each run's traceparent, parsed once
 _runs: dict[str, tuple[int, TraceFlags]] = {}
-#: how many times each (phase, step) started, per run (its traceparent) and pipeline
-_started: dict[tuple[str, str], Counter[tuple[str, str]]] = {}
-#: the context current before each running step's, to put back when it ends
-_before: dict[tuple[str, str, str], otel_context.Context] = {}
+#: how many times each (phase, step) started, per run (its traceparent) and pipeline; each
+#: pipeline's counts are touched by that pipeline's one event loop only
+_started: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
 
 
 def enter_step(context: StepContext) -> None:
@@ -46,27 +46,18 @@ def enter_step(context: StepContext) -> None:
         if parsed is None:
             return
         run = _runs[traceparent] = (parsed[0], TraceFlags(parsed[2]))
-    key = (traceparent, context.pipeline)
-    counts = _started.get(key)
+    counts = _started.get((traceparent, context.pipeline))
     if counts is None:
-        counts = _started[key] = Counter()  # touched by the pipeline's one event loop only
+        counts = _started[traceparent, context.pipeline] = {}
     place = (context.phase, context.step_id)
-    counts[place] += 1
-    span_id = step_span_id(traceparent, context.pipeline, context.phase, context.step_id, counts[place])
-    step = NonRecordingSpan(SpanContext(run[0], span_id, is_remote=True, trace_flags=run[1]))
-    _before[traceparent, context.pipeline, context.step_id] = otel_context.get_current()
-    otel_context.attach(trace.set_span_in_context(step))
-
-
-def leave_step(context: StepContext) -> None:
-    """Put back the context that was current before the step started."""
-    before = _before.pop((context.trace_context.get("traceparent", ""), context.pipeline, context.step_id), None)
-    if before is not None:
-        otel_context.attach(before)  # not detach: the hook may fire in a copy of the context it was set in
+    occurrence = counts[place] = counts.get(place, 0) + 1
+    span_id = step_span_id(traceparent, context.pipeline, context.phase, context.step_id, occurrence)
+    otel_context.attach(trace.set_span_in_context(NonRecordingSpan(SpanContext(run[0], span_id, True, run[1]))))
 
 
 def forget_pipeline(context: PipelineContext) -> None:
-    """The pipeline ended: its step counts are no longer needed."""
+    """The pipeline ended: its step counts are no longer needed, nor, after a run's last
+    pipeline here, the run's parsed traceparent."""
     traceparent = context.trace_context.get("traceparent", "")
     _started.pop((traceparent, context.pipeline), None)
     if not any(key[0] == traceparent for key in _started):
