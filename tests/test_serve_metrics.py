@@ -234,3 +234,23 @@ def test_the_monitoring_page_lists_the_metrics_serve_exposes(folder: Path) -> No
         server.stop()
     exposed = {"process_*" if name.startswith("process_") else name for name in families}
     assert exposed == {name.removesuffix("_total") for name in documented}  # a counter's family drops _total
+
+
+def test_step_labels_are_capped_past_max_series_pairs() -> None:
+    """A run of more (pipeline, step) pairs than ``MAX_SERIES`` counts the pairs past the cap
+    under ``_other``: the scrape's size stays bounded whatever the configs declare."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from orchestrator.events import Event, Kind
+    from orchestrator.prometheus import MAX_SERIES, OTHER, RunMetrics
+
+    metrics = RunMetrics(CollectorRegistry())
+    consume = metrics.consumer()
+    extra = 25
+    for index in range(MAX_SERIES + extra):
+        consume(Event(Kind.STEP_FINISHED, "run-1", "p", "transform", f"s{index}", "python.call", "succeeded", 1, 0.01))
+    samples, _ = parse(generate_latest(metrics.registry).decode())
+    counted = {dict(labels)["step"] for name, labels in samples if name == "orchestrator_step_rows_total"}
+    assert len(counted) == MAX_SERIES + 1 and OTHER in counted
+    assert value(samples, "orchestrator_step_rows_total", pipeline=OTHER, step=OTHER) == extra
+    assert sum(v for (name, _), v in samples.items() if name == "orchestrator_step_rows_total") == MAX_SERIES + extra
