@@ -49,9 +49,11 @@ def test_without_an_endpoint_nothing_is_registered(plugins: Plugins) -> None:
     assert plugins.registry.names(CONSUMER) == []
 
 
-def test_with_an_endpoint_the_entry_point_registers_the_consumer_and_the_step_hooks_only() -> None:
-    """The same entry point in a process whose environment names an endpoint (``validate`` and
-    ``plugins`` still import no SDK: it is loaded when a run starts)."""
+def test_with_an_endpoint_the_entry_point_registers_the_consumer_alone_in_a_run_process() -> None:
+    """The same entry point in a process whose environment names an endpoint: the consumer, and
+    no step hook (the consumer makes a step's span current here; the hooks are offered in worker
+    processes only, which test_span_tree's step-code tests check). ``validate`` and ``plugins``
+    still import no SDK: it is loaded when a run starts."""
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
     probe = (
         "import sys; from orchestrator.plugins.discovery import load_plugins; "
@@ -62,5 +64,5 @@ def test_with_an_endpoint_the_entry_point_registers_the_consumer_and_the_step_ho
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, env=env)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == (
-        "['after_pipeline_run', 'before_step_run', 'register_event_consumers'] ['opentelemetry'] []"
+        "['register_event_consumers'] ['opentelemetry'] []"
     )

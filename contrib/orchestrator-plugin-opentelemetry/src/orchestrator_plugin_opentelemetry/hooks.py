@@ -1,11 +1,14 @@
-"""The plugin's hooks. :mod:`.plugin` offers them only when an OTLP endpoint is set;
-:func:`.tracing.trace_to` registers them on a run's plugins for an exporter of your own.
+"""The plugin's hooks. :mod:`.plugin` offers them only when an OTLP endpoint is set, and the
+step hooks only in worker processes; :func:`.tracing.trace_to` registers the consumer on a
+run's plugins for an exporter of your own.
 
 - ``register_event_consumers`` registers the consumer that turns each run's events into its
-  spans, in the run's own process (:func:`.tracing.start`, imported when a run starts).
-- ``before_step_run`` makes the step's span the current OpenTelemetry context while the step
-  runs, in whatever process runs it (:mod:`.propagation`), so spans the step's own code creates
-  are its children; ``after_pipeline_run`` forgets the pipeline's count of step starts there.
+  spans, in the run's own process (:func:`.tracing.start`, imported when a run starts). There,
+  the consumer also makes each step's span the current OpenTelemetry context as the step starts
+  (its ``step_started`` event arrives in the task that runs the step).
+- ``before_step_run`` does the same in a worker process, where no consumer runs
+  (:mod:`.propagation`), so spans the step's own code creates there are its children too;
+  ``after_pipeline_run`` forgets the pipeline's count of step starts there.
 """
 
 from __future__ import annotations
@@ -42,3 +45,9 @@ def after_pipeline_run(context: PipelineContext, status: str, elapsed: float) ->
         from orchestrator_plugin_opentelemetry.propagation import forget_pipeline
 
         forget_pipeline(context)
+
+
+class RunProcess:
+    """The hooks of a run's own process alone (what :func:`.tracing.trace_to` adds)."""
+
+    register_event_consumers = staticmethod(register_event_consumers)

@@ -1,5 +1,6 @@
-"""The step's span as the current OpenTelemetry context while the step runs, in whatever
-process runs it: spans the step's own code creates (an instrumented HTTP client or database
+"""The step's span as the current OpenTelemetry context while the step runs, in a worker process
+(``before_step_run``) and in the run's own process (the consumer, :mod:`.spans`, as the step's
+``step_started`` event arrives): spans the step's own code creates (an instrumented HTTP client or database
 driver, ``tracer.start_as_current_span`` in a step) are then children of the step's span, in
 the run's trace, also inside ``process`` and ``dask`` workers.
 
@@ -51,8 +52,14 @@ def enter_step(context: StepContext) -> None:
         counts = _started[traceparent, context.pipeline] = {}
     place = (context.phase, context.step_id)
     occurrence = counts[place] = counts.get(place, 0) + 1
-    span_id = step_span_id(traceparent, context.pipeline, context.phase, context.step_id, occurrence)
-    otel_context.attach(trace.set_span_in_context(NonRecordingSpan(SpanContext(run[0], span_id, True, run[1]))))
+    make_current(SpanContext(run[0], step_span_id(traceparent, context.pipeline, context.phase, context.step_id, occurrence),
+                             True, run[1]))
+
+
+def make_current(step: SpanContext) -> None:
+    """Make the span ``step`` identifies the current context of this task (and of the threads
+    it starts from here on)."""
+    otel_context.attach(trace.set_span_in_context(NonRecordingSpan(step)))
 
 
 def forget_pipeline(context: PipelineContext) -> None:

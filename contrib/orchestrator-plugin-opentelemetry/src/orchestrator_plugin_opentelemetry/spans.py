@@ -5,7 +5,8 @@ One :class:`RunTrace` consumes one run's event stream in the run's own process, 
 event arrives, those of pipelines that ran in workers included, so the whole tree is built in
 one place, with the times the events carry (taken where they happened). The run span takes the
 ids of the run's ``traceparent``; a step span takes the id :mod:`.ids` derives, the one a worker
-made current while the step's own code ran (:mod:`.propagation`); the others get random ids.
+made current while the step's own code ran (:mod:`.propagation`), and is made current here for
+a step that runs in this process; the others get random ids.
 
 Why the spans are built as finished :class:`~opentelemetry.sdk.trace.ReadableSpan` records and
 handed to the span processor, rather than started and ended through the SDK's tracer: a span
@@ -38,6 +39,7 @@ from orchestrator.events import FAILED, INTERRUPTED, Event, Kind
 from orchestrator.tracecontext import parse_traceparent
 from orchestrator_plugin_opentelemetry.exporting import FLUSH_SECONDS, provider
 from orchestrator_plugin_opentelemetry.ids import step_span_id
+from orchestrator_plugin_opentelemetry.propagation import make_current
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor
@@ -226,6 +228,10 @@ class RunTrace:
             "orchestrator.step": step, "orchestrator.plugin": event.plugin or "", "orchestrator.pipeline_attempt": pipeline.attempt,
         }, step_span_id(self.traceparent, name, phase, step, occurrence))
         pipeline.steps[step] = _Step(span, self._attempt(span, 1, event.time))
+        # a step of this process starts in the task this event is emitted from: its code's spans
+        # become children of its span (a worker's event, relayed here, sets it in a context of
+        # the relay's own, which nothing else uses; the worker's hook does it there)
+        make_current(span.context)
 
     def _attempt(self, step: _Open, number: int, at: float) -> _Open:
         attributes = step.attributes

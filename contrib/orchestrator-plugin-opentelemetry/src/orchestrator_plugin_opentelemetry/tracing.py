@@ -51,8 +51,8 @@ def _active() -> Tracer | None:
 def trace_to(processor: SpanProcessor, plugins: Plugins | None = None) -> Tracer:
     """Send this process's spans through ``processor`` from now on, whatever the environment
     says (an in-memory exporter in tests, another exporter of your own), ending the tracing that
-    was in place (flushing what it held). With ``plugins``, the plugin's hooks are added to them
-    too (unless the entry point registered them already)."""
+    was in place (flushing what it held). With ``plugins``, the plugin's event consumer is added
+    to them too (unless the entry point registered it already)."""
     global _tracer
     from orchestrator_plugin_opentelemetry.spans import Tracer
 
@@ -63,7 +63,7 @@ def trace_to(processor: SpanProcessor, plugins: Plugins | None = None) -> Tracer
         from orchestrator_plugin_opentelemetry import hooks
 
         if plugins.registry.get(CONSUMER, hooks.CONSUMER) is None:
-            plugins.add(hooks, Origin("opentelemetry-traces", "orchestrator-plugin-opentelemetry", "local"))
+            plugins.add(hooks.RunProcess(), Origin("opentelemetry-traces", "orchestrator-plugin-opentelemetry", "local"))
     return _tracer
 
 
