@@ -30,6 +30,7 @@ from bench.environment import (
 from bench.harness import OURS, US, Bench, environment
 from bench.history_growth import history_100k
 from bench.language_figures import foreach_instances
+from bench.telemetry_tracing import tracing_overhead
 from bench.measure import Command, Samples, flatten, per_item, run_processes, time_calls
 from bench.peer_figures import (
     cold_start,
@@ -505,4 +506,5 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "telemetry": telemetry,
     "foreach-10k": foreach_instances,
     "serve-api": serve_api,
+    "tracing": tracing_overhead,
 }

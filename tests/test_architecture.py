@@ -40,6 +40,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
             "orchestrator.errors",
             "orchestrator.events",
             "orchestrator.context",
+            "orchestrator.tracecontext",
             "orchestrator.files",
             "orchestrator.sqlite_sandbox",
             "orchestrator.daemon_threads",
@@ -60,7 +61,12 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
         "runstate": ("orchestrator.runstate",),
         "engine": ("orchestrator.executors", "orchestrator.engine"),
     },
-    {"reporting": ("orchestrator.reporting",), "notify": ("orchestrator.notify",)},
+    {
+        "reporting": ("orchestrator.reporting",),
+        "notify": ("orchestrator.notify",),
+        "consumers": ("orchestrator.consumers",),
+        "prometheus": ("orchestrator.prometheus",),
+    },
     {
         "backends": (
             "orchestrator.executors.local",

@@ -436,3 +436,108 @@ def test_hook_after_pipeline_run_that_raises_fails_that_pipeline_only(plugins: P
     _, result = _run(plugins, write_config)
     outcome = result.pipelines["p"]
     assert (outcome.status, outcome.error) == ("failed", "lifecycle hook after_pipeline_run failed: RuntimeError: monitoring is down")
+
+
+CONSUMED = """
+executor: {name: EXECUTOR}
+pipelines:
+  p:
+    type: ETL
+    phases:
+      extract: {steps: [{id: src, plugin: python.call, args: {callable: "ck:rows"}}]}
+      load: {steps: [{id: out, plugin: jsonl.write, args: {path: out.jsonl}}]}
+"""
+CK = """\
+import json
+import os
+from pathlib import Path
+
+
+def rows(context):
+    Path(__file__).with_name("seen.json").write_text(json.dumps([os.getpid(), dict(context.trace_context)]))
+    return [{'n': 0}, {'n': 1}]
+"""
+
+
+def _launch(plugins: Plugins, config: Any, sink: Any = None, warnings: list[str] | None = None) -> RunResult:
+    import anyio
+
+    from orchestrator.events import discard
+    from orchestrator.launch import Launch, launched
+
+    with launched(load_plan(config, plugins.registry), plugins, Launch(str(config))) as run:
+        if warnings is not None:
+            run.warn = warnings.append
+        return anyio.run(run.start, sink or discard)
+
+
+@pytest.mark.parametrize("executor", ["local", "process"])
+def test_hook_register_event_consumers(plugins: Plugins, write_config, executor: str) -> None:
+    """The factory is called once per run, in the run's process, with the run id, the config and
+    the run's trace context; its consumer sees every event of the run in order, those of a
+    pipeline that ran in a worker process included; the same ``traceparent`` reaches the step's
+    context, in the worker too; a factory returning None takes no part."""
+    import json
+    import os
+
+    from orchestrator.plugins.registry import CONSUMER
+
+    starts: list[Any] = []
+    seen: list[Event] = []
+
+    def start(run: Any) -> Any:
+        starts.append(run)
+        return seen.append
+
+    class Consumers:
+        @hookimpl
+        def register_event_consumers(self, register) -> None:
+            register("reg.seen", start, description="every event")
+            register("reg.none", lambda run: None)
+
+    assert plugins.add(Consumers(), Origin("consumers", "tests", "0"))
+    assert plugins.registry.names(CONSUMER) == ["reg.none", "reg.seen"]
+    assert next(info for info in plugins.registry.plugins if info.name == "consumers").consumers == ["reg.none", "reg.seen"]
+    config = write_config(CONSUMED.replace("EXECUTOR", executor), **{"ck.py": CK})
+    result = _launch(plugins, config)
+    assert result.ok
+    [run] = starts
+    assert (run.run_id, run.config, sorted(run.plan.pipelines)) == (result.run_id, str(config), ["p"])
+    assert [e.kind.value for e in seen if e.kind.value != "log"] == [
+        "run_started", "pipeline_started", "phase_started", "step_started", "step_finished", "phase_finished",
+        "phase_started", "step_started", "step_finished", "phase_finished", "pipeline_finished", "run_finished",
+    ]
+    assert {e.run_id for e in seen} == {result.run_id}
+    pid, trace_context = json.loads((config.parent / "seen.json").read_text())
+    assert trace_context == dict(run.trace_context) and trace_context["traceparent"].startswith("00-")
+    assert (pid != os.getpid()) == (executor == "process")
+
+
+def test_hook_register_event_consumers_one_that_raises_is_dropped_with_a_warning(plugins: Plugins, write_config) -> None:
+    """A consumer that raises is dropped for the rest of the run with one warning; a factory
+    that raises takes no part; the run, and the other consumers, go on as if nothing happened."""
+    kept: list[str] = []
+
+    def fragile(event: Event) -> None:
+        if event.kind.value == "step_started":
+            raise RuntimeError("consumer broke")
+
+    class Consumers:
+        @hookimpl
+        def register_event_consumers(self, register) -> None:
+            register("reg.broken", lambda run: 1 / 0)
+            register("reg.fragile", lambda run: fragile)
+            register("reg.kept", lambda run: lambda event: kept.append(event.kind.value))
+
+    assert plugins.add(Consumers(), Origin("consumers", "tests", "0"))
+    warnings: list[str] = []
+    result = _launch(plugins, write_config(CONSUMED.replace("EXECUTOR", "local"), **{"ck.py": CK}), warnings=warnings)
+    assert result.ok
+    assert kept[0] == "run_started" and kept[-1] == "run_finished"
+    assert len(warnings) == 2
+    assert warnings[0].startswith("warning: event consumer 'reg.broken' (tests 0 (plugin 'consumers')) could not start: ")
+    assert "ZeroDivisionError" in warnings[0]
+    assert warnings[1] == (
+        f"warning: event consumer 'reg.fragile' failed on a step_started event and was dropped for the rest of run "
+        f"{result.run_id}: RuntimeError: consumer broke"
+    )

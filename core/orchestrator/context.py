@@ -10,11 +10,14 @@ from typing import Any, Protocol
 
 from orchestrator.config.policies import DEAD_LETTER, FAIL
 
+#: the trace context of a run started without one
+_NO_TRACE: Mapping[str, str] = {}
+
 
 class PipelineContext:
     """The run and pipeline a hook or step belongs to."""
 
-    __slots__ = ("allowed_paths", "base_dir", "params", "pipeline", "run_id")
+    __slots__ = ("allowed_paths", "base_dir", "params", "pipeline", "run_id", "trace_context")
 
     def __init__(
         self,
@@ -23,12 +26,16 @@ class PipelineContext:
         params: Mapping[str, Any],
         base_dir: Path,
         allowed_paths: tuple[Path, ...] = (),
+        trace_context: Mapping[str, str] = _NO_TRACE,
     ) -> None:
         self.run_id = run_id
         self.pipeline = pipeline
         self.params = params
         self.base_dir = base_dir
         self.allowed_paths = allowed_paths
+        #: the run's W3C trace context (``traceparent``), the same in every process of the run;
+        #: empty when the run was started without one (see :mod:`orchestrator.tracecontext`)
+        self.trace_context = trace_context
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
@@ -96,8 +103,9 @@ class StepContext(PipelineContext):
         dead_letters: DeadLetterSink | None = None,
         load_id: str | None = None,
         replaying: bool = False,
+        trace_context: Mapping[str, str] = _NO_TRACE,
     ) -> None:
-        super().__init__(run_id, pipeline, params, base_dir, allowed_paths)
+        super().__init__(run_id, pipeline, params, base_dir, allowed_paths, trace_context)
         self.phase = phase
         self.step_id = step_id
         self.plugin = plugin

@@ -74,7 +74,10 @@ class Event:
     ``rss`` the peak resident memory of the process in bytes, ``bytes_read`` and ``bytes_written``
     as the steps reported them, and ``cost`` as the config's ``cost:`` model estimates it
     (:mod:`orchestrator.config.cost`). ``rows`` on ``pipeline_finished`` are the pipeline's rows
-    (:attr:`PipelineOutcome.rows`)."""
+    (:attr:`PipelineOutcome.rows`).
+
+    ``error_type`` is the class name of the exception behind it, where there was one (the
+    step's own error, not the wrapper naming the step), for telemetry that groups failures."""
 
     kind: Kind
     run_id: str
@@ -98,6 +101,7 @@ class Event:
     bytes_read: int | None = None
     bytes_written: int | None = None
     cost: float | None = None
+    error_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The event as plain JSON-ready data, without the fields that do not apply."""

@@ -88,13 +88,24 @@ class Launched:
         self.redact: Callable[[str], str] = redactor(plan.secrets)
         self.result: RunResult | None = None
         self.notifier: Dispatcher | None = None
+        #: where warnings of the run's event consumers go (stderr unless the caller says)
+        self.warn: Callable[[str], None] | None = None
         self._engine: Engine | None = None
         self._exits = ExitStack()
 
     async def start(self, sink: EventSink) -> RunResult:
-        """Run the pipelines on the running event loop; the result is also kept in :attr:`result`."""
+        """Run the pipelines on the running event loop; the result is also kept in :attr:`result`.
+        The event consumers plugins registered (``register_event_consumers``) see the run too,
+        after ``sink``; the run gets a new W3C trace context, which they and every pipeline's
+        context are given."""
+        from orchestrator.consumers import RunStart, consuming
         from orchestrator.engine import Engine, StepLogs
+        from orchestrator.tracecontext import new_trace_context
 
+        trace_context = new_trace_context()
+        sink = consuming(
+            self.plugins.registry, RunStart(self.run_id, self.asked.config, self.plan, trace_context), sink, self.warn
+        )
         if self.state is not None:
             sink = self.state.recording(self.run_id, self.plan, sink, resumed=self.progress is not None)
         if any(p.notify for p in self.plan.pipelines.values()):  # only then is orchestrator.notify imported
@@ -103,7 +114,9 @@ class Launched:
             self.notifier = Dispatcher(self.plan, self.plugins.registry, self.redact)
             sink = self.notifier.watching(sink)
         checkpoints, dead_letters = stores(self.plan)
-        self._engine = Engine(self.plan, self.plugins, sink, checkpoints=checkpoints, dead_letters=dead_letters)
+        self._engine = Engine(
+            self.plan, self.plugins, sink, checkpoints=checkpoints, dead_letters=dead_letters, trace_context=trace_context
+        )
         # what steps log becomes events of the stream until the notifications sent at the end
         # (in close) are logged too
         self._exits.enter_context(StepLogs(self.run_id, sink, self.redact))

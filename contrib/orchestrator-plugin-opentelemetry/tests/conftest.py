@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from orchestrator_plugin_opentelemetry import hooks
+from orchestrator_plugin_opentelemetry import tracing
 from otlp_receiver import OtlpReceiver
 
 from orchestrator.plugins.discovery import Plugins, load_plugins
@@ -28,9 +28,9 @@ def _environment(monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -> Iterator[N
     monkeypatch.setenv("ORCHESTRATOR_CACHE_DIR", str(cache_dir))
     for name in ("ORCHESTRATOR_DISABLE_PLUGINS", "ORCHESTRATOR_STRICT_PLUGINS", "ORCHESTRATOR_TRACE_PLUGINS", *OTEL_VARIABLES):
         monkeypatch.delenv(name, raising=False)
-    hooks.reset()
+    tracing.reset()
     yield
-    hooks.reset()
+    tracing.reset()
 
 
 @pytest.fixture

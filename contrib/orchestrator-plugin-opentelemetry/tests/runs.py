@@ -94,6 +94,54 @@ def explode(data):
 '''
 
 
+#: a pipeline whose step's own code creates a span (as an instrumented HTTP client would), with a
+#: tracer provider of its own, and writes down the span's trace id, parent and process
+CALLING_CONFIG = """\
+executor: {name: process, workers: 1}
+pipelines:
+  calling:
+    type: ETL
+    phases:
+      extract:
+        steps:
+          - {id: call_out, plugin: python.call, args: {callable: "calling:call_out"}}
+      load:
+        steps:
+          - {id: keep, plugin: jsonl.write, args: {path: out/kept.jsonl}}
+"""
+
+CALLING_STEP = '''\
+import json
+import os
+from pathlib import Path
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+
+def call_out():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("http-client").start_as_current_span("GET /orders"):
+        pass
+    [span] = exporter.get_finished_spans()
+    Path(__file__).with_name("span.json").write_text(json.dumps({
+        "trace_id": span.context.trace_id, "parent": span.parent.span_id if span.parent else None, "pid": os.getpid(),
+    }))
+    return [{"id": 1}]
+'''
+
+
+def write_calling_run(directory: Path, executor: str = "process, workers: 1") -> Path:
+    """Write the config whose step makes a span of its own on a worker of ``executor``."""
+    (directory / "calling.py").write_text(CALLING_STEP)
+    config = directory / "pipeline.yaml"
+    config.write_text(CALLING_CONFIG.replace("process, workers: 1", executor))
+    return config
+
+
 def write_run(directory: Path, executor: str = "local") -> Path:
     """Write the config (on ``executor``) and its step module; the config's path."""
     (directory / "steps.py").write_text(textwrap.dedent(STEPS))

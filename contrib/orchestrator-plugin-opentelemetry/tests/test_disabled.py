@@ -1,8 +1,10 @@
-"""Installed but not configured, the plugin offers no hook and imports nothing of OpenTelemetry:
-a run pays nothing for it."""
+"""Installed but not configured, the plugin registers no event consumer, offers no hook and
+imports nothing of OpenTelemetry: a run pays nothing for it. With an endpoint set, loading the
+plugins still imports no SDK (it is loaded when a run starts)."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -10,45 +12,57 @@ from pathlib import Path
 
 from runs import SECRET, write_run
 
-from orchestrator.engine.record import LIFECYCLE, listened_hooks
 from orchestrator.plugins.discovery import Plugins
+from orchestrator.plugins.registry import CONSUMER
 
-# Runs a real pipeline with the entry point loaded, then says which hooks the engine calls and
-# whether any OpenTelemetry module was imported.
-PROBE = """
-import sys
-from orchestrator.config.plan import load_plan
-from orchestrator.engine import Engine
-from orchestrator.engine.record import LIFECYCLE, listened_hooks
-from orchestrator.plugins.discovery import load_plugins
-
-plugins = load_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin,opentelemetry"})
-result = Engine(load_plan(sys.argv[1], plugins.registry), plugins).run_sync()
-print(sorted(listened_hooks(plugins)), sorted(name for name in sys.modules if name.startswith("opentelemetry")))
+#: ``orchestrator run ARGS...`` in this interpreter, then the modules it imported, on the last line
+# (plugins are imported on a thread of their own, which ``python -X importtime`` does not report)
+CLI_PROBE = """
+import atexit, runpy, sys
+atexit.register(lambda: print(sorted(sys.modules)))
+sys.argv = ["orchestrator", "run", *sys.argv[1:]]
+runpy.run_module("orchestrator", run_name="__main__")
 """
 
 
-def test_without_an_endpoint_the_engine_calls_no_hook_and_no_sdk_is_imported(tmp_path: Path) -> None:
+def imported_by(ran: subprocess.CompletedProcess[str]) -> set[str]:
+    """The modules the probe's process imported."""
+    return set(ast.literal_eval(ran.stdout.strip().splitlines()[-1]))
+
+
+def test_without_an_endpoint_a_cli_run_imports_nothing_of_opentelemetry(tmp_path: Path) -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
     ran = subprocess.run(
-        [sys.executable, "-c", PROBE, str(write_run(tmp_path))], capture_output=True, text=True, timeout=120, check=False,
-        env={**env, "SHOP_API_TOKEN": SECRET},
+        [sys.executable, "-c", CLI_PROBE, str(write_run(tmp_path))],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path, env={**env, "SHOP_API_TOKEN": SECRET},
     )
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == "[] []"
+    assert ran.returncode == 1, ran.stderr  # the broken pipeline fails the run
+    modules = imported_by(ran)
+    assert "orchestrator_plugin_opentelemetry.plugin" in modules  # the entry point was loaded ...
+    assert not {m for m in modules if m.startswith("opentelemetry")}  # ... and decided to do nothing
+    assert not {m for m in modules if m.startswith("orchestrator_plugin_opentelemetry.") and not m.endswith(".plugin")}
 
 
-def test_with_an_endpoint_the_entry_point_offers_every_lifecycle_hook(plugins: Plugins) -> None:
-    """The same entry point in a process whose environment names an endpoint (``validate`` and
-    ``plugins`` still import no SDK: it is loaded at the first pipeline)."""
+def test_without_an_endpoint_nothing_is_registered(plugins: Plugins) -> None:
+    [info] = [info for info in plugins.registry.plugins if info.name == "opentelemetry"]
+    assert info.hooks == [] and info.consumers == []
+    assert plugins.registry.names(CONSUMER) == []
+
+
+def test_with_an_endpoint_the_entry_point_registers_the_consumer_alone_in_a_run_process() -> None:
+    """The same entry point in a process whose environment names an endpoint: the consumer, and
+    no step hook (the consumer makes a step's span current here; the hooks are offered in worker
+    processes only, which test_span_tree's step-code tests check). ``validate`` and ``plugins``
+    still import no SDK: it is loaded when a run starts."""
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
     probe = (
         "import sys; from orchestrator.plugins.discovery import load_plugins; "
-        "from orchestrator.engine.record import listened_hooks; "
         "p = load_plugins({'ORCHESTRATOR_LOAD_PLUGINS': 'builtin,opentelemetry'}); "
-        "print(sorted(listened_hooks(p)), [n for n in sys.modules if n.startswith('opentelemetry')])"
+        "[info] = [i for i in p.registry.plugins if i.name == 'opentelemetry']; "
+        "print(info.hooks, info.consumers, [n for n in sys.modules if n.startswith('opentelemetry')])"
     )
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, env=env)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == f"{sorted(LIFECYCLE)} []"
-    assert listened_hooks(plugins) == {}  # this test process has no endpoint
+    assert ran.stdout.strip() == (
+        "['register_event_consumers'] ['opentelemetry'] []"
+    )

@@ -37,9 +37,9 @@ def render_listing(registry: Registry) -> str:
         lines.append(f"{plugin['distribution']} {plugin['version']}  (plugin {plugin['name']})")
         for phase, names in plugin["steps"].items():
             lines.append(f"  {phase + ':':<19}{', '.join(names)}")
-        for kind in ("executors", "notifiers", "exporters", "engines"):
+        for kind in ("executors", "notifiers", "event_consumers", "exporters", "engines"):
             if plugin[kind]:
-                lines.append(f"  {kind + ':':<19}{', '.join(plugin[kind])}")
+                lines.append(f"  {kind.replace('_', ' ') + ':':<19}{', '.join(plugin[kind])}")
         lines.append(f"  {'hooks:':<19}{', '.join(plugin['hooks'])}")
     if data["failed"]:
         lines.append("")

@@ -87,9 +87,13 @@ def _tick(plan: Plan, selected: Sequence[str], logical_time: str) -> dict[str, d
     "--replay-dead-letters", "replay", metavar="RUN_ID",
     help="Run the rows that run RUN_ID dead-lettered again, each from the step that rejected it, in a new run.",
 )
+@click.option(
+    "--push-metrics", "push_url", metavar="URL", envvar="ORCHESTRATOR_PUSHGATEWAY_URL",
+    help="At the end, push the run's Prometheus metrics to the Pushgateway at URL (or $ORCHESTRATOR_PUSHGATEWAY_URL).",
+)
 def run(
     config: str, params: Sequence[str], selected: Sequence[str], only: bool, downstream: bool, pipeline_retry: bool,
-    run_id: str | None, logical_time: str | None, executor: str | None, as_json: bool, resume: str | None, force: bool, replay: str | None,
+    run_id: str | None, logical_time: str | None, executor: str | None, as_json: bool, resume: str | None, force: bool, replay: str | None, push_url: str | None,
 ) -> None:
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     from orchestrator.cli.interrupts import EXIT_INTERRUPTED, run_until_interrupted
@@ -110,13 +114,24 @@ def run(
         with launched(plan, plugins, asked) as started:
             kind = "json" if as_json else ("live" if sys.stdout.isatty() else "plain")
             reporter = make_reporter(kind, sys.stdout, started.redact, logs_to_stderr=log_format() == JSON)
+            pushed = None
+            if push_url:  # only then is prometheus_client imported
+                from pathlib import Path
+
+                from orchestrator.prometheus import Pushed
+
+                pushed = Pushed(push_url, plan, Path(config).name)
+            sink = reporter if pushed is None else pushed.watching(reporter)
             route_step_logs()
             try:
                 # stdout is the JSON stream's alone; JSON logs take what steps print with their lines
                 with prints_as_logs() if as_json or log_format() == JSON else nullcontext():
-                    run_until_interrupted(lambda: started.start(reporter), started.interrupt)
+                    run_until_interrupted(lambda: started.start(sink), started.interrupt)
             finally:
                 reporter.close()
+                warning = None if pushed is None else pushed.push()
+                if warning is not None:
+                    click.echo(started.redact(warning), err=True)
     except LaunchError as exc:
         fail("\n".join(f"error: {line}" for line in str(exc).splitlines()))
     except ConfigError as exc:  # the plan cannot go where the executor would send it

@@ -37,3 +37,5 @@ NOTIFIER_HOOK: Final = "register_notifiers"
 EXPORTER_HOOK: Final = "register_exporters"
 #: the orchestration engines an adapter runs pipeline files on (``orchestrator plugins`` lists them)
 ENGINE_HOOK: Final = "register_engines"
+#: what receives every event of a run (telemetry, exporters of traces)
+CONSUMER_HOOK: Final = "register_event_consumers"

@@ -32,7 +32,7 @@ from orchestrator.engine.batches import (
 )
 from orchestrator.engine.deaths import interrupted, on_loop
 from orchestrator.engine.record import HookRelay, PipelineRecord
-from orchestrator.engine.steps import StepRun, explain, first_failure, retrying
+from orchestrator.engine.steps import StepRun, cause_of, explain, first_failure, retrying
 from orchestrator.engine.streaming import (
     BatchSource,
     Replay,
@@ -61,7 +61,9 @@ class PipelineRunner:
         self.run_id = run_id
         self.plan = engine.plan
         self.registry = engine.plugins.registry
-        self.context = PipelineContext(run_id, spec.name, self.plan.params, self.plan.base_dir, self.plan.allowed_paths)
+        self.context = PipelineContext(
+            run_id, spec.name, self.plan.params, self.plan.base_dir, self.plan.allowed_paths, engine.trace_context
+        )
         rates = None if self.plan.cost is None else self.plan.cost.rates(spec.executor.name)
         self.record = PipelineRecord(run_id, spec.name, engine.emit, HookRelay(engine.hooks), engine.listened, engine.redact, rates)
         self.attempt = 1
@@ -124,9 +126,10 @@ class PipelineRunner:
             if self.dead_letters is not None:
                 self.dead_letters.close()
                 letters = self.dead_letters.written()
+        failed_by = None if status != FAILED or failure is None else type(cause_of(failure)).__qualname__
         event = record.event(
             Kind.PIPELINE_FINISHED, status=status, elapsed=elapsed, error=record.redact(error) if error else None, attempt=self.attempt,
-            rows=moved_rows(record.steps), **record.totals(elapsed),
+            rows=moved_rows(record.steps), error_type=failed_by, **record.totals(elapsed),
         )
         record.emit(event)
         return PipelineOutcome.of(event, record.steps, letters)
@@ -143,7 +146,7 @@ class PipelineRunner:
         record = self.record
         record.emit(record.event(
             Kind.PIPELINE_RETRY, status=f"attempt {attempt} of {attempts}", elapsed=delay,
-            error=record.redact(explain(error)), attempt=attempt,
+            error=record.redact(explain(error)), attempt=attempt, error_type=type(cause_of(error)).__qualname__,
         ))
         record.steps, self.attempt = [], attempt
         if self.checkpoints is not None:  # a pipeline retry starts again from the extract
@@ -151,7 +154,9 @@ class PipelineRunner:
             self.resumed = False
 
     def _exhausted(self, error: BaseException, attempts: int) -> None:
-        self.record.retry_exhausted(self.context, error, explain(error), attempts)
+        self.record.retry_exhausted(
+            self.context, error, explain(error), attempts, error_type=type(cause_of(error)).__qualname__
+        )
 
     def load_id(self, step: StepSpec) -> str | None:
         """A replay loads as the run it replays, so replaying that run again skips what this

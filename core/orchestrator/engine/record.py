@@ -209,6 +209,7 @@ class PipelineRecord:
             _STEP_FAILED, phase=context.phase, step=context.step_id, plugin=context.plugin, status=status,
             elapsed=elapsed, error=text, rejected=rejected or None, attempt=attempt or None,
             cpu=cpu, rss=rss, bytes_read=read, bytes_written=written, cost=cost,
+            error_type=type(error).__qualname__ if raised else None,
         ))
         if raised:
             self.relay.after("on_step_error", context=context, error=error)
@@ -226,6 +227,7 @@ class PipelineRecord:
             _STEP_RETRY, phase=context.phase, step=context.step_id, plugin=context.plugin,
             status=f"attempt {attempt} of {attempts}", elapsed=delay, error=self.redact(describe(error)), attempt=attempt,
             cpu=cpu, rss=rss, bytes_read=read, bytes_written=written, cost=cost,
+            error_type=type(error).__qualname__,
         ))
 
     def step_reused(self, phase: str, step: str, plugin: str, rows: int | None) -> None:
@@ -236,10 +238,16 @@ class PipelineRecord:
             self.emit(self.event(_STEP_PROGRESS, phase=phase, step=step, plugin=plugin, rows=rows, rows_in=rows_in))
 
     def retry_exhausted(
-        self, context: PipelineContext, error: BaseException, message: str, attempts: int, step: StepContext | None = None
+        self, context: PipelineContext, error: BaseException, message: str, attempts: int, step: StepContext | None = None,
+        error_type: str | None = None,
     ) -> None:
+        """A retry policy ran out on ``error``; ``error_type`` names the exception behind it when
+        ``error`` wraps it (a step's failure, on a pipeline's policy)."""
         where: dict[str, Any] = {} if step is None else {"phase": step.phase, "step": step.step_id, "plugin": step.plugin}
-        self.emit(self.event(_RETRY_EXHAUSTED, status=FAILED, error=self.redact(message), attempts=attempts, **where))
+        self.emit(self.event(
+            _RETRY_EXHAUSTED, status=FAILED, error=self.redact(message), attempts=attempts,
+            error_type=error_type or type(error).__qualname__, **where,
+        ))
         self.relay.after(
             "on_retry_exhausted", context=context if step is None else step,
             step=None if step is None else step.step_id, error=error, attempts=attempts,

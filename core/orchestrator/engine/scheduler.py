@@ -63,11 +63,14 @@ class Engine:
     def __init__(
         self, plan: Plan, plugins: Plugins, events: EventSink = discard, *,
         checkpoints: CheckpointStore | None = None, dead_letters: DeadLetterStore | None = None,
+        trace_context: Mapping[str, str] | None = None,
     ) -> None:
         """``events`` receives every event of the run. ``checkpoints`` keeps pipelines' phase
         outputs for a resume (None keeps none); ``dead_letters`` receives the rows steps
         dead-letter (None: they are counted, not kept). Both are built by whoever assembles the
-        run (see :mod:`orchestrator.engine.ports`)."""
+        run (see :mod:`orchestrator.engine.ports`). ``trace_context`` is the run's W3C trace
+        context (:mod:`orchestrator.tracecontext`), carried to every pipeline's context and
+        into its workers; none by default."""
         self.plan = plan
         self.plugins = plugins
         self.emit = events
@@ -77,6 +80,7 @@ class Engine:
         self.listened = events is not discard
         self.redact = redactor(plan.secrets)
         self.hooks = listened_hooks(plugins)
+        self.trace_context: Mapping[str, str] = trace_context or {}
         self._scope: anyio.CancelScope | None = None
         #: ``max_parallel:`` of each ``foreach`` pipeline that has one
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
@@ -248,7 +252,8 @@ class Engine:
             if spec.extract_from is not None:
                 spec = extracting_rows(spec, self.plan.base_dir, run_id)
             job = PipelineJob(
-                self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream
+                self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream,
+                self.trace_context,
             )
             limiter = self._limiters.get(spec.fanout.group) if spec.fanout is not None else None
             async with limiter or nullcontext():

@@ -123,7 +123,7 @@ class StepRun:
             runner.run_id, runner.spec.name, runner.plan.params, runner.plan.base_dir, step.phase, step.id, step.plugin,
             runner.plan.allowed_paths, on_error=step.on_error, dead_letters=runner.dead_letters,
             load_id=None if runner.replaying is None else runner.load_id(step),
-            replaying=runner.replaying is not None,
+            replaying=runner.replaying is not None, trace_context=runner.context.trace_context,
         )
 
     def start(self) -> StepRun:

@@ -9,7 +9,7 @@ module from depending on the one that imports it, and says in one place what cro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -93,3 +93,7 @@ class EngineView(Protocol):
 
     @property
     def dead_letters(self) -> DeadLetterStore | None: ...
+
+    @property
+    def trace_context(self) -> Mapping[str, str]:
+        """The run's W3C trace context, handed to every context of the pipeline."""

@@ -8,7 +8,7 @@ executors are plugins (``register_executors``); the engine never imports one.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -44,6 +44,9 @@ class PipelineJob:
     #: for an executor that ``takes_graph``: the pipelines of this run, on the same executor, that
     #: this one depends on; it must run after them, and be skipped when one did not succeed
     upstream: tuple[str, ...] = ()
+    #: the run's W3C trace context (``traceparent``): an executor that crosses a process
+    #: boundary ships it with the job, so the worker's contexts carry it too
+    trace_context: Mapping[str, str] = field(default_factory=dict)
 
 
 class Executor(abc.ABC):

@@ -1,7 +1,8 @@
 """Running a pipeline in another process: what is shipped, and what runs on the other side.
 
 Executors that cross a process boundary (``process``, ``dask``) ship a :class:`RemoteJob`: plain,
-picklable data (the plan, the pipeline's name, the run id and the plugin-selection variables). On
+picklable data (the plan, the pipeline's name, the run id, the run's W3C trace context and the
+plugin-selection variables). On
 the other side :func:`run_remote` rebuilds the plugins from the same entry points, so lifecycle
 hooks fire there too, runs the pipeline with the same engine code as ``local``, and returns its
 outcome. :func:`unshippable` checks a plan before anything is sent (executors answer the
@@ -50,6 +51,7 @@ class RemoteJob:
     continuation: Continuation = field(default_factory=Continuation)
     checkpoints: CheckpointStore | None = None
     dead_letters: DeadLetterStore | None = None
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
 def remote_job(job: PipelineJob) -> RemoteJob:
@@ -57,7 +59,9 @@ def remote_job(job: PipelineJob) -> RemoteJob:
     graph would be pickled once per pipeline), with this process's plugin selection."""
     env = {name: os.environ[name] for name in PLUGIN_VARIABLES if name in os.environ}
     plan = replace(job.plan, pipelines={job.pipeline.name: job.pipeline})
-    return RemoteJob(plan, job.pipeline.name, job.run_id, env, job.continuation, job.checkpoints, job.dead_letters)
+    return RemoteJob(
+        plan, job.pipeline.name, job.run_id, env, job.continuation, job.checkpoints, job.dead_letters, dict(job.trace_context)
+    )
 
 
 _plugins: dict[tuple[tuple[str, str], ...], Plugins] = {}
@@ -85,7 +89,10 @@ def run_remote(job: RemoteJob, emit: Callable[[Event], None] = discard) -> Pipel
         step_logs = logging.getLogger("orchestrator.run")
         if step_logs.level == logging.NOTSET:
             step_logs.setLevel(logging.INFO)
-    engine = Engine(job.plan, worker_plugins(job.plugin_env), emit, checkpoints=job.checkpoints, dead_letters=job.dead_letters)
+    engine = Engine(
+        job.plan, worker_plugins(job.plugin_env), emit, checkpoints=job.checkpoints, dead_letters=job.dead_letters,
+        trace_context=job.trace_context,
+    )
     # a worker shares its parent's stdout (the --json stream): what steps print goes back as their logs
     with prints_as_logs() if emit is not discard else nullcontext():
         return anyio.run(engine.run_pipeline, job.plan.pipelines[job.pipeline], job.run_id, job.continuation)

@@ -23,12 +23,13 @@ from typing import Any
 import pluggy
 
 from orchestrator.config import cache
-from orchestrator.config.phases import ENGINE_HOOK, EXECUTOR_HOOK, EXPORTER_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
+from orchestrator.config.phases import CONSUMER_HOOK, ENGINE_HOOK, EXECUTOR_HOOK, EXPORTER_HOOK, NOTIFIER_HOOK, REGISTRATION_HOOKS
 from orchestrator.diagnostics import say
 from orchestrator.errors import PluginError
 from orchestrator.plugins import hookspecs
 from orchestrator.plugins.imports import BoundedImporter, ImportTimedOut
 from orchestrator.plugins.registry import (
+    CONSUMER,
     ENGINE,
     EXECUTOR,
     EXPORTER,
@@ -46,11 +47,12 @@ CORE_DISTRIBUTION = "pipeline-orchestrator"
 _KIND_BY_HOOK = {hook: phase for phase, hook in REGISTRATION_HOOKS.items()} | {
     EXECUTOR_HOOK: EXECUTOR,
     NOTIFIER_HOOK: NOTIFIER,
+    CONSUMER_HOOK: CONSUMER,
     EXPORTER_HOOK: EXPORTER,
     ENGINE_HOOK: ENGINE,
 }
 #: where a plugin's listing keeps the names of each kind that is not a phase's steps
-_LISTED = {EXECUTOR: "executors", NOTIFIER: "notifiers", EXPORTER: "exporters", ENGINE: "engines"}
+_LISTED = {EXECUTOR: "executors", NOTIFIER: "notifiers", CONSUMER: "consumers", EXPORTER: "exporters", ENGINE: "engines"}
 _KNOWN_HOOKS = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "orchestrator_spec")]
 
 

@@ -166,6 +166,34 @@ def register_engines(register: Register) -> None:
     """
 
 
+@hookspec
+def register_event_consumers(register: Register) -> None:
+    """Register consumers of the event stream: what sees a whole run, in order, wherever its
+    pipelines ran (traces, metrics, audit logs).
+
+    Fires once per process, like :func:`register_extractors`. A plugin that has nothing to do in
+    this process (telemetry that is not configured, say) registers nothing, and then costs a run
+    nothing.
+
+    :param register: ``register(name, factory, schema=None, description="")``; ``factory`` (a
+        callable or a ``"module:attr"`` string, imported when a run first needs it) is called
+        once at the start of every run, in the process that started it (``orchestrator run``,
+        ``orchestrator serve``, :func:`orchestrator.run`), with an
+        :class:`orchestrator.consumers.RunStart` (the run id, the config, and the run's W3C trace
+        context), and returns the consumer: a callable taking one
+        :class:`orchestrator.events.Event`, or ``None`` to skip this run.
+    :returns: nothing.
+
+    The consumer receives every event of the run, from ``run_started`` to ``run_finished``,
+    including those of pipelines that ran in ``process`` or ``dask`` workers (relayed to the
+    run's process), in order, on the run's event-loop thread, except ``log`` events, which may
+    come from a step's thread. It must return quickly (queue slow work). A consumer that raises
+    is dropped for the rest of the run with one warning naming it; the run never fails because
+    of it. Lifecycle hooks fire in the process that runs the pipeline; consumers only in the
+    run's.
+    """
+
+
 # -- lifecycle --------------------------------------------------------------------------------------
 
 

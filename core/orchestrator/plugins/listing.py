@@ -11,7 +11,7 @@ from orchestrator.plugins.registry import Registry
 
 def listing(registry: Registry) -> dict[str, Any]:
     """Every loaded plugin (distribution, version, steps per phase, executors, notification
-    channels, ``orchestrator export`` commands, the engines it runs pipeline files on, hooks) and every plugin that failed to load, with why."""
+    channels, event consumers, ``orchestrator export`` commands, the engines it runs pipeline files on, hooks) and every plugin that failed to load, with why."""
     return {
         "plugins": [
             {
@@ -21,6 +21,7 @@ def listing(registry: Registry) -> dict[str, Any]:
                 "steps": {phase: info.steps[phase] for phase in PHASES if info.steps.get(phase)},
                 "executors": info.executors,
                 "notifiers": info.notifiers,
+                "event_consumers": info.consumers,
                 "exporters": info.exporters,
                 "engines": info.engines,
                 "hooks": info.hooks,

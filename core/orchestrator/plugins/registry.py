@@ -17,12 +17,14 @@ from orchestrator.errors import PluginError
 
 EXECUTOR = "executor"
 NOTIFIER = "notifier"
+#: a consumer of every event of a run
+CONSUMER = "event consumer"
 #: an ``orchestrator export`` subcommand
 EXPORTER = "exporter"
 #: an orchestration engine an adapter runs pipeline files on
 ENGINE = "engine"
 #: the kinds that are not steps (messages name them alone, not as a phase's step)
-NOT_STEPS = (EXECUTOR, NOTIFIER, EXPORTER, ENGINE)
+NOT_STEPS = (EXECUTOR, NOTIFIER, CONSUMER, EXPORTER, ENGINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,7 @@ class PluginInfo:
     steps: dict[str, list[str]] = field(default_factory=dict)
     executors: list[str] = field(default_factory=list)
     notifiers: list[str] = field(default_factory=list)
+    consumers: list[str] = field(default_factory=list)
     exporters: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)
 

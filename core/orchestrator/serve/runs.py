@@ -22,6 +22,9 @@ from orchestrator.diagnostics import JSON, log_format, say
 from orchestrator.events import Event, EventSink, Kind, discard
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from orchestrator.config.model import Plan
     from orchestrator.launch import Launched
     from orchestrator.plugins.discovery import Plugins
     from orchestrator.serve.files import FileVersion
@@ -82,9 +85,15 @@ class RunThread(threading.Thread):
     """Runs one job, its events going to ``sink`` after the history; :meth:`stop` interrupts it
     (as a first Ctrl-C does: resumable)."""
 
-    def __init__(self, job: Job, plugins: Plugins, done: queue.Queue[Any], sink: EventSink = discard) -> None:
+    def __init__(
+        self, job: Job, plugins: Plugins, done: queue.Queue[Any], sink: EventSink = discard,
+        watch: Callable[[Plan], EventSink] | None = None,
+    ) -> None:
+        """``sink`` takes the run's events (the server's hub, for the web UI's live pages);
+        ``watch``, given the run's plan, returns one more sink for them (the server's metrics)."""
         super().__init__(name=f"run {job.run_id}", daemon=True)
         self.job, self.plugins, self.done, self.sink = job, plugins, done, sink
+        self.watch = watch
         self._stop_asked = threading.Event()
         self.stopped_for: str | None = None
         self._recorded_as: str | None = None
@@ -123,13 +132,16 @@ class RunThread(threading.Thread):
         plan = load_plan(job.config, self.plugins.registry, params=job.params, variables=job.variables)
         asked = Launch(str(job.config), job.selected, resume=job.run_id if job.resume else None,
                        run_id=None if job.resume else job.run_id, replay=job.replay)
+        sink = self.sink if self.watch is None else _both(self.sink, self.watch(plan))
+        if log_format() == JSON:
+            sink = _with_step_lines(sink)
         with launched(plan, self.plugins, asked) as started:
-            result = anyio.run(self._watched, started)
+            result = anyio.run(self._watched, started, sink)
             if self._recorded_as is not None and result.interrupted and started.state is not None:
                 started.state.ended_as(started.run_id, self._recorded_as)
             return result
 
-    async def _watched(self, started: Launched) -> Any:
+    async def _watched(self, started: Launched, sink: EventSink) -> Any:
         """Start the run, and interrupt it on the event loop when :meth:`stop` is called."""
         import anyio
 
@@ -141,9 +153,17 @@ class RunThread(threading.Thread):
                 started.interrupt()
 
             group.start_soon(watch)
-            result = await started.start(_with_step_lines(self.sink) if log_format() == JSON else self.sink)
+            result = await started.start(sink)
             group.cancel_scope.cancel()
         return result
+
+
+def _both(first: EventSink, second: EventSink) -> EventSink:
+    def both(event: Event) -> None:
+        first(event)
+        second(event)
+
+    return both
 
 
 def _with_step_lines(sink: EventSink) -> EventSink:

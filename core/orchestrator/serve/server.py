@@ -77,6 +77,9 @@ class Server:
         self.started_at = utc_now()
         self._store_of: dict[int, Held] = {}
         self._waiting_said = False
+        from orchestrator.serve.metrics import ServeMetrics
+
+        self.metrics = ServeMetrics(self)
 
     # -- reporting ------------------------------------------------------------------------------------
 
@@ -208,6 +211,8 @@ class Server:
             store.lease = None
             self.say(str(exc))
             return
+        if kind == "tick":
+            self.metrics.tick_fired(tick.logical_time, utc_now())
         job = Job(kind, sid, served.path, pipeline, run_id, {"schedule": tick.variables(self.zone_of(served, sid))},
                   logical_time=tick.logical_time)
         gate = self.gates.get(sid)
@@ -235,7 +240,7 @@ class Server:
             self.say(f"{sid}: tick {tick.logical_time.isoformat()} waits: {decision.reason}")
 
     def start(self, store: Held, job: Job) -> None:
-        thread = RunThread(job, self.plugins, self.events, self.hub.sink(job.run_id))
+        thread = RunThread(job, self.plugins, self.events, self.hub.sink(job.run_id), self.metrics.consumer)
         self.running[job.run_id] = thread
         self.hub.expect(job.run_id, job.config, job.selected)
         if job.kind == "tick" and job.key in self.gates:
@@ -300,6 +305,7 @@ class Server:
         job = ended.job
         self.running.pop(job.run_id, None)
         self.hub.ended(job.run_id, ended.status)
+        self.metrics.run_ended(ended.status)
         served = self.served.get(job.config)
         store = self.store_of(served) if served else None
         note = f": {ended.error}" if ended.error else ""

@@ -46,7 +46,7 @@ def app(server: Server, catalog: Catalog | None = None, token: str | None = None
         return JSONResponse(found)
 
     return Starlette(
-        routes=[Route("/api/health", health), Route("/api/schedules", schedules), *api.routes(catalog)],
+        routes=[Route("/api/health", health), Route("/api/schedules", schedules), *api.routes(catalog), Route("/metrics", server.metrics.endpoint)],
         exception_handlers=api.error_handlers(catalog),
         middleware=[Middleware(Guard, token=token, hosts=LOOPBACK_NAMES | {host})],
     )

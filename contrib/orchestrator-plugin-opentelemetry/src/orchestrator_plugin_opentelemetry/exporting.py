@@ -1,5 +1,5 @@
-"""Where spans go: a private tracer provider whose ids come from :mod:`.ids`, and the OTLP/HTTP
-exporter behind a batch processor.
+"""Where spans go: a private tracer provider (the resource, the sampler and the flush at exit the
+environment configures), and the OTLP/HTTP exporter behind a batch processor.
 
 The provider is the plugin's own, never installed as OpenTelemetry's global one: an application
 or a step that set up OpenTelemetry for itself keeps its provider, and this plugin's spans do not
@@ -9,13 +9,11 @@ end up in it by accident.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
 _TIMEOUT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
 
@@ -27,36 +25,14 @@ DEFAULT_SERVICE_NAME = "pipeline-orchestrator"
 FLUSH_SECONDS = 5.0
 
 
-class PlacedIds(IdGenerator):
-    """Hands the SDK the ids :mod:`.ids` derived for the span being started (``place`` is set
-    just before ``start_span`` on the same thread), and random ones to anything else."""
-
-    def __init__(self) -> None:
-        self._next = threading.local()
-        self._random = RandomIdGenerator()
-
-    def place(self, trace_id: int | None, span_id: int) -> None:
-        self._next.trace_id, self._next.span_id = trace_id, span_id
-
-    def generate_span_id(self) -> int:
-        value: int | None = getattr(self._next, "span_id", None)
-        self._next.span_id = None
-        return value if value is not None else self._random.generate_span_id()
-
-    def generate_trace_id(self) -> int:
-        value: int | None = getattr(self._next, "trace_id", None)
-        self._next.trace_id = None
-        return value if value is not None else self._random.generate_trace_id()
-
-
-def provider(processor: SpanProcessor, ids: PlacedIds) -> TracerProvider:
+def provider(processor: SpanProcessor) -> TracerProvider:
     """A tracer provider sending spans through ``processor``. Its resource says which service
     and which process made them (``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` win over
     the defaults). It shuts down at the process's exit, which flushes what a worker still holds."""
     resource = Resource.create({"process.pid": os.getpid()})
     if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):  # the SDK's placeholder
         resource = resource.merge(Resource({"service.name": DEFAULT_SERVICE_NAME}))
-    traced = TracerProvider(resource=resource, id_generator=ids, shutdown_on_exit=True)
+    traced = TracerProvider(resource=resource, shutdown_on_exit=True)
     traced.add_span_processor(processor)
     return traced
 

@@ -1,14 +1,16 @@
-"""Trace and span ids derived from what a span is, not drawn at random.
+"""The span id of a step, derived from the run's trace context and the step's place in it.
 
-A run's pipelines may run in other processes (the ``process`` executor) or on other machines (the
-``dask`` executor), each rebuilding the plugins from entry points: nothing but the job travels
-there. Deriving the trace id from the run id makes every process put its spans in the run's one
-trace with no context shipped, and deriving each span id from its place in the run (run id,
-pipeline, phase, step, and how many times that place started in this process) makes a span's id
-known to whoever knows its place, such as the children that name it as their parent.
+The run's spans are made in the run's own process, from its event stream (:mod:`.spans`); a
+step's own code may run in another process (a ``process`` or ``dask`` worker) and create spans
+there, such as an instrumented HTTP client's. For those to be children of the step's span, the
+worker must know that span's id while the step runs, before the event that opens the span has
+even reached the run's process. Both sides know the run's ``traceparent`` (the core ships it
+with every job) and the step's place (pipeline, phase, step, and how many times that step started
+in this pipeline run, counting runs again by the pipeline's own ``retry:``), so both derive the
+same id from them, with nothing sent back.
 
-This module imports only :mod:`hashlib`: it is what the plugin needs before it decides whether
-to load the OpenTelemetry SDK at all.
+This module imports only :mod:`hashlib`: the hooks of a worker use it before anything of
+OpenTelemetry is loaded.
 """
 
 from __future__ import annotations
@@ -19,17 +21,8 @@ from hashlib import blake2b
 _SEPARATOR = "\x1f"
 
 
-def _digest(parts: tuple[str, ...], size: int) -> int:
-    value = int.from_bytes(blake2b(_SEPARATOR.join(parts).encode(), digest_size=size).digest(), "big")
-    return value or 1  # zero is OpenTelemetry's invalid id
-
-
-def trace_id(run_id: str) -> int:
-    """The 128-bit trace id of run ``run_id``, the same in every process of the run."""
-    return _digest(("trace", run_id), 16)
-
-
-def span_id(run_id: str, *place: str) -> int:
-    """The 64-bit span id of a place in run ``run_id``: ``(pipeline,)``, ``(pipeline, phase,
-    attempt)`` or ``(pipeline, phase, step, attempt)``, where ``attempt`` is the pipeline's."""
-    return _digest(("span", run_id, *place), 8)
+def step_span_id(traceparent: str, pipeline: str, phase: str, step: str, occurrence: int) -> int:
+    """The 64-bit span id of the ``occurrence``-th start (from 1) of ``step`` in run
+    ``traceparent``; never 0, OpenTelemetry's invalid id."""
+    place = _SEPARATOR.join(("step", traceparent, pipeline, phase, step, str(occurrence)))
+    return int.from_bytes(blake2b(place.encode(), digest_size=8).digest(), "big") or 1
