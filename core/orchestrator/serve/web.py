@@ -37,7 +37,9 @@ def app(server: Server) -> Starlette:
         found = await run_in_threadpool(rows, list(server.served.values()))
         return JSONResponse(found)
 
-    return Starlette(routes=[Route("/api/health", health), Route("/api/schedules", schedules)])
+    from orchestrator.serve.ui.pages import routes as ui_routes
+
+    return Starlette(routes=[Route("/api/health", health), Route("/api/schedules", schedules), *ui_routes()])
 
 
 class HttpServer:

@@ -1,0 +1,179 @@
+// A run: its DAG coloured by state, updating live over server-sent events; under it each
+// pipeline's phases, steps, timeline, errors and log lines; its dead letters; and the actions
+// that fit its state (resume, cancel, replay dead letters), each a POST to the API.
+import { html, Component } from '../html.js';
+import { get, post, listen, throttle, query, link, segment } from '../api.js';
+import { Badge, statusOf, duration, stamp, When, seconds } from '../format.js';
+import { Notice, Loading, Empty, ActionButton } from '../widgets.js';
+import { Dag } from '../dag.js';
+import { PipelineDetail } from '../steps.js';
+
+const PIPELINE_STATES = {
+  pipeline_started: 'running',
+  pipeline_retry: 'retrying',
+  pipeline_skipped: 'skipped',
+  pipeline_reused: 'reused',
+};
+
+function listOf(body, key) {
+  if (Array.isArray(body)) return body;
+  return (body && body[key]) || [];
+}
+
+// Whether an event seen live is newer than what the history returned (its writes are batched, so
+// a read right after an event may not hold it yet).
+function newer(seen, row) {
+  const recorded = Math.max(seconds(row.finished) ?? 0, seconds(row.started) ?? 0);
+  return seen.at > recorded;
+}
+
+const nameOf = (pipeline) => pipeline.pipeline ?? pipeline.name;
+
+// Anchors for pipeline names of any text: an index, never the name itself.
+function anchors(names) {
+  const map = new Map(names.map((name, index) => [name, `pipeline-${index + 1}`]));
+  return (name) => map.get(name) || 'pipelines';
+}
+
+export class RunPage extends Component {
+  constructor(props) {
+    super(props);
+    this.state = { detail: null, logs: [], letters: [], live: { pipelines: {}, run: null }, error: null, flash: null, previous: null };
+    this.load = this.load.bind(this);
+    this.refresh = throttle(this.load, 600);
+  }
+
+  componentDidMount() {
+    this.load();
+    this.stop = listen(`/api/runs/${segment(this.props.runId)}/events`, (event) => this.event(event));
+  }
+
+  componentWillUnmount() {
+    if (this.stop) this.stop();
+  }
+
+  // An event colours the DAG at once; the run is then read again (throttled) for the rest.
+  event(event) {
+    const at = Number(event.time) || Date.now() / 1000;
+    const pipelines = { ...this.state.live.pipelines };
+    let run = this.state.live.run;
+    if (event.pipeline && PIPELINE_STATES[event.kind]) pipelines[event.pipeline] = { status: PIPELINE_STATES[event.kind], at };
+    if (event.pipeline && event.kind === 'pipeline_finished') pipelines[event.pipeline] = { status: event.status || 'succeeded', at };
+    if (event.kind === 'run_started') run = { status: 'running', at };
+    if (event.kind === 'run_finished') run = { status: event.status || 'succeeded', at };
+    this.setState({ live: { pipelines, run } });
+    this.refresh();
+  }
+
+  async load() {
+    const id = segment(this.props.runId);
+    try {
+      const [detail, logs, letters] = await Promise.all([
+        get(`/api/runs/${id}`),
+        get(`/api/runs/${id}/logs`).catch(() => []),
+        get(`/api/runs/${id}/dead-letters`).catch(() => []),
+      ]);
+      this.setState({ detail, logs: listOf(logs, 'logs'), letters: listOf(letters, 'dead_letters'), error: null });
+      if (!this.state.previous) this.findPrevious(detail.run || detail);
+    } catch (error) {
+      this.setState({ error });
+    }
+  }
+
+  // The run of the same file just before this one: what "diff with previous" compares against.
+  async findPrevious(run) {
+    const file = run.file ?? run.config;
+    if (!file) return;
+    try {
+      const runs = listOf(await get(`/api/runs${query({ file, limit: 100 })}`), 'runs');
+      const index = runs.findIndex((r) => r.run_id === run.run_id);
+      const previous = index >= 0 ? runs[index + 1] : null;
+      if (previous) this.setState({ previous: previous.run_id });
+    } catch {
+      // no link then; the page itself is unaffected
+    }
+  }
+
+  async act(path, done) {
+    const body = await post(`/api/runs/${segment(this.props.runId)}/${path}`);
+    const runId = body && (body.run_id || body.run?.run_id);
+    if (runId && runId !== this.props.runId) {
+      location.assign(link(`/runs/${segment(runId)}`));
+      return;
+    }
+    this.setState({ flash: done });
+    this.load();
+  }
+
+  render({ runId }, { detail, logs, letters, live, error, flash, previous }) {
+    if (!detail) return html`<section class="page"><${Notice} error=${error} title="This run could not be read" />${error ? null : html`<${Loading} />`}</section>`;
+    const run = detail.run || detail;
+    const pipelines = detail.pipelines || [];
+    const phases = detail.phases || [];
+    const attempts = detail.steps || detail.attempts || detail.step_attempts || [];
+    const dag = detail.dag || {};
+    const nodes = (dag.nodes || pipelines.map(nameOf)).map((node) => (typeof node === 'string' ? node : node.name ?? node.id));
+    const states = {};
+    const elapsed = {};
+    for (const node of dag.nodes || []) if (typeof node === 'object') states[node.name ?? node.id] = node.status;
+    for (const p of pipelines) {
+      states[nameOf(p)] = p.status;
+      elapsed[nameOf(p)] = p.elapsed;
+    }
+    for (const [name, seen] of Object.entries(live.pipelines)) {
+      const row = pipelines.find((p) => nameOf(p) === name);
+      if (!row || newer(seen, row)) states[name] = seen.status;
+    }
+    const status = live.run && newer(live.run, run) ? live.run.status : run.status;
+    const tone = statusOf(status).tone;
+    const t0 = seconds(run.started) ?? Date.now() / 1000;
+    const ends = attempts.map((a) => seconds(a.finished) ?? 0);
+    const t1 = Math.max(seconds(run.finished) ?? 0, ...ends, tone === 'running' ? Date.now() / 1000 : 0, t0 + 0.001);
+    const anchor = anchors(nodes);
+    const many = pipelines.length > 20;
+    const params = run.params && typeof run.params === 'object' ? Object.entries(run.params) : [];
+    return html`<section class="page run-page" data-status=${statusOf(status).label}>
+      <div class="page-head">
+        <div>
+          <div class="crumbs"><a href=${link('/runs')}>Runs</a> / <a href=${link(`/runs${query({ file: run.file ?? run.config })}`)}>${run.file ?? run.config}</a></div>
+          <h1 class="run-title"><${Badge} status=${status} /> <span class="mono">${runId}</span></h1>
+          <div class="facts">
+            <span>Started <${When} value=${run.started} /> <span class="muted">(${stamp(run.started)})</span></span>
+            <span>Duration <b>${duration(run.elapsed ?? (tone === 'running' ? t1 - t0 : null))}</b></span>
+            ${run.host ? html`<span>Host <b>${run.host}</b></span>` : null}
+            ${params.map(([k, v]) => html`<code class="param">${k}=${typeof v === 'string' ? v : JSON.stringify(v)}</code>`)}
+          </div>
+        </div>
+        <div class="toolbar actions">
+          ${['failed', 'interrupted'].includes(tone) ? html`<${ActionButton} name="resume" kind="primary" label="Resume" action=${() => this.act('resume', 'Resume requested: the failed pipelines run again from their checkpoints.')} />` : null}
+          ${tone === 'running' ? html`<${ActionButton} name="cancel" kind="danger-outline" label="Cancel run" confirm="Click again to cancel" action=${() => this.act('cancel', 'Cancel requested.')} />` : null}
+          ${letters.length > 0 ? html`<${ActionButton} name="replay" label="Replay dead letters" action=${() => this.act('replay-dead-letters', 'Dead letters sent for replay.')} />` : null}
+          <a class="btn secondary" href=${link(`/runs/${segment(runId)}/config`)}>Config</a>
+          ${previous ? html`<a class="btn secondary" href=${link(`/runs/${segment(previous)}/diff/${segment(runId)}`)}>Diff with previous</a>` : null}
+        </div>
+      </div>
+      ${flash && html`<div class="notice ok" role="status">${flash}</div>`}
+      <${Notice} error=${error} title="The run could not be refreshed" />
+      <h2>Pipelines</h2>
+      <${Dag} nodes=${nodes} edges=${dag.edges || []} states=${states} elapsed=${elapsed} anchor=${anchor} />
+      <div class="details" id="pipelines">
+        ${pipelines.map((p) => {
+          const name = nameOf(p);
+          const failed = statusOf(states[name]).tone === 'failed';
+          return html`<${PipelineDetail} key=${name} id=${anchor(name)} open=${!many || failed}
+            pipeline=${{ ...p, status: states[name] }} phases=${phases.filter((x) => x.pipeline === name)}
+            attempts=${attempts.filter((a) => a.pipeline === name)} logs=${logs.filter((l) => l.pipeline === name)} span=${[t0, t1]} />`;
+        })}
+      </div>
+      <h2>Dead letters <span class="count">${letters.length}</span></h2>
+      ${letters.length === 0 ? html`<${Empty}>No rows were dead-lettered in this run.<//>` : html`<table class="grid letters">
+        <thead><tr><th>Pipeline</th><th>Step</th><th>Reason</th><th>Row</th></tr></thead>
+        <tbody>${letters.map((letter) => html`<tr class="letter-row">
+          <td>${letter.pipeline ?? ''}</td><td>${letter.step ?? ''}</td>
+          <td class="reason">${letter.reason ?? letter.error ?? ''}</td>
+          <td><code class="row-data">${typeof (letter.row ?? letter.record) === 'string' ? (letter.row ?? letter.record) : JSON.stringify(letter.row ?? letter.record ?? letter.data ?? null)}</code></td>
+        </tr>`)}</tbody>
+      </table>`}
+    </section>`;
+  }
+}
