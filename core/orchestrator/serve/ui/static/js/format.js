@@ -10,6 +10,7 @@ const STATUSES = {
   error: ['failed', 'failed', '✕'],
   running: ['running', 'running', '●'],
   started: ['running', 'running', '●'],
+  starting: ['running', 'starting', '●'],
   retrying: ['retrying', 'retrying', '↻'],
   queued: ['queued', 'queued', '○'],
   pending: ['pending', 'pending', '○'],

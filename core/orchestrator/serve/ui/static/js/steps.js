@@ -71,12 +71,13 @@ export function PipelineDetail({ pipeline, phases, attempts, logs, span, open, i
       <span class="pipeline-name">${name}</span>
       <span class="meta">${duration(pipeline.elapsed)}${retries ? ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''} · ${steps.length} ${steps.length === 1 ? 'step' : 'steps'}</span>
     </summary>
-    ${pipeline.error && html`<pre class="error-text" role="alert">${pipeline.error}</pre>`}
+    ${pipeline.error && html`<pre class=${statusOf(pipeline.status).tone === 'failed' ? 'error-text' : 'note-text'}>${pipeline.error}</pre>`}
     ${phases.length > 0 && html`<div class="phases">${phases.map((phase) => {
       const { tone, label, glyph } = statusOf(phase.status);
       return html`<span class=${`phase tone-${tone}`} title=${`${phase.phase}: ${label}`}><span aria-hidden="true">${glyph}</span> ${phase.phase} <span class="muted">${duration(phase.elapsed)}</span></span>`;
     })}</div>`}
-    ${steps.length === 0 ? html`<p class="muted">No step has started yet.</p>` : html`<table class="grid steps">
+    ${steps.length === 0 ? html`<p class="muted">No step has run.</p>` : html`<table class="grid steps">
+      <colgroup><col class="c-step" /><col class="c-status" /><col class="c-tries" /><col class="c-rows" /><col class="c-rejected" /><col class="c-duration" />${resources.map(() => html`<col class="c-resource" />`)}<col /></colgroup>
       <thead><tr>
         <th>Step</th><th>Status</th><th class="right">Tries</th><th class="right">Rows in → out</th><th class="right">Rejected</th><th class="right">Duration</th>
         ${resources.map(([, title]) => html`<th class="right">${title}</th>`)}

@@ -25,15 +25,22 @@ function fileOf(pipeline) {
   return pipeline.file ?? pipeline.file_id ?? '';
 }
 
+// The schedule as the API gives it ({text, timezone, paused, next}), or the triggers that start
+// the pipeline, or "manual".
 function Schedule({ pipeline }) {
   const schedule = pipeline.schedule;
-  if (!schedule) return html`<span class="muted">manual</span>`;
-  const text = typeof schedule === 'string' ? schedule : schedule.cron || schedule.every || schedule.text || JSON.stringify(schedule);
+  const triggers = pipeline.triggers || [];
+  if (!schedule) {
+    if (triggers.length) return html`<div class="schedule">${triggers.map((t) => html`<code>${t}</code>`)}</div>`;
+    return html`<span class="muted">manual</span>`;
+  }
   return html`<div class="schedule">
-    <code>${text}</code>
-    ${pipeline.paused ? html`<span class="badge tone-interrupted"><span class="glyph" aria-hidden="true">❚❚</span>paused</span>` : null}
+    <code>${schedule.text}</code>${schedule.timezone && schedule.timezone !== 'UTC' ? html`<span class="muted">${schedule.timezone}</span>` : null}
+    ${isPaused(pipeline) ? html`<span class="badge tone-interrupted"><span class="glyph" aria-hidden="true">❚❚</span>paused</span>` : null}
   </div>`;
 }
+
+const isPaused = (pipeline) => Boolean(pipeline.schedule && pipeline.schedule.paused);
 
 export class PipelinesPage extends Component {
   constructor() {
@@ -110,7 +117,7 @@ export class PipelinesPage extends Component {
         <thead><tr><th>Pipeline</th><th>Schedule</th><th>Next run</th><th>Last ${CELLS} runs</th><th>Last</th><th class="right">Actions</th></tr></thead>
         <tbody>
           ${pipelines.map((p) => {
-            const last = (p.runs || p.last_runs || [])[0];
+            const last = (p.runs || [])[0];
             const open = form === key(p);
             return html`<tr class="pipeline-row" data-pipeline=${p.name}>
                 <td class="name-cell">
@@ -118,11 +125,11 @@ export class PipelinesPage extends Component {
                   <div class="sub"><span class="file">${fileOf(p)}</span>${p.type ? html` · <span>${p.type}</span>` : null}${(p.depends_on || []).length ? html` · after ${p.depends_on.join(', ')}` : null}</div>
                 </td>
                 <td><${Schedule} pipeline=${p} /></td>
-                <td>${p.next_run ? html`<${When} value=${p.next_run} />` : html`<span class="muted">—</span>`}</td>
-                <td><${RunCells} runs=${p.runs || p.last_runs} /></td>
+                <td>${p.schedule && p.schedule.next ? (isPaused(p) ? html`<span class="muted">paused</span>` : html`<${When} value=${p.schedule.next} />`) : html`<span class="muted">—</span>`}</td>
+                <td><${RunCells} runs=${p.runs} /></td>
                 <td>${last ? html`<${Badge} status=${last.status} />` : html`<span class="muted">never run</span>`}</td>
                 <td class="right actions">
-                  ${p.schedule ? html`<${ActionButton} name=${p.paused ? 'unpause' : 'pause'} label=${p.paused ? 'Unpause' : 'Pause'} action=${() => this.pause(p, p.paused)} />` : null}
+                  ${p.schedule ? html`<${ActionButton} name=${isPaused(p) ? 'unpause' : 'pause'} label=${isPaused(p) ? 'Unpause' : 'Pause'} action=${() => this.pause(p, isPaused(p))} />` : null}
                   <button type="button" class="btn primary" data-action="run-now" onClick=${() => this.setState({ form: open ? null : key(p), flash: null })}>Run now</button>
                 </td>
               </tr>

@@ -3,7 +3,7 @@
 // that fit its state (resume, cancel, replay dead letters), each a POST to the API.
 import { html, Component } from '../html.js';
 import { get, post, listen, throttle, query, link, segment } from '../api.js';
-import { Badge, statusOf, duration, stamp, When, seconds } from '../format.js';
+import { Badge, statusOf, duration, stamp, When, seconds, count } from '../format.js';
 import { Notice, Loading, Empty, ActionButton } from '../widgets.js';
 import { Dag } from '../dag.js';
 import { PipelineDetail } from '../steps.js';
@@ -38,7 +38,7 @@ function anchors(names) {
 export class RunPage extends Component {
   constructor(props) {
     super(props);
-    this.state = { detail: null, logs: [], letters: [], live: { pipelines: {}, run: null }, error: null, flash: null, previous: null };
+    this.state = { detail: null, logs: [], letters: [], counts: [], live: { pipelines: {}, run: null }, error: null, flash: null, previous: null };
     this.load = this.load.bind(this);
     this.refresh = throttle(this.load, 600);
   }
@@ -70,10 +70,10 @@ export class RunPage extends Component {
     try {
       const [detail, logs, letters] = await Promise.all([
         get(`/api/runs/${id}`),
-        get(`/api/runs/${id}/logs`).catch(() => []),
-        get(`/api/runs/${id}/dead-letters`).catch(() => []),
+        get(`/api/runs/${id}/logs`).catch(() => ({ lines: [] })),
+        get(`/api/runs/${id}/dead-letters`).catch(() => ({ counts: [], rows: [] })),
       ]);
-      this.setState({ detail, logs: listOf(logs, 'logs'), letters: listOf(letters, 'dead_letters'), error: null });
+      this.setState({ detail, logs: listOf(logs, 'lines'), letters: listOf(letters, 'rows'), counts: letters.counts || [], error: null });
       if (!this.state.previous) this.findPrevious(detail.run || detail);
     } catch (error) {
       this.setState({ error });
@@ -105,7 +105,7 @@ export class RunPage extends Component {
     this.load();
   }
 
-  render({ runId }, { detail, logs, letters, live, error, flash, previous }) {
+  render({ runId }, { detail, logs, letters, counts, live, error, flash, previous }) {
     if (!detail) return html`<section class="page"><${Notice} error=${error} title="This run could not be read" />${error ? null : html`<${Loading} />`}</section>`;
     const run = detail.run || detail;
     const pipelines = detail.pipelines || [];
@@ -131,6 +131,7 @@ export class RunPage extends Component {
     const t1 = Math.max(seconds(run.finished) ?? 0, ...ends, tone === 'running' ? Date.now() / 1000 : 0, t0 + 0.001);
     const anchor = anchors(nodes);
     const many = pipelines.length > 20;
+    const rejected = counts.reduce((sum, c) => sum + (Number(c.rows) || 0), 0) || letters.length;
     const params = run.params && typeof run.params === 'object' ? Object.entries(run.params) : [];
     return html`<section class="page run-page" data-status=${statusOf(status).label}>
       <div class="page-head">
@@ -147,7 +148,7 @@ export class RunPage extends Component {
         <div class="toolbar actions">
           ${['failed', 'interrupted'].includes(tone) ? html`<${ActionButton} name="resume" kind="primary" label="Resume" action=${() => this.act('resume', 'Resume requested: the failed pipelines run again from their checkpoints.')} />` : null}
           ${tone === 'running' ? html`<${ActionButton} name="cancel" kind="danger-outline" label="Cancel run" confirm="Click again to cancel" action=${() => this.act('cancel', 'Cancel requested.')} />` : null}
-          ${letters.length > 0 ? html`<${ActionButton} name="replay" label="Replay dead letters" action=${() => this.act('replay-dead-letters', 'Dead letters sent for replay.')} />` : null}
+          ${rejected > 0 ? html`<${ActionButton} name="replay" label="Replay dead letters" action=${() => this.act('replay-dead-letters', 'Dead letters sent for replay.')} />` : null}
           <a class="btn secondary" href=${link(`/runs/${segment(runId)}/config`)}>Config</a>
           ${previous ? html`<a class="btn secondary" href=${link(`/runs/${segment(previous)}/diff/${segment(runId)}`)}>Diff with previous</a>` : null}
         </div>
@@ -165,15 +166,18 @@ export class RunPage extends Component {
             attempts=${attempts.filter((a) => a.pipeline === name)} logs=${logs.filter((l) => l.pipeline === name)} span=${[t0, t1]} />`;
         })}
       </div>
-      <h2>Dead letters <span class="count">${letters.length}</span></h2>
+      <h2>Dead letters <span class=${`count ${rejected ? 'bad' : ''}`}>${count(rejected)}</span></h2>
       ${letters.length === 0 ? html`<${Empty}>No rows were dead-lettered in this run.<//>` : html`<table class="grid letters">
-        <thead><tr><th>Pipeline</th><th>Step</th><th>Reason</th><th>Row</th></tr></thead>
+        <thead><tr><th>Pipeline</th><th>Step</th><th class="right">Row #</th><th>Reason</th><th>Row</th></tr></thead>
         <tbody>${letters.map((letter) => html`<tr class="letter-row">
-          <td>${letter.pipeline ?? ''}</td><td>${letter.step ?? ''}</td>
-          <td class="reason">${letter.reason ?? letter.error ?? ''}</td>
-          <td><code class="row-data">${typeof (letter.row ?? letter.record) === 'string' ? (letter.row ?? letter.record) : JSON.stringify(letter.row ?? letter.record ?? letter.data ?? null)}</code></td>
+          <td>${letter.pipeline ?? ''}</td>
+          <td><div class="step-name">${letter.step ?? ''}</div><div class="sub">${letter.phase ?? ''}${letter.plugin ? ` · ${letter.plugin}` : ''}</div></td>
+          <td class="right num">${letter.position ?? ''}</td>
+          <td class="reason">${letter.error ?? letter.reason ?? ''}</td>
+          <td><code class="row-data">${JSON.stringify(letter.row ?? null)}</code></td>
         </tr>`)}</tbody>
       </table>`}
+      ${letters.length > 0 && letters.length < rejected ? html`<p class="muted">The first ${count(letters.length)} of ${count(rejected)} rows.</p>` : null}
     </section>`;
   }
 }

@@ -83,7 +83,7 @@ export class RunsPage extends Component {
           <td><${Badge} status=${run.status} /></td>
           <td><a class="mono" href=${link(`/runs/${segment(run.run_id)}`)} title=${run.run_id}>${shortId(run.run_id)}</a></td>
           <td><a href=${link(`/runs${query({ file: run.file ?? run.config })}`)}>${run.file ?? run.config ?? ''}</a></td>
-          <td>${(run.pipelines || []).length ? run.pipelines.map((p) => (typeof p === 'string' ? p : p.name)).join(', ') : html`<span class="muted">—</span>`}</td>
+          <td class="num">${run.pipelines ?? '—'}${run.not_succeeded ? html` <span class="sub-inline bad">${run.not_succeeded} not succeeded</span>` : null}</td>
           <td><${When} value=${run.started} /></td>
           <td class="right num">${duration(run.elapsed)}</td>
           <td><${Params} params=${run.params} /></td>
