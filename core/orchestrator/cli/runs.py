@@ -59,6 +59,10 @@ def runs(
     click.echo(text, nl=False)
 
 
+#: log lines ``runs show`` prints, the last ones of the run
+LOG_LINES_SHOWN = 20
+
+
 class HistoryError(Exception):
     """The history cannot be shown; the message says why and what to do. The command prints it
     (a plain exception: this module is imported at every start of the CLI, and imports nothing but
@@ -138,8 +142,9 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
     phases = store.phases(run_id)
     steps = store.steps(run_id)
     letters = _dead_letters(store, run)
+    logs = store.last_logs(run_id, LOG_LINES_SHOWN)
     if as_json:
-        shown = {"run": run, "pipelines": pipelines, "phases": phases, "steps": steps, "dead_letters": letters}
+        shown = {"run": run, "pipelines": pipelines, "phases": phases, "steps": steps, "dead_letters": letters, "logs": logs}
         return json.dumps(shown, indent=2) + "\n"
     lines = [
         f"run {run['run_id']} {_status(run)} in {_seconds(run['elapsed'])}, started {_when(run['started'])}",
@@ -159,6 +164,12 @@ def show_run(store: SQLState, run_id: str, *, as_json: bool) -> str:
         for s in steps
     ]
     lines.append(_render(table))
+    if logs:
+        lines.append(f"log lines (the last {LOG_LINES_SHOWN}; GET /api/runs/{run_id}/logs of orchestrator serve has them all)")
+        for line in logs:
+            where = "/".join(part for part in (line["pipeline"], line["step"]) if part) or "run"
+            lines.append(f"  {_when(line['time'])}  {where}  {line['level']}: {line['message']}")
+        lines.append("")
     if letters:
         lines.append(f"dead letters (to run them again: orchestrator run {run['config']} --replay-dead-letters {run_id})")
         table = [("pipeline", "phase", "step", "rows", "file")]

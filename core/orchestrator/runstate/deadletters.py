@@ -185,6 +185,23 @@ def counts(folder: Path, run_id: str) -> list[dict[str, Any]]:
     return found
 
 
+def page(folder: Path, run_id: str, pipeline: str | None, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Records ``offset`` to ``offset + limit`` of a run's dead letters (of one pipeline, when
+    given), pipeline by pipeline in file order, and whether more follow."""
+    found: list[dict[str, Any]] = []
+    seen = 0
+    for name, path in run_files(folder, run_id).items():
+        if pipeline is not None and name != pipeline:
+            continue
+        for record in _records(path):
+            if seen >= offset + limit:
+                return found, True
+            if seen >= offset:
+                found.append(record)
+            seen += 1
+    return found, False
+
+
 def replayable(folder: Path, run_id: str, plan: Plan, selected: Iterable[str] = ()) -> dict[str, Path]:
     """The dead-letter files of run ``run_id`` to replay with this plan, by pipeline (only the
     ``selected`` pipelines, when some are). Every pipeline and step that rejected rows must still

@@ -13,7 +13,7 @@ from orchestrator.serve.catalog import Served
 from orchestrator.serve.store import connect, utc_now
 from orchestrator.serve.ticks import TickLedger
 
-__all__ = ["NEXT", "rows"]
+__all__ = ["NEXT", "period", "rows"]
 
 #: how many fire times are shown
 NEXT = 5
@@ -28,7 +28,7 @@ def rows(files: Iterable[Served], now: datetime | None = None) -> list[dict[str,
         try:
             ledger = TickLedger(connection)
             for sid, (pipeline, schedule) in served.schedules.items():
-                kind, spec = ("cron", schedule.cron) if schedule.cron else ("every", _period(schedule.every))
+                kind, spec = ("cron", schedule.cron) if schedule.cron else ("every", period(schedule.every))
                 found.append({
                     "id": sid, "config": str(served.path), "pipeline": pipeline, "kind": kind, "spec": spec,
                     "timezone": schedule.zone.key,
@@ -51,7 +51,7 @@ def rows(files: Iterable[Served], now: datetime | None = None) -> list[dict[str,
     return found
 
 
-def _period(every: timedelta | None) -> str:
+def period(every: timedelta | None) -> str:
     """A period as ``every:`` writes it: ``1d``, ``1h30m``, ``15s``."""
     left, parts = int(every.total_seconds()) if every else 0, []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):

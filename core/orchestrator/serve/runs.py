@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.events import discard
+from orchestrator.events import EventSink, discard
 
 if TYPE_CHECKING:
     from orchestrator.launch import Launched
@@ -66,11 +66,12 @@ class Ended:
 
 
 class RunThread(threading.Thread):
-    """Runs one job; :meth:`stop` interrupts it (as a first Ctrl-C does: resumable)."""
+    """Runs one job, its events going to ``sink`` after the history; :meth:`stop` interrupts it
+    (as a first Ctrl-C does: resumable)."""
 
-    def __init__(self, job: Job, plugins: Plugins, done: queue.Queue[Any]) -> None:
+    def __init__(self, job: Job, plugins: Plugins, done: queue.Queue[Any], sink: EventSink = discard) -> None:
         super().__init__(name=f"run {job.run_id}", daemon=True)
-        self.job, self.plugins, self.done = job, plugins, done
+        self.job, self.plugins, self.done, self.sink = job, plugins, done, sink
         self._stop_asked = threading.Event()
         self.stopped_for: str | None = None
 
@@ -120,7 +121,7 @@ class RunThread(threading.Thread):
                 started.interrupt()
 
             group.start_soon(watch)
-            result = await started.start(discard)
+            result = await started.start(self.sink)
             group.cancel_scope.cancel()
         return result
 

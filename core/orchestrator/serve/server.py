@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from orchestrator.config.schedule import Tick
 from orchestrator.errors import ConfigError
 from orchestrator.serve.catalog import Served, config_files, load_served, pipeline_key
+from orchestrator.serve.fanout import Hub
 from orchestrator.serve.files import FileLedger
 from orchestrator.serve.handover import Held, recover, shut_down
 from orchestrator.serve.overlap import CANCEL, QUEUE, SKIP, OverlapGate
@@ -70,6 +71,8 @@ class Server:
         self.next_at: dict[str, datetime | None] = {}
         self.first_seen: dict[str, datetime] = {}
         self.watchers = Watchers(self.events)
+        #: the events of the runs started here, for whoever follows them (the API's event streams)
+        self.hub = Hub()
         self.started_at = utc_now()
         self._store_of: dict[int, Held] = {}
         self._waiting_said = False
@@ -225,8 +228,9 @@ class Server:
             self.say(f"{sid}: tick {tick.logical_time.isoformat()} waits: {decision.reason}")
 
     def start(self, store: Held, job: Job) -> None:
-        thread = RunThread(job, self.plugins, self.events)
+        thread = RunThread(job, self.plugins, self.events, self.hub.sink())
         self.running[job.run_id] = thread
+        self.hub.expect(job.run_id, job.config, (job.pipeline,) if job.pipeline else ())
         if job.kind == "tick" and job.key in self.gates:
             self.gates[job.key].started(job.run_id)
         thread.start()
@@ -274,6 +278,7 @@ class Server:
     def _ended(self, ended: Ended) -> None:
         job = ended.job
         self.running.pop(job.run_id, None)
+        self.hub.ended(job.run_id, ended.status)
         served = self.served.get(job.config)
         store = self.store_of(served) if served else None
         note = f": {ended.error}" if ended.error else ""

@@ -1,6 +1,6 @@
 """The HTTP side of ``orchestrator serve``: a Starlette app served by uvicorn in a thread of the
-same process. It has two read-only JSON endpoints for now (health for probes, the schedules);
-the web UI adds its pages to :func:`app`.
+same process. This module only puts it together: health for probes and the schedules here, the
+JSON API from :mod:`orchestrator.serve.api`, the pages beside it.
 """
 
 from __future__ import annotations
@@ -11,20 +11,26 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from orchestrator.serve.api import Catalog
     from orchestrator.serve.server import Server
 
 __all__ = ["HttpServer", "app"]
 
 
-def app(server: Server) -> Starlette:
-    """The ASGI app; every endpoint reads what ``server`` holds, and changes nothing."""
+def app(server: Server, catalog: Catalog | None = None) -> Starlette:
+    """The ASGI app; every endpoint reads what ``server`` holds (through ``catalog``), and only the
+    API's actions change anything."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from orchestrator.serve import api
     from orchestrator.serve.listing import rows
+    from orchestrator.serve.ui.pages import routes as ui_routes
+
+    catalog = catalog or api.Catalog(server)
 
     async def health(_request: Request) -> JSONResponse:
         holding = any(store.lease is not None for store in list(server.stores.values()))
@@ -37,9 +43,10 @@ def app(server: Server) -> Starlette:
         found = await run_in_threadpool(rows, list(server.served.values()))
         return JSONResponse(found)
 
-    from orchestrator.serve.ui.pages import routes as ui_routes
-
-    return Starlette(routes=[Route("/api/health", health), Route("/api/schedules", schedules), *ui_routes()])
+    return Starlette(
+        routes=[Route("/api/health", health), Route("/api/schedules", schedules), *api.routes(catalog), *ui_routes()],
+        exception_handlers=api.error_handlers(catalog),
+    )
 
 
 class HttpServer:
@@ -48,7 +55,12 @@ class HttpServer:
     def __init__(self, server: Server, host: str, port: int) -> None:
         import uvicorn
 
-        config = uvicorn.Config(app(server), host=host, port=port, log_level="warning", lifespan="off")
+        from orchestrator.serve.api import Catalog
+
+        self.catalog = Catalog(server)
+        # open event streams are closed at once on stop: they would hold the shutdown forever
+        config = uvicorn.Config(app(server, self.catalog), host=host, port=port, log_level="warning", lifespan="off",
+                                timeout_graceful_shutdown=1)
         self._uvicorn = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._uvicorn.run, name="http", daemon=True)
         self.host = host
@@ -69,3 +81,4 @@ class HttpServer:
     def stop(self) -> None:
         self._uvicorn.should_exit = True
         self._thread.join(timeout=10)
+        self.catalog.close()

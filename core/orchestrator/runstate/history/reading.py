@@ -26,6 +26,68 @@ class Reading(SQLStore):
             limit,
         )
 
+    def run_page(
+        self, configs: list[str], limit: int, *, before: tuple[float, str] | None = None, status: str | None = None,
+        pipeline: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of the runs of these pipeline files, newest first: every column but the
+        config's text, with how many pipelines each had and how many did not succeed. ``before``
+        is the (started, run_id) of the last run of the previous page: keyset pagination, so a
+        page costs the same however deep in a long history it is."""
+        if not configs:
+            return []
+        where = [f"r.config IN ({', '.join('?' * len(configs))})"]
+        values: list[Any] = list(configs)
+        if before is not None:
+            where.append("r.started <= ? AND (r.started < ? OR r.run_id < ?)")
+            values += [before[0], before[0], before[1]]
+        if status is not None:
+            where.append("r.status = ?")
+            values.append(status)
+        if pipeline is not None:
+            where.append("EXISTS (SELECT 1 FROM pipeline_runs q WHERE q.run_id = r.run_id AND q.pipeline = ?)")
+            values.append(pipeline)
+        rows = self._query(
+            f"SELECT r.* FROM runs r WHERE {' AND '.join(where)} ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
+            *values, limit,
+        )
+        for row in rows:
+            row.pop("config_text", None)
+            counted = self._query(
+                "SELECT COUNT(*) AS pipelines, SUM(CASE WHEN status != 'succeeded' THEN 1 ELSE 0 END) AS not_succeeded "
+                "FROM pipeline_runs WHERE run_id = ?", row["run_id"],
+            )[0]
+            row["pipelines"], row["not_succeeded"] = counted["pipelines"], counted["not_succeeded"] or 0
+        return rows
+
+    def pipeline_latest(self, config: str, pipeline: str, limit: int) -> list[dict[str, Any]]:
+        """How a pipeline of a file ended in its latest ``limit`` runs, newest first."""
+        return self._query(
+            "SELECT r.run_id, p.status, COALESCE(p.started, r.started) AS started, p.elapsed FROM runs r "
+            "JOIN pipeline_runs p ON p.run_id = r.run_id AND p.pipeline = ? WHERE r.config = ? "
+            "ORDER BY r.started DESC LIMIT ?",
+            pipeline, config, limit,
+        )
+
+    def logs(
+        self, run_id: str, *, pipeline: str | None = None, step: str | None = None, after: int = 0, limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """A run's log lines after line ``after`` (their ``seq``), in the order they were logged."""
+        where, values = ["run_id = ?", "seq > ?"], [run_id, after]
+        if pipeline is not None:
+            where.append("pipeline = ?")
+            values.append(pipeline)
+        if step is not None:
+            where.append("step = ?")
+            values.append(step)
+        return self._query(f"SELECT * FROM step_logs WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?", *values, limit)
+
+    def last_logs(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        """A run's last ``limit`` log lines, oldest first."""
+        return self._query(
+            "SELECT * FROM (SELECT * FROM step_logs WHERE run_id = ? ORDER BY seq DESC LIMIT ?) last ORDER BY seq", run_id, limit
+        )
+
     def run(self, run_id: str) -> dict[str, Any] | None:
         found = self._query("SELECT * FROM runs WHERE run_id = ?", run_id)
         return found[0] if found else None
@@ -90,7 +152,7 @@ class Reading(SQLStore):
         return found[0]["started"] if found else None
 
     def delete_runs(self, runs: list[dict[str, Any]]) -> list[str]:
-        """Delete these runs with their pipelines, phases and step attempts, in one transaction.
+        """Delete these runs with their pipelines, phases, step attempts and log lines, in one transaction.
         A run whose status or process changed since it was read (resumed in the meantime) is kept:
         the delete says what it expects, and the database decides. Returns the ids deleted."""
         deleted: list[str] = []
@@ -102,7 +164,7 @@ class Reading(SQLStore):
                 )
                 deleted += [row[0] for row in cursor.fetchall()]
             if deleted:
-                for table in ("pipeline_runs", "phase_runs", "step_attempts"):
+                for table in ("pipeline_runs", "phase_runs", "step_attempts", "step_logs"):
                     cursor.executemany(self._sql(f"DELETE FROM {table} WHERE run_id = ?"), [(run_id,) for run_id in deleted])
         return deleted
 

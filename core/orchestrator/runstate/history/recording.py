@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from itertools import count
 from typing import ClassVar
 
 from orchestrator.config.model import Plan
@@ -31,6 +32,16 @@ START_ATTEMPT = (
 
 #: the step kinds whose completion is committed at once: repeating them on resume is not free
 _DURABLE_PHASES = (LOAD, TRANSFORM_AT_LOAD)
+
+#: log lines kept per step attempt (and per pipeline, and per run, for lines logged outside a
+#: step): a step that logs in a loop must not fill the history; the line that reaches the cap says so
+LOG_LINES_KEPT = 1000
+#: characters kept of one log line
+LOG_LINE_CHARACTERS = 4000
+LOG_CAPPED = (
+    f"log capped: only the first {LOG_LINES_KEPT:,} lines of this step attempt are kept in the history; "
+    "the rest were shown (terminal, --json) but not kept"
+)
 
 
 class Recording(SQLStore):
@@ -53,13 +64,17 @@ class Recording(SQLStore):
                 run_id,
             ):
                 self.attempts[(run_id, row["pipeline"], row["step"])] = row["attempt"]
+            found = self._query("SELECT MAX(seq) AS seq FROM step_logs WHERE run_id = ?", run_id)
+            self.log_seq[run_id] = count((found[0]["seq"] or 0) + 1 if found else 1)
         else:
             self._write(
-                "INSERT INTO runs (run_id, config, config_hash, params, status, started, host, pid) "
-                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                "INSERT INTO runs (run_id, config, config_hash, params, status, started, host, pid, config_text) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
                 (run_id, str(plan.source.resolve()), config_hash(plan),
-                 self.redact(json.dumps(plan.params, default=str)), time.time(), socket.gethostname(), os.getpid()),
+                 self.redact(json.dumps(plan.params, default=str)), time.time(), socket.gethostname(), os.getpid(),
+                 self._text(_config_text(plan))),
             )
+            self.log_seq[run_id] = count(1)
         self.flush()
         self.flusher = threading.Thread(target=self._flush_while_quiet, name="orchestrator-state", daemon=True)
         self.flusher.start()
@@ -72,7 +87,7 @@ class Recording(SQLStore):
 
     def record(self, event: Event) -> None:
         """Keep what an event says (a consumer of the run's event stream: one handler per kind
-        that changes the history; the others, like progress and log lines, are not kept)."""
+        that changes the history; the others, like progress, are not kept)."""
         handler = self._handlers.get(event.kind)
         if handler is None:
             return
@@ -156,6 +171,25 @@ class Recording(SQLStore):
             self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time))
         return event.kind is Kind.STEP_FINISHED and event.phase in _DURABLE_PHASES
 
+    def _log(self, event: Event) -> bool:
+        """A line a step logged, kept up to :data:`LOG_LINES_KEPT` per step attempt."""
+        run_id = event.run_id
+        attempt = self.attempts.get((run_id, event.pipeline or "", event.step or "")) if event.step else None
+        key = (run_id, event.pipeline, event.step, attempt)
+        kept = self.log_lines.get(key, 0)
+        if kept > LOG_LINES_KEPT:
+            return False
+        self.log_lines[key] = kept + 1
+        level, message = event.level or "info", (event.message or "")[:LOG_LINE_CHARACTERS]
+        if kept == LOG_LINES_KEPT:
+            level, message = "warning", LOG_CAPPED
+        seq = self.log_seq.setdefault(run_id, count(1))
+        self._write(
+            "INSERT INTO step_logs (run_id, seq, pipeline, step, attempt, time, level, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, next(seq), event.pipeline, event.step, attempt, event.time, level, self._text(message)),
+        )
+        return False
+
     def _run_finished(self, event: Event) -> bool:
         self._write(
             "UPDATE runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ?",
@@ -176,5 +210,14 @@ class Recording(SQLStore):
         Kind.STEP_FAILED: _step_ended,
         Kind.STEP_RETRY: _step_ended,
         Kind.RUN_FINISHED: _run_finished,
+        Kind.LOG: _log,
     }
+
+
+def _config_text(plan: Plan) -> str | None:
+    """The pipeline file as it is run (None when it cannot be read: it is not needed to run)."""
+    try:
+        return plan.source.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 

@@ -30,17 +30,26 @@ TABLES = (
     started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION, elapsed DOUBLE PRECISION,
     PRIMARY KEY (run_id, pipeline, phase)
 )""",
+    # what steps logged, in the order it was logged (``seq`` counts a run's lines); ``pipeline`` and
+    # ``step`` are NULL for a line logged outside a step (a hook, a notification)
+    """CREATE TABLE IF NOT EXISTS step_logs (
+    run_id TEXT NOT NULL, seq BIGINT NOT NULL, pipeline TEXT, step TEXT, attempt INTEGER,
+    time DOUBLE PRECISION NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+)""",
 )
 
 #: columns added since the tables were first released: (table, column, type), added to a
 #: database an older version created. ``runs.retired`` is when a later success of the same file
-#: removed the run's checkpoints (NULL while it may still hold some).
+#: removed the run's checkpoints (NULL while it may still hold some). ``runs.config_text`` is the
+#: pipeline file as it was run, redacted (NULL for runs recorded before it was kept).
 ADDED_COLUMNS = (
     ("step_attempts", "rejected", "BIGINT"),
     ("step_attempts", "rows_in", "BIGINT"),
     ("runs", "host", "TEXT"),
     ("runs", "pid", "INTEGER"),
     ("runs", "retired", "DOUBLE PRECISION"),
+    ("runs", "config_text", "TEXT"),
 )
 
 #: what makes every lookup a run does cost the same however long the history: the newest runs
@@ -48,11 +57,16 @@ ADDED_COLUMNS = (
 #: (``--resume``), and the runs of a file whose checkpoints a success must still retire. The last
 #: two are partial: a run leaves them when it succeeds or is retired, so they stay small. (The
 #: other tables' primary keys start with ``run_id``: a run's rows are found, and deleted, by it.)
+#: The web API pages through runs newest first, by file and by status (keyset pagination on
+#: ``started``), finds a pipeline's latest runs, and reads one step's log lines.
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS runs_by_started ON runs (started)",
     "CREATE INDEX IF NOT EXISTS runs_by_config ON runs (config, started)",
     "CREATE INDEX IF NOT EXISTS runs_unfinished ON runs (config, started) WHERE status != 'succeeded'",
     "CREATE INDEX IF NOT EXISTS runs_unretired ON runs (config, started) WHERE status != 'succeeded' AND retired IS NULL",
+    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, started)",
+    "CREATE INDEX IF NOT EXISTS pipeline_runs_by_pipeline ON pipeline_runs (pipeline, run_id)",
+    "CREATE INDEX IF NOT EXISTS step_logs_by_step ON step_logs (run_id, pipeline, step, seq)",
 )
 
 

@@ -38,6 +38,9 @@ class SQLStore:
         self.pending: list[tuple[str, tuple[Any, ...]]] = []
         self.flushed = time.monotonic()
         self.attempts: dict[tuple[str, str, str], int] = {}
+        #: the next ``seq`` of each run's log lines, and how many lines each step attempt logged
+        self.log_seq: dict[str, Iterator[int]] = {}
+        self.log_lines: dict[tuple[str, str | None, str | None, int | None], int] = {}
         self.lock = threading.Lock()  # one transaction at a time, in the order the events came
         self.queue_lock = threading.Lock()  # held only to add to, or take, the pending statements
         self.closed = threading.Event()

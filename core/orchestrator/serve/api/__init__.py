@@ -1,0 +1,71 @@
+"""The JSON API of ``orchestrator serve`` (``/api/...``), one module per concern: the files and
+pipelines served (:mod:`.pipelines`), runs (:mod:`.runs`, :mod:`.run_parts`), live event streams
+(:mod:`.live`), actions (:mod:`.actions`), the security rules every request passes
+(:mod:`.security`) and the OpenAPI document (:mod:`.openapi`). :mod:`orchestrator.serve.web`
+puts them together with the pages. Imported only by ``orchestrator serve``: Starlette is loaded here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.serve.api.responses import ApiError, reply
+from orchestrator.serve.api.served import Catalog
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
+
+__all__ = ["Catalog", "routes"]
+
+
+def routes(catalog: Catalog) -> list[BaseRoute]:
+    """Every route of the API, reading (and, for the actions, changing) what ``catalog`` holds."""
+    from starlette.routing import Route
+
+    from orchestrator.serve.api import pipelines, run_parts, runs
+
+    hub = catalog.server.hub
+
+    def answer(read: Callable[[Request], Any]) -> Callable[[Request], Response]:
+        """A synchronous endpoint (Starlette runs it in its thread pool: the history is read with
+        blocking drivers) whose answer goes out as redacted JSON."""
+
+        def endpoint(request: Request) -> Response:
+            return reply(read(request), catalog.redactor())
+
+        return endpoint
+
+    def param(request: Request, name: str) -> str:
+        return str(request.path_params[name])
+
+    return [
+        Route("/api/files", answer(lambda r: pipelines.files(catalog))),
+        Route("/api/pipelines", answer(lambda r: pipelines.pipelines(catalog, r))),
+        Route("/api/plugins", answer(lambda r: pipelines.plugins(catalog))),
+        Route("/api/runs", answer(lambda r: runs.run_page(catalog, r))),
+        Route("/api/runs/{run_id}", answer(lambda r: runs.run_detail(catalog, hub, param(r, "run_id")))),
+        Route("/api/runs/{run_id}/logs", answer(lambda r: run_parts.logs(catalog, r, param(r, "run_id")))),
+        Route("/api/runs/{run_id}/dead-letters", answer(lambda r: run_parts.dead_letters(catalog, r, param(r, "run_id")))),
+        Route("/api/runs/{run_id}/config", answer(lambda r: run_parts.config(catalog, param(r, "run_id")))),
+        Route("/api/runs/{a}/diff/{b}", answer(lambda r: run_parts.diff(catalog, param(r, "a"), param(r, "b")))),
+    ]
+
+
+def error_handlers(catalog: Catalog) -> dict[Any, Callable[..., Any]]:
+    """Errors as JSON ``{"error": ...}``: the API's own, and Starlette's (no such route, method)."""
+    from starlette.exceptions import HTTPException
+
+    def api_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return reply({"error": exc.message}, catalog.redactor(), exc.status)
+
+    def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = {404: f"no such route: {request.url.path}; GET /api/openapi.json lists them",
+                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        return reply({"error": message}, catalog.redactor(), exc.status_code)
+
+    return {ApiError: api_error, HTTPException: http_error}
