@@ -26,7 +26,9 @@ export function stepsOf(attempts) {
     step.rows = last.rows;
     step.rows_in = last.rows_in;
     step.rejected = last.rejected;
-    step.error = [...step.attempts].reverse().find((a) => a.error)?.error ?? null;
+    // the error of the step's end; errors of attempts it got past are notes
+    step.error = statusOf(last.status).tone === 'failed' ? last.error ?? null : null;
+    step.earlier = step.attempts.filter((a) => a !== last && a.error).map((a) => `attempt ${a.attempt ?? 1}: ${a.error}`);
     step.elapsed = step.attempts.reduce((sum, a) => sum + (Number(a.elapsed) || 0), 0);
     for (const [key] of RESOURCES) {
       const values = step.attempts.map((a) => a[key]).filter((v) => v !== null && v !== undefined);
@@ -97,6 +99,7 @@ export function PipelineDetail({ pipeline, phases, attempts, logs, span, open, i
             <td class="timeline"><${Bars} step=${step} span=${span} /></td>
           </tr>
           ${step.error && html`<tr class="step-error"><td colspan=${columns}><pre class="error-text">${step.error}</pre></td></tr>`}
+          ${step.earlier.length > 0 && html`<tr class="step-error earlier"><td colspan=${columns}><pre class="note-text">${step.earlier.join('\n')}</pre></td></tr>`}
           ${stepLogs.length > 0 && html`<tr class="step-logs"><td colspan=${columns}>
             <details open=${failed}><summary>${stepLogs.length} log ${stepLogs.length === 1 ? 'line' : 'lines'}</summary><${LogLines} lines=${stepLogs} /></details>
           </td></tr>`}`;

@@ -45,11 +45,16 @@ export class RunPage extends Component {
 
   componentDidMount() {
     this.load();
+    // a running run's duration counts up
+    this.ticker = setInterval(() => {
+      if (this.running) this.forceUpdate();
+    }, 1000);
     this.stop = listen(`/api/runs/${segment(this.props.runId)}/events`, (event) => this.event(event));
   }
 
   componentWillUnmount() {
     if (this.stop) this.stop();
+    clearInterval(this.ticker);
   }
 
   // An event colours the DAG at once; the run is then read again (throttled) for the rest.
@@ -126,6 +131,7 @@ export class RunPage extends Component {
     }
     const status = live.run && newer(live.run, run) ? live.run.status : run.status;
     const tone = statusOf(status).tone;
+    this.running = tone === 'running';
     const t0 = seconds(run.started) ?? Date.now() / 1000;
     const ends = attempts.map((a) => seconds(a.finished) ?? 0);
     const t1 = Math.max(seconds(run.finished) ?? 0, ...ends, tone === 'running' ? Date.now() / 1000 : 0, t0 + 0.001);
@@ -158,8 +164,8 @@ export class RunPage extends Component {
       <h2>Pipelines</h2>
       <${Dag} nodes=${nodes} edges=${dag.edges || []} states=${states} elapsed=${elapsed} anchor=${anchor} />
       <div class="details" id="pipelines">
-        ${pipelines.map((p) => {
-          const name = nameOf(p);
+        ${nodes.map((name) => {
+          const p = pipelines.find((row) => nameOf(row) === name) || { pipeline: name };
           const failed = statusOf(states[name]).tone === 'failed';
           return html`<${PipelineDetail} key=${name} id=${anchor(name)} open=${!many || failed}
             pipeline=${{ ...p, status: states[name] }} phases=${phases.filter((x) => x.pipeline === name)}
