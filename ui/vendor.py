@@ -21,9 +21,6 @@ VENDOR = HERE.parent / "core" / "orchestrator" / "serve" / "ui" / "static" / "ve
 FILES: dict[str, tuple[str, ...]] = {
     "preact": ("dist/preact.mjs",),
     "htm": ("dist/htm.mjs",),
-    # the ES module build bundles @dagrejs/graphlib, whose licence is vendored beside it
-    "@dagrejs/dagre": ("dist/dagre.esm.js", "dist/dagre.esm.js.LEGAL.txt"),
-    "@dagrejs/graphlib": (),
 }
 LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
 

@@ -1,8 +1,8 @@
-// The DAG of a run's pipelines, laid out by dagre and drawn as SVG: one box per pipeline coloured
+// The DAG of a run's pipelines, laid out in columns (layout.js) and drawn as SVG: one box per pipeline coloured
 // by its state (with the state's word and glyph in the box), arrows from a pipeline to those that
 // depend on it. A box links to its pipeline's details further down the page.
 import { html, Component } from './html.js';
-import dagre from '../vendor/@dagrejs/dagre/dagre.esm.js';
+import { layered } from './layout.js';
 import { statusOf, duration } from './format.js';
 
 const HEIGHT = 44;
@@ -23,45 +23,31 @@ export function edgeEnds(edge) {
   return [edge.source ?? edge.from ?? edge.upstream, edge.target ?? edge.to ?? edge.downstream];
 }
 
-function layout(nodes, edges) {
-  const graph = new dagre.graphlib.Graph();
-  graph.setGraph({ rankdir: 'LR', nodesep: 14, ranksep: 56, marginx: 8, marginy: 8 });
-  graph.setDefaultEdgeLabel(() => ({}));
-  for (const name of nodes) graph.setNode(name, { width: width(name), height: HEIGHT });
-  for (const edge of edges) {
-    const [from, to] = edgeEnds(edge);
-    if (graph.hasNode(from) && graph.hasNode(to)) graph.setEdge(from, to);
-  }
-  dagre.layout(graph);
-  const placed = nodes.map((name) => ({ name, ...graph.node(name) }));
-  const lines = graph.edges().map((e) => ({ key: `${e.v}\u0000${e.w}`, points: graph.edge(e).points }));
-  const { width: w, height: h } = graph.graph();
-  return { placed, lines, width: Math.ceil(w || 0), height: Math.ceil(h || 0) };
-}
-
-function path(points) {
-  if (!points || !points.length) return '';
-  const [first, ...rest] = points;
-  if (rest.length === 2) {
-    // a straight hop: a gentle curve reads better than a kink
-    const [mid, last] = rest;
-    return `M${first.x},${first.y} Q${mid.x},${mid.y} ${last.x},${last.y}`;
-  }
-  return `M${first.x},${first.y}${rest.map((p) => ` L${p.x},${p.y}`).join('')}`;
+// A cubic curve from the right side of a box to the left side of the next: level where it leaves
+// and where it arrives, whatever the rows in between.
+function path({ from, to }) {
+  const bend = Math.max(24, (to.x - from.x) / 2);
+  return `M${from.x},${from.y} C${from.x + bend},${from.y} ${to.x - bend},${to.y} ${to.x - 2},${to.y}`;
 }
 
 export class Dag extends Component {
+  // The first drawing is marked for measurement (bench/ui_figures.py): the frame after the SVG
+  // is in the document.
+  componentDidMount() {
+    requestAnimationFrame(() => performance.mark('orchestrator:dag-drawn'));
+  }
+
   // The layout is recomputed only when the graph changes, never when a state does.
   graph(nodes, edges) {
     const key = JSON.stringify([nodes, edges]);
     if (key !== this.key) {
       this.key = key;
-      this.laid = layout(nodes, edges);
+      this.laid = layered(nodes, edges.map(edgeEnds), width, HEIGHT);
     }
     return this.laid;
   }
 
-  render({ nodes, edges, states, elapsed, anchor }) {
+  render({ nodes, edges, states, elapsed, anchor, onPick }) {
     if (!nodes.length) return html`<p class="muted">This run has no pipelines yet.</p>`;
     const { placed, lines, width: w, height: h } = this.graph(nodes, edges);
     return html`<div class="dag-frame">
@@ -71,12 +57,12 @@ export class Dag extends Component {
             <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
           </marker>
         </defs>
-        <g class="edges">${lines.map((line) => html`<path key=${line.key} class="edge" d=${path(line.points)} marker-end="url(#dag-arrow)" />`)}</g>
+        <g class="edges">${lines.map((line) => html`<path key=${line.key} class="edge" d=${path(line)} marker-end="url(#dag-arrow)" />`)}</g>
         <g class="nodes">${placed.map((node) => {
           const { tone, label, glyph } = statusOf(states[node.name]);
           const took = elapsed[node.name];
-          return html`<a key=${node.name} href=${`#${anchor(node.name)}`} class="node-link">
-            <g class=${`node tone-${tone}`} data-pipeline=${node.name} data-status=${label} transform=${`translate(${node.x - node.width / 2},${node.y - node.height / 2})`}>
+          return html`<a key=${node.name} href=${`#${anchor(node.name)}`} class="node-link" onClick=${() => onPick && onPick(node.name)}>
+            <g class=${`node tone-${tone}`} data-pipeline=${node.name} data-status=${label} transform=${`translate(${node.x},${node.y})`}>
               <title>${node.name}: ${label}${took != null ? `, ${duration(took)}` : ''}</title>
               <rect class="box" width=${node.width} height=${node.height} rx="7" />
               <rect class="stripe" width="5" height=${node.height} rx="2" />

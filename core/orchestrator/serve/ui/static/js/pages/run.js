@@ -27,6 +27,20 @@ function newer(seen, row) {
   return seen.at > recorded;
 }
 
+const NONE = [];
+// the sections a big run lists before "show all"
+const FIRST = 30;
+
+// Rows by their pipeline: each pipeline's section gets its own without scanning all of them.
+function group(list) {
+  const found = new Map();
+  for (const item of list) {
+    if (!found.has(item.pipeline)) found.set(item.pipeline, []);
+    found.get(item.pipeline).push(item);
+  }
+  return found;
+}
+
 const nameOf = (pipeline) => pipeline.pipeline ?? pipeline.name;
 
 // Anchors for pipeline names of any text: an index, never the name itself.
@@ -126,7 +140,7 @@ export class RunPage extends Component {
       elapsed[nameOf(p)] = p.elapsed;
     }
     for (const [name, seen] of Object.entries(live.pipelines)) {
-      const row = pipelines.find((p) => nameOf(p) === name);
+      const row = pipelines.find((p) => nameOf(p) === name); // events name few pipelines
       if (!row || newer(seen, row)) states[name] = seen.status;
     }
     const status = live.run && newer(live.run, run) ? live.run.status : run.status;
@@ -136,7 +150,16 @@ export class RunPage extends Component {
     const ends = attempts.map((a) => seconds(a.finished) ?? 0);
     const t1 = Math.max(seconds(run.finished) ?? 0, ...ends, tone === 'running' ? Date.now() / 1000 : 0, t0 + 0.001);
     const anchor = anchors(nodes);
-    const many = pipelines.length > 20;
+    const rows = new Map(pipelines.map((p) => [nameOf(p), p]));
+    const byPhase = group(phases);
+    const byAttempt = group(attempts);
+    const byLog = group(logs);
+    const many = nodes.length > 20;
+    // a big run lists its failed and running pipelines, the first few others, and the one the DAG
+    // was clicked on; the rest on request (a thousand sections help no reader, and cost time)
+    const shown = many && !this.state.all
+      ? nodes.filter((name, i) => i < FIRST || name === this.state.focus || ['failed', 'running'].includes(statusOf(states[name]).tone))
+      : nodes;
     const rejected = counts.reduce((sum, c) => sum + (Number(c.rows) || 0), 0) || letters.length;
     const params = run.params && typeof run.params === 'object' ? Object.entries(run.params) : [];
     return html`<section class="page run-page" data-status=${statusOf(status).label}>
@@ -162,15 +185,17 @@ export class RunPage extends Component {
       ${flash && html`<div class="notice ok" role="status">${flash}</div>`}
       <${Notice} error=${error} title="The run could not be refreshed" />
       <h2>Pipelines</h2>
-      <${Dag} nodes=${nodes} edges=${dag.edges || []} states=${states} elapsed=${elapsed} anchor=${anchor} />
+      <${Dag} nodes=${nodes} edges=${dag.edges || []} states=${states} elapsed=${elapsed} anchor=${anchor} onPick=${(name) => this.setState({ focus: name }, () => document.getElementById(anchor(name))?.scrollIntoView())} />
       <div class="details" id="pipelines">
-        ${nodes.map((name) => {
-          const p = pipelines.find((row) => nameOf(row) === name) || { pipeline: name };
+        ${shown.map((name) => {
+          const p = rows.get(name) || { pipeline: name };
           const failed = statusOf(states[name]).tone === 'failed';
-          return html`<${PipelineDetail} key=${name} id=${anchor(name)} open=${!many || failed}
-            pipeline=${{ ...p, status: states[name] }} phases=${phases.filter((x) => x.pipeline === name)}
-            attempts=${attempts.filter((a) => a.pipeline === name)} logs=${logs.filter((l) => l.pipeline === name)} span=${[t0, t1]} />`;
+          return html`<${PipelineDetail} key=${name} id=${anchor(name)} open=${!many || failed || name === this.state.focus}
+            pipeline=${{ ...p, status: states[name] }} phases=${byPhase.get(name) || NONE}
+            attempts=${byAttempt.get(name) || NONE} logs=${byLog.get(name) || NONE} span=${[t0, t1]} />`;
         })}
+        ${shown.length < nodes.length ? html`<button type="button" class="btn secondary show-all" onClick=${() => this.setState({ all: true })}>
+          Show all ${count(nodes.length)} pipelines (${count(nodes.length - shown.length)} more)</button>` : null}
       </div>
       <h2>Dead letters <span class=${`count ${rejected ? 'bad' : ''}`}>${count(rejected)}</span></h2>
       ${letters.length === 0 ? html`<${Empty}>No rows were dead-lettered in this run.<//>` : html`<table class="grid letters">
