@@ -31,9 +31,42 @@ def parse(rows):
         out.append(row)
     return out
 
-def fail(rows):
-    raise RuntimeError("the load is broken on purpose")
+def gated(context, gate=""):
+    """Waits until the file ``gate`` exists (none: at once): a run the test lets go of."""
+    import pathlib
+    import time
+
+    while gate and not pathlib.Path(gate).exists():
+        time.sleep(0.05)
+    context.logger.info("the gate is open")
+    return [{"id": 1}]
+
+def check(rows, broken=""):
+    """Fails while the file ``broken`` exists."""
+    import pathlib
+
+    if broken and pathlib.Path(broken).exists():
+        raise RuntimeError("broken on purpose: remove the flag file")
+    return rows
 '''
+
+#: one pipeline that waits for a gate file and fails while a flag file exists (both given as params)
+GATED = """\
+params: {gate: "", broken: ""}
+pipelines:
+  gated:
+    type: ETL
+    phases:
+      extract: {steps: [{id: wait, plugin: python.call, args: {callable: "steps:gated", kwargs: {gate: "${params.gate}"}}}]}
+      transform: {steps: [{id: check, plugin: python.call, args: {callable: "steps:check", kwargs: {broken: "${params.broken}"}}}]}
+      load: {steps: [{id: out, plugin: jsonl.write, args: {path: out/gated.jsonl}}]}
+  after:
+    type: ETL
+    depends_on: [gated]
+    phases:
+      extract: {steps: [{id: src, plugin: python.call, args: {callable: "steps:rows"}}]}
+      load: {steps: [{id: out, plugin: jsonl.write, args: {path: out/after.jsonl}}]}
+"""
 
 CONFIG = """\
 params: {count: 3}
@@ -107,3 +140,49 @@ def serving(*targets: Path, env: dict[str, str] | None = None) -> Iterator[Live]
         http.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+class Stream:
+    """A server-sent event stream read in a thread: every ``data:`` message, parsed."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        import json
+
+        self.messages: list[dict[str, object]] = []
+        self.status = 0
+        self.content_type = ""
+        self.opened = threading.Event()
+        self.closed = threading.Event()
+
+        def read() -> None:
+            try:
+                with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(60, read=120)) as response:
+                    self.status, self.content_type = response.status_code, response.headers.get("content-type", "")
+                    self.opened.set()
+                    for line in response.iter_lines():
+                        if line.startswith("data: "):
+                            self.messages.append(json.loads(line[6:]))
+            except httpx.HTTPError as exc:  # the server went away: said as a message the test can see
+                self.messages.append({"kind": "connection_lost", "error": str(exc)})
+            finally:
+                self.opened.set()
+                self.closed.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        assert self.opened.wait(30), "the stream did not open"
+
+    def wait(self, predicate: object, timeout: float = 60) -> dict[str, object]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in list(self.messages):
+                if predicate(message):  # type: ignore[operator]
+                    return message
+            if self.closed.is_set() and not any(predicate(m) for m in self.messages):  # type: ignore[operator]
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no such message within {timeout}s: {self.messages}")
+
+    def kinds(self) -> list[object]:
+        return [m["kind"] for m in self.messages]

@@ -218,8 +218,8 @@ def _check_selection(plan: Plan, asked: Launch) -> None:
                 raise LaunchError(f"{option}: {exc}") from None
     if asked.replay and asked.resume:
         raise LaunchError("--replay-dead-letters starts a new run and --resume continues an earlier one; use one of them")
-    if asked.run_id and (asked.resume or asked.replay):
-        raise LaunchError("a run id is chosen for a new run only; --resume and --replay-dead-letters choose their own")
+    if asked.run_id and asked.resume:
+        raise LaunchError("a run id is chosen for a new run only; --resume continues the run it names")
 
 
 def _resumed(state: SQLState | None, plan: Plan, asked: Launch) -> tuple[str, Progress]:

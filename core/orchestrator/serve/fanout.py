@@ -1,8 +1,9 @@
 """The events of the runs a server started, fanned out to whoever follows them (the API's
 server-sent event streams), without ever slowing a run down.
 
-A run's event sink is called on the run's own thread; for each subscriber it only takes a lock and
-appends to a bounded queue (nothing at all when nobody follows). A subscriber that does not keep up
+A run's event sink is called on the run's own thread; it keeps the message in the run's bounded
+backlog (what a follower that comes later gets first) and, for each subscriber, only takes a lock
+and appends to a bounded queue. A subscriber that does not keep up
 loses what does not fit: its queue is never waited for, and the next thing it reads is a ``resync``
 message saying how many messages it lost, so it can read the run again from the history. Each
 subscriber is woken on its own event loop (``call_soon_threadsafe``), from any thread.
@@ -13,26 +14,38 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.events import Event, EventSink
+from orchestrator.events import Event, EventSink, Kind
 
-__all__ = ["QUEUE_SIZE", "Hub", "LiveRun", "Subscriber"]
+__all__ = ["CLOSING", "QUEUE_SIZE", "Hub", "LiveRun", "Subscriber"]
+
+#: the kind of the last message every follower gets when the server stops
+CLOSING = "server_stopping"
+_PIPELINE_KINDS = frozenset({Kind.PIPELINE_STARTED, Kind.PIPELINE_FINISHED, Kind.PIPELINE_SKIPPED, Kind.PIPELINE_REUSED})
 
 #: messages a subscriber may fall behind by before it loses some
-QUEUE_SIZE = 1000
+QUEUE_SIZE = 5000
+#: messages of a live run kept for followers that come later (a page opened mid-run)
+BACKLOG = 5000
 
 
 @dataclass
 class LiveRun:
-    """A run this server started and that has not ended: its file and the pipelines it was asked for
-    (empty: every pipeline, as a replay of dead letters is)."""
+    """A run this server started and that has not ended: its file, the pipelines it was asked for
+    (empty: every pipeline, as a replay of dead letters is), and how each pipeline stands as its
+    events said (ahead of the history, which commits in batches)."""
 
     run_id: str
     config: Path
     pipelines: tuple[str, ...]
+    statuses: dict[str, str] = field(default_factory=dict)
+    #: the run's messages so far (the latest :data:`BACKLOG`), which a new follower gets first
+    backlog: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=BACKLOG))
+    #: how many messages fell out of the backlog
+    dropped: int = 0
 
 
 class Subscriber:
@@ -45,9 +58,11 @@ class Subscriber:
         self._lost = 0
         self._lock = threading.Lock()
 
-    def offer(self, message: dict[str, Any]) -> None:
-        """Queue a message, from any thread; never waits (a full queue loses it)."""
+    def offer(self, message: dict[str, Any], *, lost: int = 0) -> None:
+        """Queue a message, from any thread; never waits (a full queue loses it). ``lost``: how
+        many messages before it this follower will never get."""
         with self._lock:
+            self._lost += lost
             if len(self._items) >= self.size:
                 self._lost += 1
                 return
@@ -93,18 +108,34 @@ class Hub:
     def live(self, run_id: str) -> LiveRun | None:
         return self._runs.get(run_id)
 
-    def sink(self) -> EventSink:
+    def sink(self, run_id: str) -> EventSink:
         """The sink a run's events go to (after the history): each event goes to the subscribers
-        as the JSON ``--json`` prints."""
+        as the JSON ``--json`` prints, and a pipeline's start or end is noted for :meth:`live`."""
 
         def fan_out(event: Event) -> None:
-            if self._subscribers:
-                self.publish(event.to_dict())
+            live = self._runs.get(run_id)
+            if live is None:
+                return
+            if event.kind in _PIPELINE_KINDS and event.pipeline:
+                live.statuses[event.pipeline] = "running" if event.kind is Kind.PIPELINE_STARTED else event.status or "succeeded"
+            message = event.to_dict()
+            with self._lock:  # a follower subscribing now gets it either from the backlog or as it goes out
+                if len(live.backlog) == live.backlog.maxlen:
+                    live.dropped += 1
+                live.backlog.append(message)
+                following = list(self._subscribers)
+            self._send(following, message)
 
         return fan_out
 
     def publish(self, message: dict[str, Any]) -> None:
-        for subscriber in list(self._subscribers):
+        with self._lock:
+            following = list(self._subscribers)
+        self._send(following, message)
+
+    @staticmethod
+    def _send(following: list[Subscriber], message: dict[str, Any]) -> None:
+        for subscriber in following:
             if subscriber.run_id is None or subscriber.run_id == message.get("run_id"):
                 subscriber.offer(message)
 
@@ -114,9 +145,21 @@ class Hub:
             self._runs.pop(run_id, None)
         self.publish({"kind": "end", "run_id": run_id, "status": status})
 
+    def close(self) -> None:
+        """The server stops: every follower gets a last message, and its stream ends."""
+        for subscriber in list(self._subscribers):
+            subscriber.offer({"kind": CLOSING, "run_id": subscriber.run_id, "message": "the server is stopping"})
+
     def subscribe(self, run_id: str | None) -> Subscriber:
+        """A new follower of one run (which first gets what the run said so far) or of every run."""
         subscriber = Subscriber(asyncio.get_running_loop(), run_id)
         with self._lock:
+            live = self._runs.get(run_id) if run_id is not None else None
+            if live is not None:
+                lost = live.dropped
+                for message in live.backlog:
+                    subscriber.offer(message, lost=lost)
+                    lost = 0
             self._subscribers.add(subscriber)
         return subscriber
 

@@ -52,6 +52,18 @@ class Job:
     resume: bool = False
     logical_time: datetime | None = None
     version: FileVersion | None = None
+    #: ``--param`` values (a run asked for through the API)
+    params: dict[str, Any] = field(default_factory=dict)
+    #: the run whose dead letters this new run replays
+    replay: str | None = None
+    #: the pipelines to run when not just ``pipeline`` (a resumed run's own; empty: every pipeline)
+    selection: tuple[str, ...] | None = None
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        if self.selection is not None:
+            return self.selection
+        return (self.pipeline,) if self.pipeline else ()
 
 
 @dataclass
@@ -74,10 +86,14 @@ class RunThread(threading.Thread):
         self.job, self.plugins, self.done, self.sink = job, plugins, done, sink
         self._stop_asked = threading.Event()
         self.stopped_for: str | None = None
+        self._recorded_as: str | None = None
 
-    def stop(self, why: str) -> None:
-        """Interrupt the run; ``why`` (cancelled or interrupted) becomes its status."""
+    def stop(self, why: str, *, record: bool = False) -> None:
+        """Interrupt the run; ``why`` (cancelled or interrupted) becomes its status, and, with
+        ``record``, its status in the history too (it stays resumable: it did not succeed)."""
         self.stopped_for = why
+        if record:
+            self._recorded_as = why
         self._stop_asked.set()
 
     def run(self) -> None:
@@ -103,11 +119,14 @@ class RunThread(threading.Thread):
         from orchestrator.launch import Launch, launched
 
         job = self.job
-        plan = load_plan(job.config, self.plugins.registry, variables=job.variables)
-        asked = Launch(str(job.config), (job.pipeline,), resume=job.run_id if job.resume else None,
-                       run_id=None if job.resume else job.run_id)
+        plan = load_plan(job.config, self.plugins.registry, params=job.params, variables=job.variables)
+        asked = Launch(str(job.config), job.selected, resume=job.run_id if job.resume else None,
+                       run_id=None if job.resume else job.run_id, replay=job.replay)
         with launched(plan, self.plugins, asked) as started:
-            return anyio.run(self._watched, started)
+            result = anyio.run(self._watched, started)
+            if self._recorded_as is not None and result.interrupted and started.state is not None:
+                started.state.ended_as(started.run_id, self._recorded_as)
+            return result
 
     async def _watched(self, started: Launched) -> Any:
         """Start the run, and interrupt it on the event loop when :meth:`stop` is called."""

@@ -228,9 +228,9 @@ class Server:
             self.say(f"{sid}: tick {tick.logical_time.isoformat()} waits: {decision.reason}")
 
     def start(self, store: Held, job: Job) -> None:
-        thread = RunThread(job, self.plugins, self.events, self.hub.sink())
+        thread = RunThread(job, self.plugins, self.events, self.hub.sink(job.run_id))
         self.running[job.run_id] = thread
-        self.hub.expect(job.run_id, job.config, (job.pipeline,) if job.pipeline else ())
+        self.hub.expect(job.run_id, job.config, job.selected)
         if job.kind == "tick" and job.key in self.gates:
             self.gates[job.key].started(job.run_id)
         thread.start()
@@ -249,11 +249,25 @@ class Server:
 
     # -- events from runs and watchers ----------------------------------------------------------------
 
+    def submit(self, job: Job) -> None:
+        """Start a run asked for from another thread (the API): the loop's thread starts it."""
+        if self.stopping.is_set():
+            raise RuntimeError("the server is stopping and starts no new run")
+        self.hub.expect(job.run_id, job.config, job.selected)
+        self.events.put(job)
+
     def handle(self, event: Any) -> None:
         if isinstance(event, FileSeen):
             self._file_seen(event)
         elif isinstance(event, Ended):
             self._ended(event)
+        elif isinstance(event, Job):
+            served = self.served.get(event.config)
+            if served is None or self.stopping.is_set():
+                self.hub.ended(event.run_id, "failed")
+                self.say(f"{event.key}: run {event.run_id} not started: the file is no longer served, or the server stops")
+                return
+            self.start(self.store_of(served), event)
 
     def _file_seen(self, seen: FileSeen) -> None:
         for served in self.served.values():
@@ -317,6 +331,9 @@ class Server:
 
     def serve(self, ready: Callable[[], None] = lambda: None) -> None:
         """Run until :meth:`stop`; then let runs finish within the grace period."""
+        from orchestrator.reporting import route_step_logs
+
+        route_step_logs()  # what steps log becomes events of their run (kept in the history, streamed)
         for path in config_files(self.targets):
             self.load(path)
         if not self.served:

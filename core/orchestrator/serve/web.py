@@ -79,6 +79,7 @@ class HttpServer:
             self.port = int(sockets[0].getsockname()[1])
 
     def stop(self) -> None:
+        self.catalog.server.hub.close()  # event streams end with a last message, not a cut connection
         self._uvicorn.should_exit = True
         self._thread.join(timeout=10)
         self.catalog.close()

@@ -171,6 +171,11 @@ class Recording(SQLStore):
             self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time))
         return event.kind is Kind.STEP_FINISHED and event.phase in _DURABLE_PHASES
 
+    def ended_as(self, run_id: str, status: str) -> None:
+        """Record how a run ended when its own events could not say (``cancelled`` on request)."""
+        self._write("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
+        self.flush()
+
     def _log(self, event: Event) -> bool:
         """A line a step logged, kept up to :data:`LOG_LINES_KEPT` per step attempt."""
         run_id = event.run_id

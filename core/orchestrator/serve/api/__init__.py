@@ -23,9 +23,10 @@ __all__ = ["Catalog", "routes"]
 
 def routes(catalog: Catalog) -> list[BaseRoute]:
     """Every route of the API, reading (and, for the actions, changing) what ``catalog`` holds."""
+    from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
-    from orchestrator.serve.api import pipelines, run_parts, runs
+    from orchestrator.serve.api import actions, live, pipelines, run_parts, runs
 
     hub = catalog.server.hub
 
@@ -41,7 +42,24 @@ def routes(catalog: Catalog) -> list[BaseRoute]:
     def param(request: Request, name: str) -> str:
         return str(request.path_params[name])
 
+    def act(do: Callable[[Request, Any], Any], status: int = 202) -> Callable[[Request], Any]:
+        """A POST action: its JSON body read, the action done in the thread pool, JSON back."""
+
+        async def endpoint(request: Request) -> Response:
+            body = await _body(request)
+            return reply(await run_in_threadpool(do, request, body), catalog.redactor(), status)
+
+        return endpoint
+
+    async def run_events(request: Request) -> Response:
+        return await live.run_events(catalog, request)
+
+    async def all_events(request: Request) -> Response:
+        return await live.all_events(catalog, request)
+
     return [
+        Route("/api/events", all_events),
+        Route("/api/runs/{run_id}/events", run_events),
         Route("/api/files", answer(lambda r: pipelines.files(catalog))),
         Route("/api/pipelines", answer(lambda r: pipelines.pipelines(catalog, r))),
         Route("/api/plugins", answer(lambda r: pipelines.plugins(catalog))),
@@ -51,7 +69,36 @@ def routes(catalog: Catalog) -> list[BaseRoute]:
         Route("/api/runs/{run_id}/dead-letters", answer(lambda r: run_parts.dead_letters(catalog, r, param(r, "run_id")))),
         Route("/api/runs/{run_id}/config", answer(lambda r: run_parts.config(catalog, param(r, "run_id")))),
         Route("/api/runs/{a}/diff/{b}", answer(lambda r: run_parts.diff(catalog, param(r, "a"), param(r, "b")))),
+        Route("/api/pipelines/{file}/{pipeline}/runs", methods=["POST"],
+              endpoint=act(lambda r, body: actions.start(catalog, param(r, "file"), param(r, "pipeline"), body))),
+        Route("/api/runs/{run_id}/resume", methods=["POST"], endpoint=act(lambda r, _: actions.resume(catalog, param(r, "run_id")))),
+        Route("/api/runs/{run_id}/cancel", methods=["POST"], endpoint=act(lambda r, _: actions.cancel(catalog, param(r, "run_id")))),
+        Route("/api/runs/{run_id}/replay-dead-letters", methods=["POST"],
+              endpoint=act(lambda r, _: actions.replay(catalog, param(r, "run_id")))),
+        Route("/api/schedules/{file}/{pipeline}/pause", methods=["POST"],
+              endpoint=act(lambda r, _: actions.pause(catalog, param(r, "file"), param(r, "pipeline"), True), 200)),
+        Route("/api/schedules/{file}/{pipeline}/unpause", methods=["POST"],
+              endpoint=act(lambda r, _: actions.pause(catalog, param(r, "file"), param(r, "pipeline"), False), 200)),
     ]
+
+
+#: the largest request body an action reads
+MAX_BODY = 1_000_000
+
+
+async def _body(request: Request) -> Any:
+    """A POST's JSON body ({} when empty), or a 400."""
+    import json
+
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, f"the body is larger than {MAX_BODY:,} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"the body is not JSON ({exc}); send a JSON object, e.g. {{\"params\": {{}}}}") from None
 
 
 def error_handlers(catalog: Catalog) -> dict[Any, Callable[..., Any]]:

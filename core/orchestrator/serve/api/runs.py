@@ -85,8 +85,9 @@ def run_detail(catalog: Catalog, hub: Hub, run_id: str) -> dict[str, Any]:
     pipelines = history.pipelines(run_id) if history else []
     statuses = {row["pipeline"]: row["status"] for row in pipelines}
     depends_on = {name: spec.depends_on for name, spec in served.plan.pipelines.items()}
-    if live is not None and live.pipelines:  # what the run will get to, not started yet
-        for name in sorted(with_dependencies(depends_on, live.pipelines)):
+    if live is not None:  # its events are ahead of the history; what it will get to is pending
+        statuses.update(live.statuses)
+        for name in sorted(with_dependencies(depends_on, live.pipelines or served.plan.pipelines)):
             statuses.setdefault(name, "pending")
     nodes = [{"id": name, "status": status} for name, status in statuses.items()]
     edges = [{"from": up, "to": name} for name in statuses for up in depends_on.get(name, ()) if up in statuses]
