@@ -59,16 +59,29 @@ export class RunPage extends Component {
 
   componentDidMount() {
     this.load();
+    this.follow();
     // a running run's duration counts up
     this.ticker = setInterval(() => {
       if (this.running) this.forceUpdate();
     }, 1000);
-    this.stop = listen(`/api/runs/${segment(this.props.runId)}/events`, (event) => this.event(event));
   }
 
   componentWillUnmount() {
     if (this.stop) this.stop();
     clearInterval(this.ticker);
+  }
+
+  // Follow the run's events until it ends (the server then closes the stream; the browser would
+  // open it again and again) or the server stops; an action that continues the run follows it again.
+  follow() {
+    if (this.stop) this.stop();
+    this.stop = listen(`/api/runs/${segment(this.props.runId)}/events`, (event) => {
+      if (event.kind === 'end' || event.kind === 'server_stopping') {
+        this.stop();
+        this.stop = null;
+      }
+      this.event(event);
+    });
   }
 
   // An event colours the DAG at once; the run is then read again (throttled) for the rest.
@@ -79,7 +92,7 @@ export class RunPage extends Component {
     if (event.pipeline && PIPELINE_STATES[event.kind]) pipelines[event.pipeline] = { status: PIPELINE_STATES[event.kind], at };
     if (event.pipeline && event.kind === 'pipeline_finished') pipelines[event.pipeline] = { status: event.status || 'succeeded', at };
     if (event.kind === 'run_started') run = { status: 'running', at };
-    if (event.kind === 'run_finished') run = { status: event.status || 'succeeded', at };
+    if (event.kind === 'run_finished' || event.kind === 'end') run = { status: event.status || 'succeeded', at };
     this.setState({ live: { pipelines, run } });
     this.refresh();
   }
@@ -121,6 +134,7 @@ export class RunPage extends Component {
       return;
     }
     this.setState({ flash: done });
+    this.follow();
     this.load();
   }
 
