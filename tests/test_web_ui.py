@@ -59,13 +59,14 @@ def test_pages_carry_a_strict_content_security_policy(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A shop with a history: a run that succeeded, then (the file edited, the rates gone) one that
-    failed."""
+    """A shop with a history: three runs that succeeded, then (the file edited, the rates gone) one
+    that failed."""
     folder = tmp_path_factory.mktemp("shop")
     config = shop(folder)
     (folder / "inputs" / "go").touch()
     (folder / "inputs" / "rates.json").write_text(RATES)
-    run(config, ok=True)
+    for _ in range(3):
+        run(config, ok=True)
     (folder / "inputs" / "rates.json").unlink()
     config.write_text(config.read_text().replace("batch: nightly", "batch: hourly"))
     run(config, ok=False)
@@ -78,12 +79,13 @@ def test_every_page_renders_from_the_api(browser: Browser, history: Path) -> Non
     try:
         runs = served.get("/api/runs")["runs"]
         failed, succeeded = runs[0]["run_id"], runs[1]["run_id"]
+        assert len(runs) == 4
 
         page = browser.open(f"{base}/")
         rows = page.page.locator("tr.pipeline-row")
         rows.first.wait_for()
         assert rows.count() == 4
-        assert page.page.locator("tr[data-pipeline=revenue] a.cell").count() == 2
+        assert page.page.locator("tr[data-pipeline=revenue] a.cell").count() == 4
         assert page.page.locator("tr[data-pipeline=revenue] a.cell.tone-failed").count() == 1
         assert "cron 0 2 * * *" in page.page.locator("tr[data-pipeline=orders]").inner_text()
         browser.shoot(page, "pipelines")
@@ -96,7 +98,7 @@ def test_every_page_renders_from_the_api(browser: Browser, history: Path) -> Non
 
         page = browser.open(f"{base}/runs")
         page.page.locator("tr.run-row").first.wait_for()
-        assert page.page.locator("tr.run-row").count() == 2
+        assert page.page.locator("tr.run-row").count() == 4
         assert page.page.locator("tr.run-row").first.get_attribute("data-run") == failed
         browser.shoot(page, "runs")
         page.clean()

@@ -59,6 +59,8 @@ def test_start_watch_fail_fix_and_resume(browser: Browser, tmp_path: Path) -> No
         expect(node(page, "customers")).to_have_attribute("data-status", "running")
         expect(run).to_have_attribute("data-status", "running")
         assert page.page.locator("[data-action=cancel]").is_visible()
+        # what the history records in batches shows up while the run still runs
+        expect(page.page.locator("details.pipeline-detail[data-pipeline=orders] tr.step-row")).to_have_count(3)
         browser.shoot(page, "run-live")
         (tmp_path / "inputs" / "go").touch()
         expect(node(page, "customers")).to_have_attribute("data-status", "succeeded")

@@ -6,8 +6,32 @@
 
 const SWEEPS = 6;
 
-export function layered(names, edges, widthOf, height, gaps = { column: 56, row: 14, margin: 8 }) {
-  const count = names.length;
+// Each node's column: the longest chain of dependencies before it (Kahn's order; a cycle, which a
+// plan never has, would leave its nodes in column 0). Also what orders a run's pipeline sections.
+export function ranks(count, ups, downs) {
+  const rank = new Array(count).fill(0);
+  const waiting = ups.map((list) => list.length);
+  const queue = [];
+  for (let i = 0; i < count; i += 1) if (waiting[i] === 0) queue.push(i);
+  for (let head = 0; head < queue.length; head += 1) {
+    const node = queue[head];
+    for (const next of downs[node]) {
+      rank[next] = Math.max(rank[next], rank[node] + 1);
+      waiting[next] -= 1;
+      if (waiting[next] === 0) queue.push(next);
+    }
+  }
+  return rank;
+}
+
+// The names in the order a reader follows them: column by column, each column as given.
+export function flowOrder(names, edges) {
+  const { ups, downs } = adjacency(names, edges);
+  const rank = ranks(names.length, ups, downs);
+  return names.map((name, i) => [rank[i], i, name]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, , name]) => name);
+}
+
+function adjacency(names, edges) {
   const index = new Map(names.map((name, i) => [name, i]));
   const ups = names.map(() => []);
   const downs = names.map(() => []);
@@ -20,20 +44,13 @@ export function layered(names, edges, widthOf, height, gaps = { column: 56, row:
     downs[a].push(b);
     links.push([a, b]);
   }
+  return { ups, downs, links };
+}
 
-  // columns: the longest path from a source (Kahn's order; a cycle, which a plan never has, would
-  // leave its nodes in column 0)
-  const rank = new Array(count).fill(0);
-  const waiting = ups.map((list) => list.length);
-  const queue = names.map((_, i) => i).filter((i) => waiting[i] === 0);
-  for (let head = 0; head < queue.length; head += 1) {
-    const node = queue[head];
-    for (const next of downs[node]) {
-      rank[next] = Math.max(rank[next], rank[node] + 1);
-      waiting[next] -= 1;
-      if (waiting[next] === 0) queue.push(next);
-    }
-  }
+export function layered(names, edges, widthOf, height, gaps = { column: 56, row: 14, margin: 8 }) {
+  const count = names.length;
+  const { ups, downs, links } = adjacency(names, edges);
+  const rank = ranks(count, ups, downs);
   const columns = [];
   for (let i = 0; i < count; i += 1) (columns[rank[i]] ||= []).push(i);
   for (let c = 0; c < columns.length; c += 1) columns[c] ||= [];

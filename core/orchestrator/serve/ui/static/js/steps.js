@@ -29,7 +29,9 @@ export function stepsOf(attempts) {
     // the error of the step's end; errors of attempts it got past are notes
     step.error = statusOf(last.status).tone === 'failed' ? last.error ?? null : null;
     step.earlier = step.attempts.filter((a) => a !== last && a.error).map((a) => `attempt ${a.attempt ?? 1}: ${a.error}`);
-    step.elapsed = step.attempts.reduce((sum, a) => sum + (Number(a.elapsed) || 0), 0);
+    // a running attempt has no elapsed yet: it counts up to now
+    const now = Date.now() / 1000;
+    step.elapsed = step.attempts.reduce((sum, a) => sum + (a.elapsed != null ? Number(a.elapsed) : a.finished == null && a.started != null ? Math.max(0, now - seconds(a.started)) : 0), 0);
     for (const [key] of RESOURCES) {
       const values = step.attempts.map((a) => a[key]).filter((v) => v !== null && v !== undefined);
       step[key] = values.length ? (key === 'max_rss' ? Math.max(...values) : values.reduce((s, v) => s + Number(v), 0)) : null;
@@ -97,7 +99,7 @@ export class PipelineDetail extends Component {
         <thead><tr>
           <th>Step</th><th>Status</th><th class="right">Tries</th><th class="right">Rows in → out</th><th class="right">Rejected</th><th class="right">Duration</th>
           ${resources.map(([, title]) => html`<th class="right">${title}</th>`)}
-          <th class="timeline-head">Timeline</th>
+          <th class="timeline-head">Timeline <span class="scale">0 – ${duration(span[1] - span[0])}</span></th>
         </tr></thead>
         <tbody>${steps.map((step) => {
           const stepLogs = logs.filter((line) => line.step === step.step);

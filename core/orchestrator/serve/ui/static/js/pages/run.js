@@ -5,7 +5,8 @@ import { html, Component } from '../html.js';
 import { get, post, listen, throttle, query, link, segment } from '../api.js';
 import { Badge, statusOf, duration, stamp, When, seconds, count } from '../format.js';
 import { Notice, Loading, Empty, ActionButton } from '../widgets.js';
-import { Dag } from '../dag.js';
+import { Dag, edgeEnds } from '../dag.js';
+import { flowOrder } from '../layout.js';
 import { PipelineDetail } from '../steps.js';
 
 const PIPELINE_STATES = {
@@ -60,9 +61,14 @@ export class RunPage extends Component {
   componentDidMount() {
     this.load();
     this.follow();
-    // a running run's duration counts up
+    // a running run's duration counts up; and the history, which records a run's steps in
+    // batches, is read again now and then even when no event came (a step can run for hours)
+    let ticks = 0;
     this.ticker = setInterval(() => {
-      if (this.running) this.forceUpdate();
+      if (!this.running) return;
+      ticks += 1;
+      if (ticks % 3 === 0) this.refresh();
+      else this.forceUpdate();
     }, 1000);
   }
 
@@ -138,6 +144,16 @@ export class RunPage extends Component {
     this.load();
   }
 
+  // The pipelines in the order they run (column by column of the DAG), worked out once per graph.
+  ordered(names, edges) {
+    const key = JSON.stringify([names, edges]);
+    if (key !== this.orderKey) {
+      this.orderKey = key;
+      this.order = flowOrder(names, edges.map(edgeEnds));
+    }
+    return this.order;
+  }
+
   render({ runId }, { detail, logs, letters, counts, live, error, flash, previous }) {
     if (!detail) return html`<section class="page"><${Notice} error=${error} title="This run could not be read" />${error ? null : html`<${Loading} />`}</section>`;
     const run = detail.run || detail;
@@ -145,7 +161,7 @@ export class RunPage extends Component {
     const phases = detail.phases || [];
     const attempts = detail.steps || detail.attempts || detail.step_attempts || [];
     const dag = detail.dag || {};
-    const nodes = (dag.nodes || pipelines.map(nameOf)).map((node) => (typeof node === 'string' ? node : node.name ?? node.id));
+    const nodes = this.ordered((dag.nodes || pipelines.map(nameOf)).map((node) => (typeof node === 'string' ? node : node.name ?? node.id)), dag.edges || []);
     const states = {};
     const elapsed = {};
     for (const node of dag.nodes || []) if (typeof node === 'object') states[node.name ?? node.id] = node.status;
@@ -191,7 +207,7 @@ export class RunPage extends Component {
         <div class="toolbar actions">
           ${['failed', 'interrupted'].includes(tone) ? html`<${ActionButton} name="resume" kind="primary" label="Resume" action=${() => this.act('resume', 'Resume requested: the failed pipelines run again from their checkpoints.')} />` : null}
           ${tone === 'running' ? html`<${ActionButton} name="cancel" kind="danger-outline" label="Cancel run" confirm="Click again to cancel" action=${() => this.act('cancel', 'Cancel requested.')} />` : null}
-          ${rejected > 0 ? html`<${ActionButton} name="replay" label="Replay dead letters" action=${() => this.act('replay-dead-letters', 'Dead letters sent for replay.')} />` : null}
+          ${rejected > 0 && tone !== 'running' ? html`<${ActionButton} name="replay" label="Replay dead letters" action=${() => this.act('replay-dead-letters', 'Dead letters sent for replay.')} />` : null}
           <a class="btn secondary" href=${link(`/runs/${segment(runId)}/config`)}>Config</a>
           ${previous ? html`<a class="btn secondary" href=${link(`/runs/${segment(previous)}/diff/${segment(runId)}`)}>Diff with previous</a>` : null}
         </div>
