@@ -16,8 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from serve_process import Served
+
+# a loaded machine may take seconds to run what the pages wait for; a missing thing still fails
+expect.set_options(timeout=30_000)
 
 CHROMIUM = os.environ.get("ORCHESTRATOR_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -155,6 +159,7 @@ class Browser:
         self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         self._context = self._browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+        self._context.set_default_timeout(30_000)
         self.screenshots = screenshots
 
     def open(self, url: str) -> Watched:
