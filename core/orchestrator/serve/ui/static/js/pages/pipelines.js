@@ -141,7 +141,7 @@ export class PipelinesPage extends Component {
       </table>`}
       ${pipelines && pipelines.length > 0 && html`<p class="legend" aria-label="legend">
         <span class="cell tone-ok"></span> succeeded <span class="cell tone-failed"></span> failed <span class="cell tone-running"></span> running
-        <span class="cell tone-interrupted"></span> interrupted <span class="cell tone-skipped"></span> skipped — newest on the right; hover a cell for its time, click it for the run.
+        <span class="cell tone-interrupted"></span> interrupted or cancelled <span class="cell tone-skipped"></span> skipped — newest on the right; hover a cell for its time, click it for the run.
       </p>`}
     </section>`;
   }

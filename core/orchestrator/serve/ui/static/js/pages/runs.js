@@ -6,7 +6,7 @@ import { Badge, duration, When, shortId } from '../format.js';
 import { Notice, Loading, Empty } from '../widgets.js';
 
 const PAGE = 50;
-const STATUSES = ['', 'running', 'succeeded', 'failed', 'interrupted'];
+const STATUSES = ['', 'running', 'succeeded', 'failed', 'interrupted', 'cancelled'];
 
 function Params({ params }) {
   let value = params;
