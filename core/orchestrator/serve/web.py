@@ -17,16 +17,19 @@ if TYPE_CHECKING:
 __all__ = ["HttpServer", "app"]
 
 
-def app(server: Server, catalog: Catalog | None = None) -> Starlette:
+def app(server: Server, catalog: Catalog | None = None, token: str | None = None, host: str = "127.0.0.1") -> Starlette:
     """The ASGI app; every endpoint reads what ``server`` holds (through ``catalog``), and only the
-    API's actions change anything."""
+    API's actions change anything. Every request passes :class:`~orchestrator.serve.api.security.Guard`
+    first (the access ``token``, when there is one; the Host header; cross-site requests)."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
+    from starlette.middleware import Middleware
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     from orchestrator.serve import api
+    from orchestrator.serve.api.security import LOOPBACK_NAMES, Guard
     from orchestrator.serve.listing import rows
     from orchestrator.serve.ui.pages import routes as ui_routes
 
@@ -46,21 +49,22 @@ def app(server: Server, catalog: Catalog | None = None) -> Starlette:
     return Starlette(
         routes=[Route("/api/health", health), Route("/api/schedules", schedules), *api.routes(catalog), *ui_routes()],
         exception_handlers=api.error_handlers(catalog),
+        middleware=[Middleware(Guard, token=token, hosts=LOOPBACK_NAMES | {host})],
     )
 
 
 class HttpServer:
     """uvicorn in a daemon thread; :attr:`port` is the bound one (``--port 0`` picks a free one)."""
 
-    def __init__(self, server: Server, host: str, port: int) -> None:
+    def __init__(self, server: Server, host: str, port: int, token: str | None = None) -> None:
         import uvicorn
 
         from orchestrator.serve.api import Catalog
 
-        self.catalog = Catalog(server)
+        self.catalog = Catalog(server, token)
         # open event streams are closed at once on stop: they would hold the shutdown forever
-        config = uvicorn.Config(app(server, self.catalog), host=host, port=port, log_level="warning", lifespan="off",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(app(server, self.catalog, token, host), host=host, port=port, log_level="warning",
+                                lifespan="off", timeout_graceful_shutdown=1)
         self._uvicorn = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._uvicorn.run, name="http", daemon=True)
         self.host = host

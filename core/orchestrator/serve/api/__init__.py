@@ -26,7 +26,7 @@ def routes(catalog: Catalog) -> list[BaseRoute]:
     from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
-    from orchestrator.serve.api import actions, live, pipelines, run_parts, runs
+    from orchestrator.serve.api import actions, live, openapi, pipelines, run_parts, runs
 
     hub = catalog.server.hub
 
@@ -60,6 +60,7 @@ def routes(catalog: Catalog) -> list[BaseRoute]:
     return [
         Route("/api/events", all_events),
         Route("/api/runs/{run_id}/events", run_events),
+        Route("/api/openapi.json", answer(lambda r: openapi.document())),
         Route("/api/files", answer(lambda r: pipelines.files(catalog))),
         Route("/api/pipelines", answer(lambda r: pipelines.pipelines(catalog, r))),
         Route("/api/plugins", answer(lambda r: pipelines.plugins(catalog))),

@@ -32,8 +32,10 @@ class Catalog:
     """The server's files and histories as the API sees them; histories are opened on first use
     and kept open (each read holds its store's lock, so the threads answering requests share them)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, token: str | None = None) -> None:
         self.server = server
+        #: the server's access token, hidden like a secret should anything ever quote it
+        self.token = token
         folders = [path if os.path.isdir(path) else os.path.dirname(path) for path in map(os.path.abspath, server.targets)]
         self.root = Path(os.path.commonpath(folders)) if folders else Path.cwd()
         self._histories: dict[str, SQLState] = {}
@@ -114,7 +116,7 @@ class Catalog:
         variables) and every URL password: every answer goes through it."""
         from orchestrator.config.interpolate import redactor
 
-        found: set[str] = set()
+        found: set[str] = {self.token} if self.token else set()
         for served in list(self.server.served.values()):
             found |= served.plan.secrets
         return redactor(frozenset(found))
