@@ -10,8 +10,10 @@ Each page is screenshotted into the test's output (and into docs/images when
 from __future__ import annotations
 
 import re
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -189,5 +191,58 @@ def test_markup_in_names_params_errors_and_logs_stays_text(browser: Browser, tmp
                 assert text in shown, f"{path}: {text!r} is not shown as text"
             assert page.page.locator("main img, main script").count() == 0, f"{path}: markup from the data became elements"
             page.clean()
+    finally:
+        assert served.stop() == 0
+
+
+def test_with_an_access_token_a_browser_logs_in_once_and_every_page_works(browser: Browser, tmp_path: Path) -> None:  # noqa: F811
+    """The server's token login (``?token=`` once, then a session cookie): the pages' fetches, event
+    streams and actions all go through with the cookie, and nothing works without it."""
+    shop(tmp_path)
+    (tmp_path / "inputs" / "go").touch()
+    (tmp_path / "token").write_text("a-token-of-the-test-0123456789\n")
+    served = Served(tmp_path, "shop.yaml", options=("--token-file", str(tmp_path / "token")))
+    base = f"http://127.0.0.1:{served.port}"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(served, "/")
+        assert refused.value.code == 401
+        page = browser.open(f"{base}/?token=a-token-of-the-test-0123456789")
+        page.page.locator("tr.pipeline-row").first.wait_for()
+        assert "token" not in page.page.url
+        page.page.locator("tr[data-pipeline=customers]").get_by_role("button", name="Run now").click()
+        page.page.get_by_role("button", name="Start run").click()
+        page.page.wait_for_url(re.compile(r"/runs/[^/]+$"))
+        expect(page.page.locator("section.run-page")).to_have_attribute("data-status", "succeeded")
+        expect(page.page.locator("svg.dag g.node[data-pipeline=customers]")).to_have_attribute("data-status", "succeeded")
+        page.clean()
+    finally:
+        assert served.stop() == 0
+
+
+def test_under_a_path_prefix_the_pages_find_their_scripts_and_the_api(browser: Browser, history: Path) -> None:  # noqa: F811
+    """A reverse proxy at ``/tools/orchestrator/`` (played by the browser's request routing: it
+    strips the prefix and says it in ``X-Forwarded-Prefix``), on pages without event streams."""
+    served = serve(history, "shop.yaml")
+    base = f"http://127.0.0.1:{served.port}"
+    prefix = "/tools/orchestrator"
+    try:
+        run_id = served.get("/api/runs")["runs"][0]["run_id"]
+        page = browser.open("about:blank")
+        proxied: list[str] = []
+
+        def proxy(route: Any) -> None:
+            path = route.request.url.removeprefix(base + prefix)
+            proxied.append(path)
+            route.fulfill(response=route.fetch(url=base + path, headers={**route.request.headers, "x-forwarded-prefix": prefix}))
+
+        page.page.route(f"{base}{prefix}/**", proxy)
+        page.page.goto(f"{base}{prefix}/plugins")
+        expect(page.page.locator("tr.plugin-row", has_text="builtin")).to_be_visible()
+        expect(page.page.get_by_role("link", name="Runs", exact=True)).to_have_attribute("href", f"{prefix}/runs")
+        page.page.goto(f"{base}{prefix}/runs/{run_id}/config")
+        expect(page.page.locator("pre.config")).to_contain_text("batch: hourly")
+        assert "/static/js/app.js" in proxied and "/api/plugins" in proxied and f"/api/runs/{run_id}/config" in proxied
+        page.clean()
     finally:
         assert served.stop() == 0
