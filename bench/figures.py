@@ -39,6 +39,7 @@ from bench.peer_figures import (
 )
 from bench.plugin_envs import all_plugins_env, prepare
 from bench.report import Row, Target
+from bench.serve_figures import serve_api
 from bench.ui_figures import ui_dag
 from bench.workspace import arrow_csv_input
 
@@ -498,5 +499,6 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "state-overhead": state_overhead,
     "resume-10k": resume_time,
     "history-100k": history_100k,
+    "serve-api": serve_api,
     "ui-dag-1000": ui_dag,
 }

@@ -1,4 +1,4 @@
-"""15: the web UI draws a big run quickly. The page of one recorded run of 1,000 pipelines (ten
+"""16: the web UI draws a big run quickly. The page of one recorded run of 1,000 pipelines (ten
 layers of 100, each pipeline depending on two of the layer before), from navigation to its DAG
 drawn, in Debian's headless Chromium driven by Playwright, against the page of a run of 10
 pipelines laid out the same way (the baseline).
@@ -97,7 +97,7 @@ def ui_dag(bench: Bench) -> list[Row]:
         "one `orchestrator serve` process, a fresh page each time, pages alternating, the first round discarded."
     )
     return [
-        Row("15", "web UI: a run of 1,000 pipelines, DAG drawn", "s", big, small, "a run of 10 pipelines", Target(1.0), note,
+        Row("16", "web UI: a run of 1,000 pipelines, DAG drawn", "s", big, small, "a run of 10 pipelines", Target(1.0), note,
             {"1000 pipelines": samples[1000], "10 pipelines": samples[10]}),
     ]
 

@@ -18,7 +18,7 @@ import pytest
 from helpers import BIN, ONLY_BUILTIN, cli
 from orchestrator.config.plan import load_plan
 from orchestrator.engine import Engine
-from orchestrator.events import Event, discard
+from orchestrator.events import Event, Kind, discard
 from orchestrator.plugins.discovery import Plugins
 from orchestrator.runstate.progress import Progress
 from orchestrator.runstate.history import SQLState, StateError, open_state
@@ -390,3 +390,29 @@ def test_a_server_lost_during_the_run_stops_the_recording_not_the_run(tmp_path: 
     assert "Traceback" not in stderr
     (warning,) = [line for line in stderr.splitlines() if line.startswith("warning: the run history in postgresql://")]
     assert "could not be written" in warning and "cannot be resumed" in warning and server.password not in warning
+
+
+def test_store_pages_runs_and_keeps_log_lines_and_the_config_text(
+    state_url: str, recorded_run: tuple[Path, list[Event]], plugins: Plugins
+) -> None:
+    config, events = recorded_run
+    run_id = events[0].run_id
+    lines = [Event(Kind.LOG, run_id, "bad", step="boom", level="warning", message=f"line {n}") for n in range(3)]
+    store = replay(state_url, (config, [*events[:-1], *lines, events[-1]]), plugins)
+    try:
+        (page,) = store.run_page([str(config.resolve())], 10)
+        assert (page["run_id"], page["pipelines"], page["not_succeeded"]) == (run_id, 3, 2)
+        assert isinstance(page["not_succeeded"], int) and "config_text" not in page
+        assert store.run_page([str(config.resolve())], 10, before=(page["started"], page["run_id"])) == []
+        assert store.run_page([str(config.resolve())], 10, status="succeeded") == []
+        assert [r["run_id"] for r in store.run_page([str(config.resolve())], 10, pipeline="after")] == [run_id]
+        assert store.run_page(["/elsewhere.yaml"], 10) == []
+        assert store.run(run_id)["config_text"] == config.read_text()  # type: ignore[index]
+        assert [(r["run_id"], r["status"]) for r in store.pipeline_latest(str(config.resolve()), "bad", 25)] == [(run_id, "failed")]
+        logged = store.logs(run_id, pipeline="bad", step="boom")
+        assert [(line["seq"], line["attempt"], line["level"], line["message"]) for line in logged] == [
+            (1, 1, "warning", "line 0"), (2, 1, "warning", "line 1"), (3, 1, "warning", "line 2")]
+        assert [line["message"] for line in store.logs(run_id, after=2)] == ["line 2"]
+        assert [line["seq"] for line in store.last_logs(run_id, 2)] == [2, 3]
+    finally:
+        store.close()

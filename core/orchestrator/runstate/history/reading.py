@@ -54,10 +54,10 @@ class Reading(SQLStore):
         for row in rows:
             row.pop("config_text", None)
             counted = self._query(
-                "SELECT COUNT(*) AS pipelines, SUM(CASE WHEN status != 'succeeded' THEN 1 ELSE 0 END) AS not_succeeded "
+                "SELECT COUNT(*) AS pipelines, COUNT(CASE WHEN status != 'succeeded' THEN 1 END) AS not_succeeded "
                 "FROM pipeline_runs WHERE run_id = ?", row["run_id"],
             )[0]
-            row["pipelines"], row["not_succeeded"] = counted["pipelines"], counted["not_succeeded"] or 0
+            row["pipelines"], row["not_succeeded"] = counted["pipelines"], counted["not_succeeded"]
         return rows
 
     def pipeline_latest(self, config: str, pipeline: str, limit: int) -> list[dict[str, Any]]:
@@ -85,7 +85,7 @@ class Reading(SQLStore):
     def last_logs(self, run_id: str, limit: int) -> list[dict[str, Any]]:
         """A run's last ``limit`` log lines, oldest first."""
         return self._query(
-            "SELECT * FROM (SELECT * FROM step_logs WHERE run_id = ? ORDER BY seq DESC LIMIT ?) last ORDER BY seq", run_id, limit
+            "SELECT * FROM (SELECT * FROM step_logs WHERE run_id = ? ORDER BY seq DESC LIMIT ?) newest ORDER BY seq", run_id, limit
         )
 
     def run(self, run_id: str) -> dict[str, Any] | None:
