@@ -56,6 +56,8 @@ export class RunPage extends Component {
     this.state = { detail: null, logs: [], letters: [], counts: [], live: { pipelines: {}, run: null }, error: null, flash: null, previous: null };
     this.load = this.load.bind(this);
     this.refresh = throttle(this.load, 600);
+    this.pending = [];
+    this.flushing = null;
   }
 
   componentDidMount() {
@@ -75,6 +77,7 @@ export class RunPage extends Component {
   componentWillUnmount() {
     if (this.stop) this.stop();
     clearInterval(this.ticker);
+    clearTimeout(this.flushing);
   }
 
   // Follow the run's events until it ends (the server then closes the stream; the browser would
@@ -90,16 +93,35 @@ export class RunPage extends Component {
     });
   }
 
-  // An event colours the DAG at once; the run is then read again (throttled) for the rest.
+  // Events colour the DAG at once: gathered for a tenth of a second and applied together (a run's
+  // stream may bring thousands at a time, the backlog of a big run), then the run is read again
+  // (throttled) for the rest.
   event(event) {
-    const at = Number(event.time) || Date.now() / 1000;
+    this.pending.push(event);
+    if (!this.flushing) this.flushing = setTimeout(() => this.flush(), 100);
+  }
+
+  flush() {
+    this.flushing = null;
+    const events = this.pending;
+    this.pending = [];
     const pipelines = { ...this.state.live.pipelines };
     let run = this.state.live.run;
-    if (event.pipeline && PIPELINE_STATES[event.kind]) pipelines[event.pipeline] = { status: PIPELINE_STATES[event.kind], at };
-    if (event.pipeline && event.kind === 'pipeline_finished') pipelines[event.pipeline] = { status: event.status || 'succeeded', at };
-    if (event.kind === 'run_started') run = { status: 'running', at };
-    if (event.kind === 'run_finished' || event.kind === 'end') run = { status: event.status || 'succeeded', at };
-    this.setState({ live: { pipelines, run } });
+    let changed = false;
+    for (const event of events) {
+      const at = Number(event.time) || Date.now() / 1000;
+      let status = null;
+      if (event.pipeline && PIPELINE_STATES[event.kind]) status = PIPELINE_STATES[event.kind];
+      if (event.pipeline && event.kind === 'pipeline_finished') status = event.status || 'succeeded';
+      if (status) {
+        pipelines[event.pipeline] = { status, at };
+        changed = true;
+      }
+      if (event.kind === 'run_started') run = { status: 'running', at };
+      if (event.kind === 'run_finished' || event.kind === 'end') run = { status: event.status || 'succeeded', at };
+      changed ||= run !== this.state.live.run;
+    }
+    if (changed) this.setState({ live: { pipelines, run } });
     this.refresh();
   }
 
