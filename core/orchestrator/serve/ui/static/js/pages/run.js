@@ -61,8 +61,9 @@ export class RunPage extends Component {
   }
 
   componentDidMount() {
-    this.load();
-    this.follow();
+    // the stream after the first read: its backlog (a big run's is thousands of events) would
+    // otherwise compete with the read that draws the page
+    this.load().then(() => this.follow());
     // a running run's duration counts up; and the history, which records a run's steps in
     // batches, is read again now and then even when no event came (a step can run for hours)
     let ticks = 0;
