@@ -128,8 +128,8 @@ class Guard:
             return _error(403, f"this server answers requests to {', '.join(sorted(self.hosts))} only (the Host header "
                                f"says {host!r}); configure an access token to serve other names")
         if self.token is not None:
-            given = request.query_params.get("token")
-            if given is not None:
+            given = request.query_params.get("token") if request.method in ("GET", "HEAD") else None
+            if given is not None:  # a browser's login: the token leaves the address at once
                 if not hmac.compare_digest(given.encode(), self.token.encode()):
                     return _error(401, "the token in ?token= is not this server's access token")
                 kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
