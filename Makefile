@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 ENGINES := $(patsubst %/constraints.txt,%/,$(wildcard contrib/*/constraints.txt))
 CONTRIB := $(filter-out $(addsuffix pyproject.toml,$(ENGINES)),$(wildcard contrib/*/pyproject.toml))
 
-.PHONY: install demo lint test bench clean constraints
+.PHONY: install demo lint test bench clean constraints ui-assets
 
 # constraints.txt pins every release installed here, so a new upstream release cannot change what
 # the suite runs on; refresh it on purpose with `make constraints` and review the diff.
@@ -56,3 +56,8 @@ constraints:
 
 clean:
 	rm -rf $(VENV) examples/quickstart/out build dist
+
+## Re-vendor the web UI's front-end libraries from the npm registry at the versions ui/package-lock.json pins.
+ui-assets:
+	cd ui && npm ci --no-audit --no-fund
+	$(PYTHON) ui/vendor.py

@@ -44,6 +44,7 @@ from bench.report import Row, Target
 from bench.telemetry_figures import telemetry
 from bench.template_figures import config_templates
 from bench.serve_figures import serve_api
+from bench.ui_figures import ui_dag
 from bench.workspace import arrow_csv_input
 
 
@@ -507,4 +508,5 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "foreach-10k": foreach_instances,
     "serve-api": serve_api,
     "tracing": tracing_overhead,
+    "ui-dag-1000": ui_dag,
 }

@@ -44,6 +44,16 @@ def test_wheel_ships_the_schemas_and_the_builtin_entry_point(wheel: Path) -> Non
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
+def test_wheel_ships_the_web_ui_and_its_vendored_libraries(wheel: Path) -> None:
+    """The UI must work offline from an installed wheel: every static file is inside it."""
+    static = REPO / "core" / "orchestrator" / "serve" / "ui" / "static"
+    wanted = {f"orchestrator/serve/ui/static/{p.relative_to(static)}" for p in static.rglob("*") if p.is_file()}
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert "orchestrator/serve/ui/static/vendor/preact/LICENSE" in wanted
+    assert wanted <= names, f"missing from the wheel: {sorted(wanted - names)}"
+
+
 def test_sdist_holds_the_license_and_only_the_top_readme(tmp_path: Path) -> None:
     """Built with hatchling, as ``python -m build --sdist`` would, in an environment of its own."""
     import tarfile

@@ -31,6 +31,7 @@ def app(server: Server, catalog: Catalog | None = None, token: str | None = None
     from orchestrator.serve import api
     from orchestrator.serve.api.security import LOOPBACK_NAMES, Guard
     from orchestrator.serve.listing import rows
+    from orchestrator.serve.ui.pages import routes as ui_routes
 
     catalog = catalog or api.Catalog(server)
 
@@ -46,7 +47,10 @@ def app(server: Server, catalog: Catalog | None = None, token: str | None = None
         return JSONResponse(found)
 
     return Starlette(
-        routes=[Route("/api/health", health), Route("/api/schedules", schedules), *api.routes(catalog), Route("/metrics", server.metrics.endpoint)],
+        routes=[
+            Route("/api/health", health), Route("/api/schedules", schedules), *api.routes(catalog),
+            Route("/metrics", server.metrics.endpoint), *ui_routes(),
+        ],
         exception_handlers=api.error_handlers(catalog),
         middleware=[Middleware(Guard, token=token, hosts=LOOPBACK_NAMES | {host})],
     )
