@@ -28,6 +28,7 @@ from bench.environment import (
     PLUGIN_ENV,
 )
 from bench.harness import OURS, US, Bench, environment
+from bench.engine_figures import airflow_tasks
 from bench.engine_figures_prefdag import engine_overhead_dagster, engine_overhead_prefect
 from bench.history_growth import history_100k
 from bench.measure import Command, Samples, flatten, per_item, run_processes, time_calls
@@ -498,6 +499,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "state-overhead": state_overhead,
     "resume-10k": resume_time,
     "history-100k": history_100k,
+    "airflow-tasks": airflow_tasks,
     "engine-prefect": engine_overhead_prefect,
     "engine-dagster": engine_overhead_dagster,
 }

@@ -201,3 +201,37 @@ def test_a_pipeline_retry_left_to_the_engine_makes_one_attempt(config: Path, opt
     assert _calls(config) == {"flaky": attempts}
     assert [r.status for r in [orchestrator.run(config, pipelines=["flaky"], pipeline_retry=False).pipelines["flaky"]]] == ["failed"]
     assert _calls(config) == {"flaky": attempts + 1}
+
+
+SCHEDULED = """
+pipelines:
+  daily:
+    type: ETL
+    schedule: {cron: "0 2 * * *", timezone: Europe/Berlin}
+    phases:
+      extract:
+        steps:
+          - plugin: python.call
+            args: {callable: "tick:rows", kwargs: {start: "${schedule.interval_start}", end: "${schedule.interval_end}", at: "${schedule.logical_time}"}}
+      load: {steps: [{plugin: jsonl.write, args: {path: out/daily.jsonl}}]}
+  unscheduled:
+    type: ETL
+    phases:
+      extract: {steps: [{plugin: python.call, args: {callable: "tick:rows", kwargs: {start: a, end: b, at: c}}}]}
+      load: {steps: [{plugin: jsonl.write, args: {path: out/other.jsonl}}]}
+"""
+
+
+def test_a_logical_time_from_an_engines_scheduler_is_the_tick_of_the_pipelines_schedule(write_config) -> None:
+    config = write_config(SCHEDULED, **{"tick.py": "def rows(start, end, at):\n    return [{'start': start, 'end': end, 'at': at}]\n"})
+    done = cli("run", str(config), "--pipeline", "daily", "--only", "--logical-time", "2026-11-03T01:00:00Z")
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = json.loads((config.parent / "out" / "daily.jsonl").read_text())
+    assert row == {"start": "2026-11-02T02:00:00+01:00", "end": "2026-11-03T02:00:00+01:00", "at": "2026-11-03T02:00:00+01:00"}
+    for options, message in [
+        (["--pipeline", "unscheduled", "--logical-time", "2026-11-03T01:00:00Z"], "the pipelines it runs have no schedule"),
+        (["--pipeline", "daily", "--logical-time", "2026-11-03T01:00:00"], "the time has no offset"),
+        (["--pipeline", "daily", "--logical-time", "tomorrow"], "expected an ISO 8601 time with its offset"),
+    ]:
+        refused = cli("run", str(config), *options)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr

@@ -7,7 +7,7 @@ Imports beyond click happen inside the functions, so ``--version`` and ``--help`
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 import click
@@ -54,7 +54,10 @@ def parse_params(values: Sequence[str]) -> dict[str, str]:
     return params
 
 
-def load_plan(config: str, params: Sequence[str], plugins: Plugins, *, import_code: bool = False) -> Plan:
+def load_plan(
+    config: str, params: Sequence[str], plugins: Plugins, *, import_code: bool = False,
+    variables: Mapping[str, Mapping[str, str]] | None = None,
+) -> Plan:
     """The validated plan of ``config``, or every problem in it and exit status 2. With
     ``import_code`` (``validate`` and ``run``), python.call's callables are imported and checked
     too (:mod:`orchestrator.builtin.callable_check`), and so are ``retry.on``'s exception names;
@@ -63,7 +66,7 @@ def load_plan(config: str, params: Sequence[str], plugins: Plugins, *, import_co
     from orchestrator.errors import ConfigError
 
     try:
-        plan = load(config, plugins.registry, params=parse_params(params))
+        plan = load(config, plugins.registry, params=parse_params(params), variables=variables)
         if import_code:
             from orchestrator.builtin.callable_check import check_callables
             from orchestrator.builtin.retry_names import check_retry_names

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from orchestrator.cli.common import (
     problems,
 )
 
+if TYPE_CHECKING:
+    from orchestrator.config.model import Plan
+
 
 def _run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """``--run-id`` checked by the one rule for run ids, before anything is loaded."""
@@ -30,6 +34,28 @@ def _run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> st
         return None if value is None else check_run_id(value)
     except RunIdError as exc:
         fail(f"error: --run-id: {exc}")
+
+
+def _tick(plan: Plan, selected: Sequence[str], logical_time: str) -> dict[str, dict[str, str]]:
+    """``${schedule.*}`` of the tick due at ``logical_time`` of the one schedule of the selected
+    pipelines (of every pipeline, without ``--pipeline``)."""
+    from datetime import datetime
+
+    from orchestrator.config.schedule import Schedule
+
+    schedules = [p.schedule for name, p in plan.pipelines.items() if p.schedule is not None and (not selected or name in selected)]
+    distinct = [s for i, s in enumerate(schedules) if s not in schedules[:i]]
+    if len(distinct) != 1:
+        which = "have no schedule" if not distinct else "have different schedules"
+        fail(f"error: --logical-time: the pipelines it runs {which}; select the pipelines of one schedule with --pipeline")
+    try:
+        moment = datetime.fromisoformat(logical_time)  # 3.11 reads a trailing Z too
+    except ValueError:
+        fail(f"error: --logical-time {logical_time!r}: expected an ISO 8601 time with its offset, e.g. 2026-11-03T02:00:00+01:00")
+    if moment.tzinfo is None:
+        fail(f"error: --logical-time {logical_time!r}: the time has no offset; add one, e.g. {logical_time}+00:00")
+    schedule = Schedule.from_config(distinct[0])
+    return {"schedule": schedule.tick(moment).variables(schedule.zone)}
 
 
 @click.command()
@@ -46,6 +72,10 @@ def _run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     "--run-id", "run_id", metavar="ID", callback=_run_id,
     help="The run's id, e.g. from an engine that runs this command; a recorded run with this id is continued.",
 )
+@click.option(
+    "--logical-time", "logical_time", metavar="TIME",
+    help="Run as the tick of the pipelines' schedule due at TIME (ISO 8601), e.g. from an engine's scheduler: ${schedule.*} is its data interval.",
+)
 @click.option("--executor", "executor", metavar="NAME", help="Run every pipeline on this executor.")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
 @click.option(
@@ -59,7 +89,7 @@ def _run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 )
 def run(
     config: str, params: Sequence[str], selected: Sequence[str], only: bool, downstream: bool, pipeline_retry: bool,
-    run_id: str | None, executor: str | None, as_json: bool, resume: str | None, force: bool, replay: str | None,
+    run_id: str | None, logical_time: str | None, executor: str | None, as_json: bool, resume: str | None, force: bool, replay: str | None,
 ) -> None:
     """Validate a config, then run its pipelines (exit 1 if one failed)."""
     from orchestrator.cli.interrupts import EXIT_INTERRUPTED, run_until_interrupted
@@ -70,6 +100,8 @@ def run(
 
     plugins = load_plugins()
     plan = load_plan(config, params, plugins, import_code=True)
+    if logical_time is not None:  # the file again, with the tick's ${schedule.*}
+        plan = load_plan(config, params, plugins, import_code=True, variables=_tick(plan, selected, logical_time))
     asked = Launch(config, selected, resume, force, replay, run_id, only, downstream, pipeline_retry)
     try:
         if executor:

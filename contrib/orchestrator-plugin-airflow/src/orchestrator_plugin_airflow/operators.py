@@ -1,0 +1,102 @@
+"""The task of one pipeline: :class:`PipelineOperator` runs it through pipeline-orchestrator, as
+``orchestrator run FILE --pipeline NAME --only --run-id ID --no-pipeline-retry`` would, in the
+task's process.
+
+What Airflow knows of the run is mapped onto the core's own words, never re-implemented:
+
+- the run id is made of the DAG id, Airflow's run id and the pipeline
+  (:func:`orchestrator.runstate.layout.run_id_from`): the same on every try of the task, so a
+  retry continues the run from its checkpoints and skips the loads that completed;
+- the DAG run's params that the file declares under ``params:`` are the run's parameters;
+- the DAG run's data interval is the run's ``${schedule.*}``, in the schedule's time zone;
+- the pipeline's own ``retry:`` became the task's retries, so the run makes one attempt.
+
+A pipeline that fails fails the task (Airflow retries it while it has retries left); a file that
+no longer validates, or a run that cannot go on (its config changed since the try that failed),
+fails it without a retry, since another try would meet the same problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+
+class PipelineFailed(AirflowException):
+    """The pipeline ran and did not succeed; the message is its error, with the run to look at."""
+
+
+class PipelineOperator(BaseOperator):
+    """Runs one pipeline of a pipeline file. ``defaults`` are the file's parameters as the DAG
+    declares them: a DAG run's param of one of those names that differs from its default is
+    passed on (the defaults themselves are the file's, worked out by the run); ``zone`` is the
+    file's schedule's time zone, None for a DAG without a schedule."""
+
+    ui_color = "#e8f1fb"
+
+    def __init__(
+        self, *, config: str, pipeline: str, defaults: Mapping[str, Any] | None = None, zone: str | None = None, **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self.pipeline = pipeline
+        self.defaults = dict(defaults or {})
+        self.zone = zone
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        import orchestrator
+        from orchestrator.errors import ConfigError
+        from orchestrator.launch import LaunchError
+        from orchestrator.runstate.layout import run_id_from
+
+        run_id = run_id_from(self.dag_id, context["run_id"], self.pipeline)
+        given = context.get("params") or {}
+        params = {
+            name: given[name] for name, default in self.defaults.items()
+            if name in given and given[name] is not None and given[name] != default
+        }
+        self.log.info("running pipeline %r of %s as run %s", self.pipeline, self.config, run_id)
+        try:
+            result = orchestrator.run(
+                self.config, pipelines=[self.pipeline], only=True, run_id=run_id, pipeline_retry=False, params=params,
+                data_interval=self._interval(context), on_event=self._log_event,
+            )
+        except ConfigError as exc:
+            raise AirflowFailException("\n".join(str(problem) for problem in exc.problems)) from None
+        except LaunchError as exc:
+            raise AirflowFailException(str(exc)) from None
+        outcome = result.pipelines[self.pipeline]
+        if not result.ok:
+            raise PipelineFailed(
+                f"pipeline {self.pipeline!r} {outcome.status}: {outcome.error} "
+                f"(orchestrator runs show {run_id} --config {self.config})"
+            )
+        return {"run_id": run_id, "status": outcome.status, "rows": outcome.rows, "elapsed": round(outcome.elapsed, 3)}
+
+    def _interval(self, context: Any) -> tuple[datetime, datetime] | None:
+        """The DAG run's data interval in the schedule's zone; None for a run that has none (a
+        manual run of an unscheduled DAG), which gets the moment it started, as by hand."""
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        if start is None or end is None:
+            return None
+        if self.zone is not None:
+            zone = ZoneInfo(self.zone)
+            start, end = start.astimezone(zone), end.astimezone(zone)
+        return start, end
+
+    def _log_event(self, event: Any) -> None:
+        """The run's steps and outcome in the task's log."""
+        kind = event.kind
+        if kind == "step_finished":
+            self.log.info("%s/%s: %s rows", event.phase, event.step, event.rows)
+        elif kind == "step_failed":
+            self.log.error("%s/%s failed: %s", event.phase, event.step, event.error)
+        elif kind == "step_reused":
+            self.log.info("%s/%s: reused from the earlier try (%s rows)", event.phase, event.step, event.rows)
+        elif kind in ("pipeline_finished", "pipeline_reused"):
+            self.log.info("pipeline %s %s%s", event.pipeline, event.status, f": {event.error}" if event.error else "")
