@@ -6,6 +6,9 @@ The asset's key is ``[<file>, <pipeline>]``, its deps the assets of the pipeline
 Dagster's run id and the pipeline: the root run's id, so a retry of the step, and a re-execution
 of a failed run from its failure, both continue the same run of the core from its checkpoints.
 The materialization carries the run's metadata: rows, duration, the core's run id and status.
+
+This module, like the others that define Dagster objects, keeps its annotations evaluated (no
+``from __future__ import annotations``): Dagster reads the compute function's annotations.
 """
 
 from datetime import datetime
