@@ -28,6 +28,8 @@ from bench.environment import (
     PLUGIN_ENV,
 )
 from bench.harness import OURS, US, Bench, environment
+from bench.engine_figures import airflow_tasks
+from bench.engine_figures_prefdag import engine_overhead_dagster, engine_overhead_prefect
 from bench.history_growth import history_100k
 from bench.language_figures import foreach_instances
 from bench.telemetry_tracing import tracing_overhead
@@ -509,4 +511,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "serve-api": serve_api,
     "tracing": tracing_overhead,
     "ui-dag-1000": ui_dag,
+    "airflow-tasks": airflow_tasks,
+    "engine-prefect": engine_overhead_prefect,
+    "engine-dagster": engine_overhead_dagster,
 }

@@ -1,0 +1,35 @@
+"""The steps of the test pipelines. Each call is counted in a file beside this one, so a test can
+tell whether a retry extracted again or went on from the checkpoint."""
+
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def _count(name: str) -> int:
+    """Count a call of ``name``; the number of calls so far, this one included."""
+    counter = HERE / "calls" / name
+    counter.parent.mkdir(exist_ok=True)
+    calls = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(calls))
+    return calls
+
+
+def rows(name: str) -> list[dict]:
+    _count(f"extract-{name}")
+    return [{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}, {"id": 3, "name": "alan"}]
+
+
+def boom(rows: list[dict]) -> list[dict]:
+    raise ConnectionError("the source went away")
+
+
+def fail_first_time(name: str) -> None:
+    """Fails on its first call only: what a task retry has to get past."""
+    if _count(f"after-load-{name}") == 1:
+        raise ConnectionError("the warehouse dropped the connection")
+
+
+def interval(since: str, until: str, logical: str) -> list[dict]:
+    """One row saying which data interval the run was about."""
+    return [{"since": since, "until": until, "logical": logical}]

@@ -1,0 +1,60 @@
+"""docs/engines/prefect.md keeps its promises: its files, written out as they are on the page, run
+as the page says (the flow once, then one pipeline with a parameter), and serve() would put the
+scheduled pipeline on the schedule the page describes."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from prefect.client.schemas.schedules import CronSchedule
+
+from conftest import REPO
+
+PAGE = REPO / "docs" / "engines" / "prefect.md"
+TITLED = re.compile(r'^```(\w+) title="([^"]+)"\n(.*?)^```$', re.MULTILINE | re.DOTALL)
+COMMAND = re.compile(r'^python -c "(.*)"$', re.MULTILINE)
+
+
+@pytest.fixture
+def page_files(tmp_path: Path) -> Path:
+    for _, name, text in TITLED.findall(PAGE.read_text(encoding="utf-8")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_the_page_shows_the_files_the_example_needs(page_files: Path) -> None:
+    assert sorted(path.name for path in page_files.iterdir()) == ["flows.py", "pipeline.yaml", "rates.py"]
+
+
+def test_the_example_runs_as_the_page_says(page_files: Path) -> None:
+    commands = COMMAND.findall(PAGE.read_text(encoding="utf-8"))
+    assert len(commands) == 2
+    for code in commands:
+        done = subprocess.run([sys.executable, "-c", code], cwd=page_files, capture_output=True, text=True, timeout=240, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+    with sqlite3.connect(page_files / "out" / "warehouse.db") as db:
+        assert db.execute("SELECT currency, price_of_100_eur FROM prices ORDER BY currency").fetchall() == [
+            ("GBP", 85.0), ("USD", 108.0),
+        ]
+    with sqlite3.connect(page_files / "out" / "other.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM rates").fetchone() == (2,)
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'prices'").fetchall() == []
+
+
+def test_serve_would_put_the_scheduled_pipeline_on_its_schedule(page_files: Path) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-c", (
+            "from flows import flow\nfrom orchestrator_plugin_prefect.deploy import deployments\n"
+            "for d in deployments(flow):\n"
+            "    (s,) = d.schedules\n"
+            "    print(d.name, d.entrypoint, s.parameters, d.concurrency_limit, s.schedule.model_dump_json(), sep='|')\n"
+        )], cwd=page_files, check=True, capture_output=True, text=True, timeout=240,
+    ).stdout.strip()
+    name, entrypoint, parameters, limit, schedule = shown.split("|")
+    assert (name, entrypoint, parameters, limit) == ("prices", "flows.py:flow", "{'pipelines': ['prices']}", "1")
+    assert CronSchedule.model_validate_json(schedule) == CronSchedule(cron="0 6 * * *", timezone="Europe/Paris")
