@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AsyncExitStack, nullcontext
@@ -17,11 +16,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
-from orchestrator.config.foreach import ForeachError
 from orchestrator.config.graph import topological_order, with_dependencies
 from orchestrator.config.interpolate import redactor
 from orchestrator.engine.collector import startup_set_aside
-from orchestrator.engine.fanout import extracting_rows, group_outcome, instances, keeping_rows, sources
 from orchestrator.engine.gates import conditional, empty_phase, verdict, without_skipped_steps
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
@@ -131,7 +128,7 @@ class Engine:
         }
         if replay is not None:  # what the replayed pipelines depend on is not run again
             names = {name for name in names if name in replay}
-        self._sources, self._expanded, self._resume = sources(self.plan), {}, resume
+        self._sources, self._expanded, self._resume = _sources(self.plan), {}, resume
         order = [name for name in topological_order(graph) if name in names]
         started = time.perf_counter()
         used_before = process_usage()[0] if ACCOUNTING.on else 0.0
@@ -172,6 +169,8 @@ class Engine:
         if self.checkpoints is not None and result.ok:
             self.checkpoints.remove(run_id)
         if self._sources and result.ok:  # a resume would expand the same instances from them
+            import shutil
+
             shutil.rmtree(foreach_run_folder(self.plan.base_dir, run_id), ignore_errors=True)
         status = INTERRUPTED if result.interrupted else SUCCEEDED if result.ok else FAILED
         self.emit(Event(Kind.RUN_FINISHED, run_id, status=status, elapsed=result.elapsed, **self._used(result, used_before)))
@@ -247,10 +246,11 @@ class Engine:
             if reason is not None:
                 outcomes[name] = self._ended(Event(Kind.PIPELINE_SKIPPED, run_id, name, status=SKIPPED, error=reason))
                 return
-            if name in self._sources:
-                spec = keeping_rows(spec, self.plan.base_dir, run_id)
-            if spec.extract_from is not None:
-                spec = extracting_rows(spec, self.plan.base_dir, run_id)
+            if name in self._sources or spec.extract_from is not None:
+                from orchestrator.engine.fanout import extracting_rows, keeping_rows
+
+                spec = keeping_rows(spec, self.plan.base_dir, run_id) if name in self._sources else spec
+                spec = extracting_rows(spec, self.plan.base_dir, run_id) if spec.extract_from is not None else spec
             job = PipelineJob(
                 self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream,
                 self.trace_context,
@@ -282,6 +282,9 @@ class Engine:
     ) -> PipelineOutcome:
         """Run one instance per row the template's source loaded, as pipelines of their own (an
         instance a resumed run completed before is reused), and say how they ended together."""
+        from orchestrator.config.foreach import ForeachError
+        from orchestrator.engine.fanout import group_outcome, instances
+
         try:
             made = instances(template, self.plan.base_dir, run_id)
         except ForeachError as exc:
@@ -335,6 +338,16 @@ class Engine:
             raise OrchestratorError(f"unknown executor {spec.name!r}")
         executor: Executor = entry.resolve()(**spec.options)
         return executor
+
+
+def _sources(plan: Plan) -> frozenset[str]:
+    """The pipelines whose rows a ``foreach`` or an ``extract`` takes (the fan-out module is
+    imported only for a plan that has one)."""
+    if not any(spec.extract_from is not None or (spec.fanout is not None and spec.fanout.source) for spec in plan.pipelines.values()):
+        return frozenset()
+    from orchestrator.engine.fanout import sources
+
+    return sources(plan)
 
 
 class StepLogs(logging.Handler):
