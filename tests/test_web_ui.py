@@ -116,6 +116,9 @@ def test_every_page_renders_from_the_api(browser: Browser, history: Path) -> Non
         assert "FileNotFoundError: inputs/rates.json not found" in revenue.inner_text()
         assert "inputs/rates.json is missing: the upstream export did not arrive" in revenue.locator("ol.log").inner_text()
         assert page.page.locator("tr.letter-row").count() == 4
+        # what the history measured of each step attempt has its columns
+        headers = page.page.locator("details.pipeline-detail[data-pipeline=orders] thead").first.text_content() or ""
+        assert "CPU" in headers and "Peak RSS" in headers
         assert "ValueError: order 9 has no amount" in page.page.locator("tr.letter-row").first.inner_text()
         assert page.page.locator("[data-action=resume]").is_visible()
         assert page.page.locator("[data-action=replay]").is_visible()

@@ -4,10 +4,11 @@
 import { html, Component } from './html.js';
 import { Badge, statusOf, duration, count, bytes, number, seconds, stamp } from './format.js';
 
-// Resource columns, shown only when some step attempt carries them.
+// Resource columns (the history's usage columns: CPU seconds, peak RSS in bytes, estimated cost),
+// shown only when some step attempt carries them.
 const RESOURCES = [
-  ['cpu_seconds', 'CPU', (v) => `${number(v)} s`],
-  ['max_rss', 'Max RSS', bytes],
+  ['cpu', 'CPU', (v) => `${number(v)} s`],
+  ['rss', 'Peak RSS', bytes],
   ['cost', 'Cost', (v) => number(v, 4)],
 ];
 
@@ -34,7 +35,7 @@ export function stepsOf(attempts) {
     step.elapsed = step.attempts.reduce((sum, a) => sum + (a.elapsed != null ? Number(a.elapsed) : a.finished == null && a.started != null ? Math.max(0, now - seconds(a.started)) : 0), 0);
     for (const [key] of RESOURCES) {
       const values = step.attempts.map((a) => a[key]).filter((v) => v !== null && v !== undefined);
-      step[key] = values.length ? (key === 'max_rss' ? Math.max(...values) : values.reduce((s, v) => s + Number(v), 0)) : null;
+      step[key] = values.length ? (key === 'rss' ? Math.max(...values) : values.reduce((s, v) => s + Number(v), 0)) : null;
     }
   }
   return [...steps.values()];
