@@ -76,6 +76,12 @@ def test_with_a_token_every_request_needs_it(tmp_path: Path) -> None:
             cookie = login.headers["set-cookie"]
             assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
             assert browser.get("/api/runs?limit=5").status_code == 200
+        with httpx.Client(base_url=url) as browser:  # behind a proxy that serves it below /tools/etl
+            login = browser.get(f"/runs?token={TOKEN}&status=failed", headers={"X-Forwarded-Prefix": "/tools/etl/"})
+            assert login.status_code == 303 and login.headers["location"] == "/tools/etl/runs?status=failed"
+            assert "Path=/tools/etl" in login.headers["set-cookie"]
+            foreign = browser.get(f"/runs?token={TOKEN}", headers={"X-Forwarded-Prefix": "//evil.example"})
+            assert foreign.status_code == 303 and foreign.headers["location"] == "/runs"  # not a plain path: ignored
             assert browser.post("/api/schedules/pipeline.yaml/report/pause", headers=ACT).json() == {
                 "file": "pipeline.yaml", "pipeline": "report", "paused": True}
     with served(tmp_path, env={"ORCHESTRATOR_SERVE_TOKEN": TOKEN}) as url:
