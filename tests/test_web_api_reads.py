@@ -89,6 +89,17 @@ def test_one_run_with_its_steps_and_dag_logs_dead_letters_config_and_diff(record
         assert {p["phase"] for p in shown["phases"]} == {"extract", "transform", "load"}
         assert shown["dag"] == {"nodes": [{"id": "orders", "status": "succeeded"}, {"id": "report", "status": "succeeded"}],
                                 "edges": [{"from": "orders", "to": "report"}]}
+        assert [p["step_count"] for p in shown["pipelines"]] == [3, 2]
+        assert not any("run_id" in row for key in ("pipelines", "phases", "steps") for row in shown[key])  # said once, in run
+        # a big run's page reads the run without its steps, then the pipelines it shows one by one
+        light: Any = live.get(f"/api/runs/{middle['run_id']}?steps=0")
+        assert set(light) == {"run", "pipelines", "dag"} and light["pipelines"] == shown["pipelines"] and light["dag"] == shown["dag"]
+        one: Any = live.get(f"/api/runs/{middle['run_id']}/pipelines/orders")
+        assert one["pipeline"] == shown["pipelines"][0]
+        assert one["steps"] == [{k: v for k, v in s.items() if k != "pipeline"} for s in shown["steps"] if s["pipeline"] == "orders"]
+        assert one["phases"] == [{k: v for k, v in p.items() if k != "pipeline"} for p in shown["phases"] if p["pipeline"] == "orders"]
+        missing: Any = live.get(f"/api/runs/{middle['run_id']}/pipelines/nope", 404)
+        assert "no pipeline 'nope' in pipeline.yaml" in missing["error"]
 
         logs: Any = live.get(f"/api/runs/{middle['run_id']}/logs?pipeline=orders&step=src")
         assert [line["message"] for line in logs["lines"]] == ["extracting 5 rows with ***"]

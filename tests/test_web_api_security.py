@@ -134,7 +134,7 @@ def _every_answer(live: Any, run_ids: list[str]) -> Iterator[tuple[str, str]]:
         if "get" not in methods:
             continue
         for run_id in run_ids:
-            concrete = path.replace("{run_id}", run_id).replace("{a}", run_ids[0]).replace("{b}", run_id)
+            concrete = path.replace("{run_id}", run_id).replace("{a}", run_ids[0]).replace("{b}", run_id).replace("{pipeline}", "orders")
             with live.client.stream("GET", concrete) as response:
                 if concrete == "/api/events":  # it never ends: its first message is enough
                     yield concrete, next(response.iter_lines())

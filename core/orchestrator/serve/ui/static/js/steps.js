@@ -68,15 +68,28 @@ export class PipelineDetail extends Component {
   constructor(props) {
     super(props);
     this.state = { open: props.open };
-    this.toggle = (event) => this.setState({ open: event.currentTarget.open });
+    this.toggle = (event) => {
+      const open = event.currentTarget.open;
+      this.setState({ open });
+      if (open && this.props.onOpen) this.props.onOpen();
+    };
+  }
+
+  componentDidMount() {
+    if (this.state.open && this.props.onOpen) this.props.onOpen();
   }
 
   componentDidUpdate(previous) {
-    if (this.props.open && !previous.open && !this.state.open) this.setState({ open: true }); // it failed meanwhile
+    if (this.props.open && !previous.open && !this.state.open) { // it failed meanwhile, or was picked in the DAG
+      this.setState({ open: true });
+      if (this.props.onOpen) this.props.onOpen();
+    }
   }
 
-  render({ pipeline, phases, attempts, logs, span, id }, { open }) {
+  render({ pipeline, phases, attempts, logs, span, id, loading }, { open }) {
     const steps = stepsOf(attempts);
+    // a closed section of a big run has not read its steps: the run's answer counted them
+    const stepCount = Math.max(steps.length, Number(pipeline.step_count) || 0);
     const resources = RESOURCES.filter(([key]) => attempts.some((a) => a[key] !== null && a[key] !== undefined));
     const name = pipeline.pipeline ?? pipeline.name;
     const retries = Math.max(0, (pipeline.attempts ?? 1) - 1);
@@ -86,7 +99,7 @@ export class PipelineDetail extends Component {
       <summary>
         <${Badge} status=${pipeline.status} />
         <span class="pipeline-name">${name}</span>
-        <span class="meta">${duration(pipeline.elapsed)}${retries ? ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''} · ${steps.length} ${steps.length === 1 ? 'step' : 'steps'}</span>
+        <span class="meta">${duration(pipeline.elapsed)}${retries ? ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''} · ${count(stepCount)} ${stepCount === 1 ? 'step' : 'steps'}</span>
       </summary>
       ${open && html`<div class="pipeline-body">
       ${pipeline.error && html`<pre class=${statusOf(pipeline.status).tone === 'failed' ? 'error-text' : 'note-text'}>${pipeline.error}</pre>`}
@@ -94,7 +107,7 @@ export class PipelineDetail extends Component {
         const { tone, label, glyph } = statusOf(phase.status);
         return html`<span class=${`phase tone-${tone}`} title=${`${phase.phase}: ${label}`}><span aria-hidden="true">${glyph}</span> ${phase.phase} <span class="muted">${duration(phase.elapsed)}</span></span>`;
       })}</div>`}
-      ${steps.length === 0 ? html`<p class="muted">No step has run.</p>` : html`<table class="grid steps">
+      ${loading ? html`<p class="loading">Loading…</p>` : steps.length === 0 ? html`<p class="muted">No step has run.</p>` : html`<table class="grid steps">
         <colgroup><col class="c-step" /><col class="c-status" /><col class="c-tries" /><col class="c-rows" /><col class="c-rejected" /><col class="c-duration" />${resources.map(() => html`<col class="c-resource" />`)}<col /></colgroup>
         <thead><tr>
           <th>Step</th><th>Status</th><th class="right">Tries</th><th class="right">Rows in → out</th><th class="right">Rejected</th><th class="right">Duration</th>
