@@ -292,6 +292,7 @@ def test_a_big_run_reads_its_steps_one_open_pipeline_at_a_time(browser: Browser,
         dag = page.page.locator("svg.dag[data-nodes='250']")
         expect(dag.locator("g.node[data-pipeline=p000]")).to_be_attached()
         assert dag.locator("g.node").count() < 50 and dag.locator("g.node[data-pipeline=p249]").count() == 0
+        browser.shoot(page, "run-big")
         page.page.locator("div.dag-frame").evaluate("(frame) => { frame.scrollLeft = frame.scrollWidth; }")
         expect(dag.locator("g.node[data-pipeline=p249]")).to_have_attribute("data-status", "failed")
         page.clean()

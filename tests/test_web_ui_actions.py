@@ -90,6 +90,8 @@ def test_start_watch_fail_fix_and_resume(browser: Browser, tmp_path: Path) -> No
         expect(run).to_have_attribute("data-status", "succeeded")
         expect(revenue.locator("tr.step-row[data-step=read_rates]")).to_contain_text("succeeded")
         assert page.page.url.endswith(f"/runs/{run_id}") and moved == [], f"the page reloaded or moved: {moved}"
+        # its duration is the resume's, said beside the time since the run first started
+        expect(run.locator(".facts")).to_contain_text("since it first started")
         browser.shoot(page, "run-resumed")
         page.clean()
 

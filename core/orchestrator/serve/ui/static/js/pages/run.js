@@ -259,6 +259,8 @@ export class RunPage extends Component {
       : nodes;
     const rejected = counts.reduce((sum, c) => sum + (Number(c.rows) || 0), 0) || letters.length;
     const params = run.params && typeof run.params === 'object' ? Object.entries(run.params) : [];
+    // a resumed run's time is its last resume's; its steps began at its first start
+    const resumed = nodes.some((name) => states[name] === 'reused');
     return html`<section class="page run-page" data-status=${statusOf(status).label}>
       <div class="page-head">
         <div>
@@ -266,7 +268,8 @@ export class RunPage extends Component {
           <h1 class="run-title"><${Badge} status=${status} /> <span class="mono">${runId}</span></h1>
           <div class="facts">
             <span>Started <${When} value=${run.started} /> <span class="muted">(${stamp(run.started)})</span></span>
-            <span>Duration <b>${duration(run.elapsed ?? (tone === 'running' ? t1 - t0 : null))}</b></span>
+            <span>Duration <b>${duration(run.elapsed ?? (tone === 'running' ? t1 - t0 : null))}</b>${resumed && tone !== 'running'
+              ? html` <span class="muted">(its last resume; ${duration(t1 - t0)} since it first started)</span>` : null}</span>
             ${run.host ? html`<span>Host <b>${run.host}</b></span>` : null}
             ${params.map(([k, v]) => html`<code class="param">${k}=${typeof v === 'string' ? v : JSON.stringify(v)}</code>`)}
           </div>
