@@ -82,6 +82,8 @@ def test_with_a_token_every_request_needs_it(tmp_path: Path) -> None:
             assert "Path=/tools/etl" in login.headers["set-cookie"]
             foreign = browser.get(f"/runs?token={TOKEN}", headers={"X-Forwarded-Prefix": "//evil.example"})
             assert foreign.status_code == 303 and foreign.headers["location"] == "/runs"  # not a plain path: ignored
+            missing = browser.get("/api/nothing", headers={"Authorization": f"Bearer {TOKEN}", "X-Forwarded-Prefix": "/tools/etl"})
+            assert missing.status_code == 404 and "no such route: /tools/etl/api/nothing;" in missing.json()["error"]
             assert browser.post("/api/schedules/pipeline.yaml/report/pause", headers=ACT).json() == {
                 "file": "pipeline.yaml", "pipeline": "report", "paused": True}
     with served(tmp_path, env={"ORCHESTRATOR_SERVE_TOKEN": TOKEN}) as url:

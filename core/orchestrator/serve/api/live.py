@@ -5,8 +5,8 @@ Each message is one ``data:`` line of JSON: an event as ``Event.to_dict()`` give
 form), and, when a run ends, ``{"kind": "end", "run_id": ..., "status": ...}``. A follower reads
 the run itself (``GET /api/runs/{run_id}``); the stream brings what changes, so what a run said
 before the stream opened is replayed only a little: a run that already ended gets ``hello`` and
-``end`` with its status at once, and a running one at most the last :data:`~orchestrator.serve.
-fanout.BACKLOG` messages (a ``resync`` first when there were more). A run this server
+``end`` with its status at once, and a running one at most the last
+:data:`~orchestrator.serve.fanout.BACKLOG` messages (a ``resync`` first when there were more). A run this server
 started is followed in-process: its events come from its thread through the server's
 :class:`~orchestrator.serve.fanout.Hub`, as they happen. A run started elsewhere (``orchestrator
 run`` on the same state store, another server) is followed by polling its history every
