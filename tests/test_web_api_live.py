@@ -19,7 +19,8 @@ import pytest
 from helpers import BIN, cli
 from web_api_helpers import CONFIG, GATED, SECRET, Stream, project, run, serving
 
-from orchestrator.serve.fanout import QUEUE_SIZE, Hub
+from orchestrator.events import Event, Kind
+from orchestrator.serve.fanout import BACKLOG, QUEUE_SIZE, Hub
 
 ORCHESTRATOR = str(BIN / "orchestrator")
 HEADERS = {"X-Orchestrator-Request": "1"}
@@ -63,9 +64,11 @@ def test_a_run_started_through_the_api_is_followed_live_to_its_end(tmp_path: Pat
         assert everything.wait(lambda m: m["kind"] == "end" and m["run_id"] == run_id)["status"] == "succeeded"
         assert live.get(f"/api/runs/{run_id}")["run"]["status"] == "succeeded"  # type: ignore[index]
         assert (tmp_path / "out" / "after.jsonl").exists()
-        # a run that ended: its stream says so at once
+        # a run that ended: its stream says so at once, without replaying the run
         again = Stream(f"{live.url}/api/runs/{run_id}/events")
         assert again.wait(lambda m: m["kind"] == "end")["status"] == "succeeded"
+        assert again.closed.wait(30) and again.messages == [
+            {"kind": "hello", "run_id": run_id, "live": False}, {"kind": "end", "run_id": run_id, "status": "succeeded"}]
 
 
 def test_bad_params_are_refused_with_the_message_the_cli_gives(tmp_path: Path) -> None:
@@ -188,3 +191,28 @@ def test_a_follower_that_falls_behind_loses_messages_and_is_told_to_resync() -> 
     taken = asyncio.run(scenario())
     assert taken[0]["kind"] == "resync" and taken[0]["dropped"] == 500
     assert [m["message"] for m in taken[1:]] == [str(n) for n in range(QUEUE_SIZE)]
+
+
+def test_a_finished_run_recorded_elsewhere_streams_its_end_only(tmp_path: Path) -> None:
+    config = project(tmp_path)
+    run(config, "--param", "count=400")  # hundreds of steps' rows, log lines and events in its history
+    with serving(config) as live:
+        run_id = live.get("/api/runs")["runs"][0]["run_id"]  # type: ignore[index]
+        events = Stream(f"{live.url}/api/runs/{run_id}/events")
+        assert events.closed.wait(30)
+        assert events.messages == [{"kind": "hello", "run_id": run_id, "live": False},
+                                   {"kind": "end", "run_id": run_id, "status": "succeeded"}]
+
+
+def test_a_late_follower_of_a_live_run_gets_a_bounded_replay() -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        hub = Hub()
+        hub.expect("r1", Path("pipeline.yaml"), ())
+        sink = hub.sink("r1")
+        for number in range(BACKLOG + 300):
+            sink(Event(Kind.LOG, "r1", message=str(number)))
+        return await hub.subscribe("r1").take(1)
+
+    taken = asyncio.run(scenario())
+    assert taken[0]["kind"] == "resync" and taken[0]["dropped"] == 300
+    assert [m["message"] for m in taken[1:]] == [str(n) for n in range(300, BACKLOG + 300)]

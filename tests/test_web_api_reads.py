@@ -38,6 +38,22 @@ def test_files_and_pipelines_with_their_schedule_and_latest_runs(recorded: Path)
         assert report["schedule"]["text"] == "cron 0 0 1 1 *" and report["schedule"]["paused"] is False
         assert report["schedule"]["next"].endswith("-01-01T00:00:00+00:00")
         assert [p["name"] for p in live.get("/api/pipelines?q=REP")["pipelines"]] == ["report"]  # type: ignore[index]
+        assert orders["params"] == report["params"] == [{"name": "count", "default": 4, "type": "integer", "secret": False}]  # the file as it is now
+
+
+def test_pipelines_list_their_files_params_with_defaults_and_secrets_hidden(tmp_path: Path) -> None:
+    declared = 'params: {count: 3, regions: [eu, us], full: false, rate: 0.5, api_token: "${API_TOKEN}", db_password: plain-default-pw, note: null}'
+    project(tmp_path, CONFIG.replace("params: {count: 3}", declared))
+    with serving(tmp_path) as live:
+        answer = live.client.get("/api/pipelines")
+        params = answer.json()["pipelines"][0]["params"]
+        assert [(p["name"], p["default"], p["type"], p["secret"]) for p in params] == [
+            ("count", 3, "integer", False), ("regions", ["eu", "us"], "list", False), ("full", False, "boolean", False),
+            ("rate", 0.5, "number", False), ("api_token", "***", "string", True), ("db_password", "***", "string", True),
+            ("note", None, None, False)]
+        assert SECRET not in answer.text and "plain-default-pw" not in answer.text
+        schema = live.get("/api/openapi.json")["components"]["schemas"]["Pipelines"]  # type: ignore[index]
+        assert "params" in schema["properties"]["pipelines"]["items"]["required"]
 
 
 def test_runs_are_paged_newest_first_with_a_cursor(recorded: Path) -> None:
@@ -73,6 +89,17 @@ def test_one_run_with_its_steps_and_dag_logs_dead_letters_config_and_diff(record
         assert {p["phase"] for p in shown["phases"]} == {"extract", "transform", "load"}
         assert shown["dag"] == {"nodes": [{"id": "orders", "status": "succeeded"}, {"id": "report", "status": "succeeded"}],
                                 "edges": [{"from": "orders", "to": "report"}]}
+        assert [p["step_count"] for p in shown["pipelines"]] == [3, 2]
+        assert not any("run_id" in row for key in ("pipelines", "phases", "steps") for row in shown[key])  # said once, in run
+        # a big run's page reads the run without its steps, then the pipelines it shows one by one
+        light: Any = live.get(f"/api/runs/{middle['run_id']}?steps=0")
+        assert set(light) == {"run", "pipelines", "dag"} and light["pipelines"] == shown["pipelines"] and light["dag"] == shown["dag"]
+        one: Any = live.get(f"/api/runs/{middle['run_id']}/pipelines/orders")
+        assert one["pipeline"] == shown["pipelines"][0]
+        assert one["steps"] == [{k: v for k, v in s.items() if k != "pipeline"} for s in shown["steps"] if s["pipeline"] == "orders"]
+        assert one["phases"] == [{k: v for k, v in p.items() if k != "pipeline"} for p in shown["phases"] if p["pipeline"] == "orders"]
+        missing: Any = live.get(f"/api/runs/{middle['run_id']}/pipelines/nope", 404)
+        assert "no pipeline 'nope' in pipeline.yaml" in missing["error"]
 
         logs: Any = live.get(f"/api/runs/{middle['run_id']}/logs?pipeline=orders&step=src")
         assert [line["message"] for line in logs["lines"]] == ["extracting 5 rows with ***"]

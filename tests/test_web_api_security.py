@@ -76,6 +76,14 @@ def test_with_a_token_every_request_needs_it(tmp_path: Path) -> None:
             cookie = login.headers["set-cookie"]
             assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
             assert browser.get("/api/runs?limit=5").status_code == 200
+        with httpx.Client(base_url=url) as browser:  # behind a proxy that serves it below /tools/etl
+            login = browser.get(f"/runs?token={TOKEN}&status=failed", headers={"X-Forwarded-Prefix": "/tools/etl/"})
+            assert login.status_code == 303 and login.headers["location"] == "/tools/etl/runs?status=failed"
+            assert "Path=/tools/etl" in login.headers["set-cookie"]
+            foreign = browser.get(f"/runs?token={TOKEN}", headers={"X-Forwarded-Prefix": "//evil.example"})
+            assert foreign.status_code == 303 and foreign.headers["location"] == "/runs"  # not a plain path: ignored
+            missing = browser.get("/api/nothing", headers={"Authorization": f"Bearer {TOKEN}", "X-Forwarded-Prefix": "/tools/etl"})
+            assert missing.status_code == 404 and "no such route: /tools/etl/api/nothing;" in missing.json()["error"]
             assert browser.post("/api/schedules/pipeline.yaml/report/pause", headers=ACT).json() == {
                 "file": "pipeline.yaml", "pipeline": "report", "paused": True}
     with served(tmp_path, env={"ORCHESTRATOR_SERVE_TOKEN": TOKEN}) as url:
@@ -128,7 +136,7 @@ def _every_answer(live: Any, run_ids: list[str]) -> Iterator[tuple[str, str]]:
         if "get" not in methods:
             continue
         for run_id in run_ids:
-            concrete = path.replace("{run_id}", run_id).replace("{a}", run_ids[0]).replace("{b}", run_id)
+            concrete = path.replace("{run_id}", run_id).replace("{a}", run_ids[0]).replace("{b}", run_id).replace("{pipeline}", "orders")
             with live.client.stream("GET", concrete) as response:
                 if concrete == "/api/events":  # it never ends: its first message is enough
                     yield concrete, next(response.iter_lines())

@@ -249,3 +249,55 @@ def test_under_a_path_prefix_the_pages_find_their_scripts_and_the_api(browser: B
         page.clean()
     finally:
         assert served.stop() == 0
+
+
+BIG_STEPS = '''\
+def one():
+    return [{"n": 1}]
+
+def boom():
+    raise RuntimeError("p249 broke on purpose")
+'''
+
+
+def test_a_big_run_reads_its_steps_one_open_pipeline_at_a_time(browser: Browser, tmp_path: Path) -> None:  # noqa: F811
+    """A run of 250 pipelines in a chain: the page reads the run without its steps (``?steps=0``),
+    shows each closed section's step count from it, and reads a pipeline's steps and log lines
+    when its section is open: the failed one at once, another when it is clicked open. Its graph
+    draws the boxes in sight, and more as it scrolls."""
+    lines = ["pipelines:"]
+    for index in range(250):
+        call = "big_steps:boom" if index == 249 else "big_steps:one"
+        lines += [f"  p{index:03d}:", "    type: ETL", *([f"    depends_on: [p{index - 1:03d}]"] if index else []),
+                  f'    phases: {{extract: {{steps: [{{id: src, plugin: python.call, args: {{callable: "{call}"}}}}]}}, '
+                  f"load: {{steps: [{{id: out, plugin: jsonl.write, args: {{path: out/p{index:03d}.jsonl}}}}]}}}}"]
+    (tmp_path / "big.yaml").write_text("\n".join(lines) + "\n")
+    (tmp_path / "big_steps.py").write_text(BIG_STEPS)
+    run(tmp_path / "big.yaml", ok=False)
+    served = serve(tmp_path, "big.yaml")
+    try:
+        run_id = served.get("/api/runs")["runs"][0]["run_id"]
+        page = browser.open("about:blank")
+        asked: list[str] = []
+        page.page.on("request", lambda request: asked.append(request.url.split(str(served.port), 1)[1]))
+        page.page.goto(f"http://127.0.0.1:{served.port}/runs/{run_id}")
+        failed = page.page.locator("details.pipeline-detail[data-pipeline=p249]")
+        expect(failed.locator("pre.error-text").first).to_contain_text("RuntimeError: p249 broke on purpose")
+        closed = page.page.locator("details.pipeline-detail[data-pipeline=p003]")
+        expect(closed.locator("summary")).to_contain_text("2 steps")
+        assert closed.locator("tr.step-row").count() == 0
+        closed.locator("summary").click()
+        expect(closed.locator("tr.step-row")).to_have_count(2)
+        assert f"/api/runs/{run_id}?steps=0" in asked and f"/api/runs/{run_id}" not in asked
+        assert f"/api/runs/{run_id}/pipelines/p249" in asked and f"/api/runs/{run_id}/pipelines/p003" in asked
+        assert not any(path.startswith(f"/api/runs/{run_id}/pipelines/p1") for path in asked)  # closed, never opened
+        # the graph: all 250 laid out, the boxes in sight drawn; scrolled to its end, the last one is
+        dag = page.page.locator("svg.dag[data-nodes='250']")
+        expect(dag.locator("g.node[data-pipeline=p000]")).to_be_attached()
+        assert dag.locator("g.node").count() < 50 and dag.locator("g.node[data-pipeline=p249]").count() == 0
+        browser.shoot(page, "run-big")
+        page.page.locator("div.dag-frame").evaluate("(frame) => { frame.scrollLeft = frame.scrollWidth; }")
+        expect(dag.locator("g.node[data-pipeline=p249]")).to_have_attribute("data-status", "failed")
+        page.clean()
+    finally:
+        assert served.stop() == 0

@@ -28,10 +28,15 @@ def navigations(page: Watched) -> list[str]:
     return seen
 
 
-def start_from_form(page: Watched, pipeline: str, params: dict[str, str] | None = None, shoot: Browser | None = None) -> str:
-    """Run a pipeline from its row's form; the page moves to the new run, whose id is returned."""
+def start_from_form(page: Watched, pipeline: str, params: dict[str, str] | None = None, shoot: Browser | None = None,
+                    prefilled: dict[str, str] | None = None) -> str:
+    """Run a pipeline from its row's form (which holds ``prefilled``, the file's params with their
+    defaults, first); the page moves to the new run, whose id is returned."""
     page.page.locator(f"tr[data-pipeline={pipeline}]").get_by_role("button", name="Run now").click()
     form = page.page.locator("form.params-form")
+    for index, (name, value) in enumerate((prefilled or {}).items()):
+        expect(form.get_by_label("param name").nth(index)).to_have_value(name)
+        expect(form.get_by_label("param value").nth(index)).to_have_value(value)
     for index, (name, value) in enumerate((params or {}).items()):
         if index:
             form.get_by_role("button", name="+ param").click()
@@ -50,7 +55,7 @@ def test_start_watch_fail_fix_and_resume(browser: Browser, tmp_path: Path) -> No
     try:
         page = browser.open(f"http://127.0.0.1:{served.port}/")
         page.page.locator("tr.pipeline-row").first.wait_for()
-        run_id = start_from_form(page, "report", {"batch": "hourly"}, shoot=browser)
+        run_id = start_from_form(page, "report", {"batch": "hourly"}, shoot=browser, prefilled={"batch": "nightly"})
         moved = navigations(page)
         run = page.page.locator("section.run-page")
 
@@ -85,6 +90,8 @@ def test_start_watch_fail_fix_and_resume(browser: Browser, tmp_path: Path) -> No
         expect(run).to_have_attribute("data-status", "succeeded")
         expect(revenue.locator("tr.step-row[data-step=read_rates]")).to_contain_text("succeeded")
         assert page.page.url.endswith(f"/runs/{run_id}") and moved == [], f"the page reloaded or moved: {moved}"
+        # its duration is the resume's, said beside the time since the run first started
+        expect(run.locator(".facts")).to_contain_text("since it first started")
         browser.shoot(page, "run-resumed")
         page.clean()
 

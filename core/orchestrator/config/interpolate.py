@@ -260,6 +260,12 @@ def hide_passwords(text: str) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m['keep']}***@" if m["keep"] else f"{m['query']}***", text)
 
 
+def looks_secret(name: str) -> bool:
+    """Whether a name (of a variable, a parameter) says its value is a secret (``DB_PASSWORD``,
+    ``api_key``): such values are hidden wherever they would be shown."""
+    return bool(_SECRET_NAME.search(name))
+
+
 def secret_environment(env: Mapping[str, str]) -> set[str]:
     """The values of the environment variables whose names look secret. Values too short or too
     plain to be a secret (``1``, ``true``) are left out: redacting them would garble every text."""

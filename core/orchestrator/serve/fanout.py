@@ -20,7 +20,7 @@ from typing import Any
 
 from orchestrator.events import Event, EventSink, Kind
 
-__all__ = ["CLOSING", "QUEUE_SIZE", "Hub", "LiveRun", "Subscriber"]
+__all__ = ["BACKLOG", "CLOSING", "QUEUE_SIZE", "Hub", "LiveRun", "Subscriber"]
 
 #: the kind of the last message every follower gets when the server stops
 CLOSING = "server_stopping"
@@ -28,8 +28,9 @@ _PIPELINE_KINDS = frozenset({Kind.PIPELINE_STARTED, Kind.PIPELINE_FINISHED, Kind
 
 #: messages a subscriber may fall behind by before it loses some
 QUEUE_SIZE = 5000
-#: messages of a live run kept for followers that come later (a page opened mid-run)
-BACKLOG = 5000
+#: messages of a live run kept for followers that come later (a page opened mid-run reads the run
+#: itself; these only bridge the moments between its read and its stream, so a few are enough)
+BACKLOG = 1000
 
 
 @dataclass

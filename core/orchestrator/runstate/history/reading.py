@@ -92,14 +92,26 @@ class Reading(SQLStore):
         found = self._query("SELECT * FROM runs WHERE run_id = ?", run_id)
         return found[0] if found else None
 
-    def pipelines(self, run_id: str) -> list[dict[str, Any]]:
+    def pipelines(self, run_id: str, pipeline: str | None = None) -> list[dict[str, Any]]:
+        if pipeline is not None:
+            return self._query("SELECT * FROM pipeline_runs WHERE run_id = ? AND pipeline = ?", run_id, pipeline)
         return self._query("SELECT * FROM pipeline_runs WHERE run_id = ? ORDER BY started IS NULL, started, pipeline", run_id)
 
-    def steps(self, run_id: str) -> list[dict[str, Any]]:
+    def steps(self, run_id: str, pipeline: str | None = None) -> list[dict[str, Any]]:
+        """A run's step attempts (of one ``pipeline`` only, when given: its key's prefix)."""
+        if pipeline is not None:
+            return self._query("SELECT * FROM step_attempts WHERE run_id = ? AND pipeline = ? ORDER BY started, attempt", run_id, pipeline)
         return self._query("SELECT * FROM step_attempts WHERE run_id = ? ORDER BY started, attempt", run_id)
 
-    def phases(self, run_id: str) -> list[dict[str, Any]]:
+    def phases(self, run_id: str, pipeline: str | None = None) -> list[dict[str, Any]]:
+        if pipeline is not None:
+            return self._query("SELECT * FROM phase_runs WHERE run_id = ? AND pipeline = ? ORDER BY started", run_id, pipeline)
         return self._query("SELECT * FROM phase_runs WHERE run_id = ? ORDER BY started, pipeline", run_id)
+
+    def step_counts(self, run_id: str) -> dict[str, int]:
+        """How many steps each pipeline of a run has started (retries not counted again)."""
+        rows = self._query("SELECT pipeline, COUNT(DISTINCT step) AS steps FROM step_attempts WHERE run_id = ? GROUP BY pipeline", run_id)
+        return {row["pipeline"]: int(row["steps"]) for row in rows}
 
     def latest_unfinished(self, config: str) -> dict[str, Any] | None:
         """The newest run of this config file that did not succeed: what ``--resume`` continues."""

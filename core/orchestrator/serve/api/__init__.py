@@ -65,7 +65,8 @@ def routes(catalog: Catalog) -> list[BaseRoute]:
         Route("/api/pipelines", answer(lambda r: pipelines.pipelines(catalog, r))),
         Route("/api/plugins", answer(lambda r: pipelines.plugins(catalog))),
         Route("/api/runs", answer(lambda r: runs.run_page(catalog, r))),
-        Route("/api/runs/{run_id}", answer(lambda r: runs.run_detail(catalog, hub, param(r, "run_id")))),
+        Route("/api/runs/{run_id}", answer(lambda r: runs.run_detail(catalog, hub, param(r, "run_id"), r))),
+        Route("/api/runs/{run_id}/pipelines/{pipeline}", answer(lambda r: runs.run_pipeline(catalog, param(r, "run_id"), param(r, "pipeline")))),
         Route("/api/runs/{run_id}/logs", answer(lambda r: run_parts.logs(catalog, r, param(r, "run_id")))),
         Route("/api/runs/{run_id}/dead-letters", answer(lambda r: run_parts.dead_letters(catalog, r, param(r, "run_id")))),
         Route("/api/runs/{run_id}/config", answer(lambda r: run_parts.config(catalog, param(r, "run_id")))),
@@ -111,9 +112,12 @@ def error_handlers(catalog: Catalog) -> dict[Any, Callable[..., Any]]:
         return reply({"error": exc.message}, catalog.redactor(), exc.status)
 
     def http_error(request: Request, exc: Exception) -> Response:
+        from orchestrator.serve.api.security import forwarded_prefix
+
         assert isinstance(exc, HTTPException)
-        message = {404: f"no such route: {request.url.path}; GET /api/openapi.json lists them",
-                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        path = forwarded_prefix(request) + request.url.path  # the address as the client sent it, behind a proxy too
+        message = {404: f"no such route: {path}; GET /api/openapi.json lists them",
+                   405: f"{request.method} is not allowed on {path}"}.get(exc.status_code, str(exc.detail))
         return reply({"error": message}, catalog.redactor(), exc.status_code)
 
     return {ApiError: api_error, HTTPException: http_error}

@@ -2,7 +2,11 @@
 ``GET /api/events`` (every run of the served files).
 
 Each message is one ``data:`` line of JSON: an event as ``Event.to_dict()`` gives it (``--json``'s
-form), and, when a run ends, ``{"kind": "end", "run_id": ..., "status": ...}``. A run this server
+form), and, when a run ends, ``{"kind": "end", "run_id": ..., "status": ...}``. A follower reads
+the run itself (``GET /api/runs/{run_id}``); the stream brings what changes, so what a run said
+before the stream opened is replayed only a little: a run that already ended gets ``hello`` and
+``end`` with its status at once, and a running one at most the last
+:data:`~orchestrator.serve.fanout.BACKLOG` messages (a ``resync`` first when there were more). A run this server
 started is followed in-process: its events come from its thread through the server's
 :class:`~orchestrator.serve.fanout.Hub`, as they happen. A run started elsewhere (``orchestrator
 run`` on the same state store, another server) is followed by polling its history every
@@ -18,7 +22,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.serve.api.responses import dumps, redacted
-from orchestrator.serve.fanout import CLOSING
+from orchestrator.serve.fanout import BACKLOG, CLOSING
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -46,7 +50,9 @@ async def run_events(catalog: Catalog, request: Request) -> Response:
     subscriber = hub.subscribe(run_id)  # before looking: nothing it says from now on is missed
     if hub.live(run_id) is None:
         hub.unsubscribe(subscriber)
-        history, _file_id, _served, _run = await run_in_threadpool(catalog.find_run, run_id)  # a 404 when unknown
+        history, _file_id, _served, run = await run_in_threadpool(catalog.find_run, run_id)  # a 404 when unknown
+        if run["status"] in _ENDED:  # nothing will change: its history is what the page reads
+            return StreamingResponse(_ended(catalog, run_id, str(run["status"])), media_type="text/event-stream", headers=HEADERS)
         return StreamingResponse(_polled(catalog, history, run_id), media_type="text/event-stream", headers=HEADERS)
 
     async def stream() -> AsyncIterator[str]:
@@ -66,6 +72,12 @@ async def run_events(catalog: Catalog, request: Request) -> Response:
     return StreamingResponse(stream(), media_type="text/event-stream", headers=HEADERS)
 
 
+async def _ended(catalog: Catalog, run_id: str, status: str) -> AsyncIterator[str]:
+    """A run that already ended: said at once, without its history (thousands of messages for a big run)."""
+    yield _message(catalog, {"kind": "hello", "run_id": run_id, "live": False})
+    yield _message(catalog, {"kind": "end", "run_id": run_id, "status": status})
+
+
 async def _polled(catalog: Catalog, history: SQLState, run_id: str) -> AsyncIterator[str]:
     """A run started elsewhere, followed through its history until it ends."""
     import anyio
@@ -79,6 +91,10 @@ async def _polled(catalog: Catalog, history: SQLState, run_id: str) -> AsyncIter
             yield _message(catalog, {"kind": CLOSING, "run_id": run_id, "message": "the server is stopping"})
             return
         messages, ended = await run_in_threadpool(follower.poll)
+        if len(messages) > BACKLOG:  # the first look at a big run: its latest changes, and a resync
+            lost = len(messages) - BACKLOG
+            messages = [{"kind": "resync", "run_id": run_id, "dropped": lost,
+                         "message": f"{lost} earlier messages were left out: read the run again"}, *messages[lost:]]
         for message in messages:
             yield _message(catalog, message)
         if ended:

@@ -1,5 +1,6 @@
 """``GET /api/files``, ``GET /api/pipelines`` (every pipeline of every served file, with its
-schedule, whether it is paused, and its latest runs) and ``GET /api/plugins``."""
+schedule, whether it is paused, its latest runs and the params its file declares) and
+``GET /api/plugins``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from orchestrator.serve.api.served import Catalog
     from orchestrator.serve.catalog import Served
 
-__all__ = ["LATEST_RUNS", "files", "pipelines", "plugins"]
+__all__ = ["LATEST_RUNS", "declared_params", "files", "pipelines", "plugins"]
 
 #: the runs shown per pipeline (the cells of the grid)
 LATEST_RUNS = 25
@@ -41,6 +42,7 @@ def pipelines(catalog: Catalog, request: Request) -> dict[str, Any]:
         if not names:
             continue
         history, config = catalog.history(served), str(served.plan.source.resolve())
+        params = declared_params(served.plan.params)
         schedules = {pipeline: (sid, schedule) for sid, (pipeline, schedule) in served.schedules.items()}
         connection = connect(served.plan.state, served.plan.base_dir) if schedules else None
         try:
@@ -59,7 +61,7 @@ def pipelines(catalog: Catalog, request: Request) -> dict[str, Any]:
                 found.append({
                     "file": file_id, "name": name, "type": spec.type, "depends_on": list(spec.depends_on),
                     "schedule": shown, "triggers": _triggers(catalog, served, name),
-                    "runs": history.pipeline_latest(config, name, LATEST_RUNS),
+                    "runs": history.pipeline_latest(config, name, LATEST_RUNS), "params": params,
                 })
         finally:
             if connection is not None:
@@ -67,6 +69,23 @@ def pipelines(catalog: Catalog, request: Request) -> dict[str, Any]:
     if request.query_params.get("failing") in ("1", "true", "yes"):
         found.sort(key=lambda row: not (row["runs"] and row["runs"][0]["status"] == "failed"))
     return {"pipelines": found}
+
+
+#: the type of a param, from its default (what ``--param`` converts a value to)
+_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (list, "list"), (str, "string"))
+
+
+def declared_params(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``params:`` of a file with their defaults, for a form that starts a run: a default whose
+    name looks secret is shown as ``***`` (it is still what a run gets when no value is given)."""
+    from orchestrator.config.interpolate import looks_secret
+
+    found = []
+    for name, default in values.items():
+        kind = next((text for python, text in _TYPES if isinstance(default, python)), None)
+        shown = "***" if looks_secret(name) and default not in (None, "") else default
+        found.append({"name": name, "default": shown, "type": kind, "secret": looks_secret(name)})
+    return found
 
 
 def _triggers(catalog: Catalog, served: Served, name: str) -> list[str]:

@@ -7,6 +7,9 @@
   ``?token=TOKEN`` (it is answered with a redirect to the same address without the token, setting
   an ``HttpOnly``, ``SameSite=Strict`` cookie that holds a keyed hash of the token, not the token).
   A request without it is a 401.
+- **A path prefix.** A reverse proxy that serves the server below a path (``/orchestrator/``)
+  strips it and says what it was in ``X-Forwarded-Prefix`` (:func:`forwarded_prefix`): the
+  ``?token=`` redirect and the session cookie's path keep it, as the pages' links do.
 - **The Host header.** Without a token the server answers only requests addressed to the loopback
   names (``127.0.0.1``, ``localhost``, ``[::1]``): a web page whose domain is made to resolve to
   127.0.0.1 (DNS rebinding) gets a 403, not the API.
@@ -26,6 +29,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +37,7 @@ from urllib.parse import urlencode, urlsplit
 
 from orchestrator.serve.api.responses import dumps
 
-__all__ = ["COOKIE", "CSRF_HEADER", "TOKEN_ENV", "Guard", "TokenError", "is_loopback", "read_token"]
+__all__ = ["COOKIE", "CSRF_HEADER", "TOKEN_ENV", "Guard", "TokenError", "forwarded_prefix", "is_loopback", "read_token"]
 
 TOKEN_ENV = "ORCHESTRATOR_SERVE_TOKEN"
 CSRF_HEADER = "x-orchestrator-request"
@@ -42,12 +46,27 @@ COOKIE = "orchestrator_session"
 SHORTEST_TOKEN = 16
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: a path prefix a reverse proxy may announce (``X-Forwarded-Prefix: /orchestrator``): plain path
+#: segments only, so the header can never inject markup into a page or a redirect to another site
+PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)*")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def forwarded_prefix(request: Any) -> str:
+    """Where the server lives below the proxy's root (``""`` when it is not below one): from
+    ``X-Forwarded-Prefix``, else the ASGI ``root_path``, each taken only when a plain path. Every
+    address the server hands a browser (page links, the login redirect, the cookie) starts with it."""
+    announced = request.headers.get("x-forwarded-prefix", "").rstrip("/")
+    root = request.scope.get("root_path", "").rstrip("/")
+    for candidate in (announced, root):
+        if candidate and PREFIX.fullmatch(candidate):
+            return str(candidate)
+    return ""
 
 
 class TokenError(ValueError):
@@ -133,9 +152,10 @@ class Guard:
                 if not hmac.compare_digest(given.encode(), self.token.encode()):
                     return _error(401, "the token in ?token= is not this server's access token")
                 kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
-                target = request.url.path + (f"?{kept}" if kept else "")
+                below = forwarded_prefix(request)
+                target = below + request.url.path + (f"?{kept}" if kept else "")
                 response = RedirectResponse(target, status_code=303)
-                response.set_cookie(COOKIE, self.session or "", httponly=True, samesite="strict", path="/",
+                response.set_cookie(COOKIE, self.session or "", httponly=True, samesite="strict", path=below or "/",
                                     secure=request.url.scheme == "https")
                 return response
             if not self._authenticated(request):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from orchestrator.serve.api.security import forwarded_prefix
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -38,22 +39,6 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
-#: a path prefix a reverse proxy may announce (``X-Forwarded-Prefix: /orchestrator``): plain path
-#: segments only, so the header can never inject markup into the shell
-PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)*")
-
-
-def prefix(request: Request) -> str:
-    """Where the UI lives below the proxy's root: the shell's links to its scripts start with it,
-    and the scripts find the API beside themselves."""
-    announced = request.headers.get("x-forwarded-prefix", "").rstrip("/")
-    root = request.scope.get("root_path", "").rstrip("/")
-    for candidate in (announced, root):
-        if candidate and PREFIX.fullmatch(candidate):
-            return candidate
-    return ""
-
-
 def routes() -> list[BaseRoute]:
     """The page routes and ``/static``, for the app of :mod:`orchestrator.serve.web`."""
     from starlette.responses import Response
@@ -63,7 +48,7 @@ def routes() -> list[BaseRoute]:
     shell = (STATIC / "shell.html").read_text(encoding="utf-8")
 
     async def page(request: Request) -> Response:
-        body = shell.replace("{root}", html.escape(prefix(request), quote=True))
+        body = shell.replace("{root}", html.escape(forwarded_prefix(request), quote=True))
         return Response(body, media_type="text/html; charset=utf-8", headers=HEADERS)
 
     class Static(StaticFiles):

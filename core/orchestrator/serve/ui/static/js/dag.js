@@ -30,11 +30,42 @@ function path({ from, to }) {
   return `M${from.x},${from.y} C${from.x + bend},${from.y} ${to.x - bend},${to.y} ${to.x - 2},${to.y}`;
 }
 
+// A graph of more boxes than this draws only those in (or near) the frame's visible part, and
+// draws more as the frame scrolls: a thousand boxes and their arrows are thousands of SVG
+// elements, most of them out of sight, and creating them was most of a big run's drawing time.
+const WINDOWED = 200;
+// how far beyond the visible part boxes are drawn, in pixels (no blank edge while scrolling)
+const MARGIN = 400;
+
+// Whether a box (or an arrow's bounding box) meets the visible part of the frame, with a margin.
+function meets(view, x0, y0, x1, y1) {
+  return x1 >= view.left - MARGIN && x0 <= view.left + view.width + MARGIN && y1 >= view.top - MARGIN && y0 <= view.top + view.height + MARGIN;
+}
+
 export class Dag extends Component {
+  constructor(props) {
+    super(props);
+    // before the frame is measured: the window's width, the frame's largest height (app.css)
+    this.state = { view: { left: 0, top: 0, width: window.innerWidth, height: 520 } };
+    this.frame = null;
+    this.scrolled = () => {
+      if (this.pending) return;
+      this.pending = requestAnimationFrame(() => {
+        this.pending = null;
+        const { scrollLeft: left, scrollTop: top, clientWidth: width, clientHeight: height } = this.frame;
+        this.setState({ view: { left, top, width, height } });
+      });
+    };
+  }
+
   // The first drawing is marked for measurement (bench/ui_figures.py): the frame after the SVG
   // is in the document.
   componentDidMount() {
     requestAnimationFrame(() => performance.mark('orchestrator:dag-drawn'));
+  }
+
+  componentWillUnmount() {
+    if (this.pending) cancelAnimationFrame(this.pending);
   }
 
   // The layout is recomputed only when the graph changes, never when a state does.
@@ -47,10 +78,15 @@ export class Dag extends Component {
     return this.laid;
   }
 
-  render({ nodes, edges, states, elapsed, anchor, onPick }) {
+  render({ nodes, edges, states, elapsed, anchor, onPick }, { view }) {
     if (!nodes.length) return html`<p class="muted">This run has no pipelines yet.</p>`;
-    const { placed, lines, width: w, height: h } = this.graph(nodes, edges);
-    return html`<div class="dag-frame">
+    const { placed, lines: all, width: w, height: h } = this.graph(nodes, edges);
+    const windowed = placed.length > WINDOWED;
+    const boxes = windowed ? placed.filter((n) => meets(view, n.x, n.y, n.x + n.width, n.y + n.height)) : placed;
+    const lines = windowed
+      ? all.filter(({ from, to }) => meets(view, Math.min(from.x, to.x), Math.min(from.y, to.y), Math.max(from.x, to.x), Math.max(from.y, to.y)))
+      : all;
+    return html`<div class="dag-frame" ref=${(el) => { this.frame = el; }} onScroll=${windowed ? this.scrolled : null}>
       <svg class="dag" width=${w} height=${h} viewBox=${`0 0 ${w} ${h}`} role="img" aria-label="pipelines of this run and their dependencies" data-nodes=${placed.length}>
         <defs>
           <marker id="dag-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
@@ -58,7 +94,7 @@ export class Dag extends Component {
           </marker>
         </defs>
         <g class="edges">${lines.map((line) => html`<path key=${line.key} class="edge" d=${path(line)} marker-end="url(#dag-arrow)" />`)}</g>
-        <g class="nodes">${placed.map((node) => {
+        <g class="nodes">${boxes.map((node) => {
           const { tone, label, glyph } = statusOf(states[node.name]);
           const took = elapsed[node.name];
           return html`<a key=${node.name} href=${`#${anchor(node.name)}`} class="node-link" onClick=${() => onPick && onPick(node.name)}>

@@ -69,33 +69,48 @@ export class PipelineDetail extends Component {
   constructor(props) {
     super(props);
     this.state = { open: props.open };
-    this.toggle = (event) => this.setState({ open: event.currentTarget.open });
+    this.toggle = (event) => {
+      const open = event.currentTarget.open;
+      this.setState({ open });
+      if (open && this.props.onOpen) this.props.onOpen();
+    };
+  }
+
+  componentDidMount() {
+    if (this.state.open && this.props.onOpen) this.props.onOpen();
   }
 
   componentDidUpdate(previous) {
-    if (this.props.open && !previous.open && !this.state.open) this.setState({ open: true }); // it failed meanwhile
+    if (this.props.open && !previous.open && !this.state.open) { // it failed meanwhile, or was picked in the DAG
+      this.setState({ open: true });
+      if (this.props.onOpen) this.props.onOpen();
+    }
   }
 
-  render({ pipeline, phases, attempts, logs, span, id }, { open }) {
+  render({ pipeline, phases, attempts, logs, span, id, loading }, { open }) {
     const steps = stepsOf(attempts);
+    // a closed section of a big run has not read its steps: the run's answer counted them
+    const stepCount = Math.max(steps.length, Number(pipeline.step_count) || 0);
     const resources = RESOURCES.filter(([key]) => attempts.some((a) => a[key] !== null && a[key] !== undefined));
     const name = pipeline.pipeline ?? pipeline.name;
     const retries = Math.max(0, (pipeline.attempts ?? 1) - 1);
     const loose = logs.filter((line) => !line.step || !steps.some((s) => s.step === line.step));
     const columns = 7 + resources.length;
+    // what is still running counts up, as its steps and the run do
+    const took = (row) => row.elapsed ?? (statusOf(row.status).tone === 'running' && row.started != null ? Math.max(0, Date.now() / 1000 - seconds(row.started)) : null);
     return html`<details class="pipeline-detail" id=${id} open=${open} data-pipeline=${name} onToggle=${this.toggle}>
       <summary>
         <${Badge} status=${pipeline.status} />
         <span class="pipeline-name">${name}</span>
-        <span class="meta">${duration(pipeline.elapsed)}${retries ? ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''} · ${steps.length} ${steps.length === 1 ? 'step' : 'steps'}</span>
+        <span class="meta">${duration(took(pipeline))}${retries ? ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''} · ${count(stepCount)} ${stepCount === 1 ? 'step' : 'steps'}</span>
       </summary>
       ${open && html`<div class="pipeline-body">
       ${pipeline.error && html`<pre class=${statusOf(pipeline.status).tone === 'failed' ? 'error-text' : 'note-text'}>${pipeline.error}</pre>`}
       ${phases.length > 0 && html`<div class="phases">${phases.map((phase) => {
         const { tone, label, glyph } = statusOf(phase.status);
-        return html`<span class=${`phase tone-${tone}`} title=${`${phase.phase}: ${label}`}><span aria-hidden="true">${glyph}</span> ${phase.phase} <span class="muted">${duration(phase.elapsed)}</span></span>`;
+        return html`<span class=${`phase tone-${tone}`} title=${`${phase.phase}: ${label}`}><span aria-hidden="true">${glyph}</span> ${phase.phase} <span class="muted">${duration(took(phase))}</span></span>`;
       })}</div>`}
-      ${steps.length === 0 ? html`<p class="muted">No step has run.</p>` : html`<table class="grid steps">
+      ${loading ? html`<p class="loading">Loading…</p>` : steps.length === 0 ? html`<p class="muted">No step has run.</p>` : html`<table class="grid steps">
         <colgroup><col class="c-step" /><col class="c-status" /><col class="c-tries" /><col class="c-rows" /><col class="c-rejected" /><col class="c-duration" />${resources.map(() => html`<col class="c-resource" />`)}<col /></colgroup>
         <thead><tr>
           <th>Step</th><th>Status</th><th class="right">Tries</th><th class="right">Rows in → out</th><th class="right">Rejected</th><th class="right">Duration</th>

@@ -46,18 +46,34 @@ export class ActionButton extends Component {
   }
 }
 
-// Key/value rows for a run's params: what `orchestrator run -p key=value` takes.
+// A declared default as the text a form field holds (a list as --param takes it: a,b,c).
+function asText(value) {
+  if (value === null || value === undefined) return '';
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+// Key/value rows for a run's params: what `orchestrator run -p key=value` takes. The params the
+// file declares (``declared``: name, default, type, secret) come pre-filled with their defaults;
+// one left at its default is not sent, so the run gets the file's own value (a secret default,
+// hidden here, included).
 export class ParamsForm extends Component {
   constructor(props) {
     super(props);
-    this.state = { rows: [['', '']], busy: false, error: null };
+    const declared = props.declared || [];
+    this.defaults = new Map(declared.map((p) => [p.name, p.secret ? '' : asText(p.default)]));
+    this.kinds = new Map(declared.map((p) => [p.name, p]));
+    const rows = declared.map((p) => [p.name, this.defaults.get(p.name)]);
+    this.state = { rows: rows.length ? rows : [['', '']], busy: false, error: null };
     this.submit = this.submit.bind(this);
   }
 
   async submit(event) {
     event.preventDefault();
     const params = {};
-    for (const [key, value] of this.state.rows) if (key.trim()) params[key.trim()] = value;
+    for (const [key, value] of this.state.rows) {
+      const name = key.trim();
+      if (name && this.defaults.get(name) !== value) params[name] = value;
+    }
     this.setState({ busy: true, error: null });
     try {
       await this.props.onSubmit(params);
@@ -79,7 +95,8 @@ export class ParamsForm extends Component {
         ${rows.map(([key, value], index) => html`<div class="param-row">
           <input name="param-key" placeholder="param" value=${key} onInput=${(e) => this.set(index, 0, e.currentTarget.value)} aria-label="param name" />
           <span class="eq">=</span>
-          <input name="param-value" placeholder="value" value=${value} onInput=${(e) => this.set(index, 1, e.currentTarget.value)} aria-label="param value" />
+          <input name="param-value" placeholder=${this.kinds.get(key)?.secret ? 'default (hidden)' : 'value'} value=${value} onInput=${(e) => this.set(index, 1, e.currentTarget.value)} aria-label="param value" />
+          <span class="param-type muted">${this.kinds.get(key)?.type ?? ''}</span>
         </div>`)}
       </div>
       <div class="form-actions">

@@ -134,7 +134,7 @@ export class PipelinesPage extends Component {
                 </td>
               </tr>
               ${open && html`<tr class="form-row"><td colspan="6">
-                <${ParamsForm} title=${`Run ${p.name} now`} onCancel=${() => this.setState({ form: null })} onSubmit=${(params) => this.start(p, params)} />
+                <${ParamsForm} title=${`Run ${p.name} now`} declared=${p.params || []} onCancel=${() => this.setState({ form: null })} onSubmit=${(params) => this.start(p, params)} />
               </td></tr>`}`;
           })}
         </tbody>

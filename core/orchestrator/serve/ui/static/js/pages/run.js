@@ -31,6 +31,8 @@ function newer(seen, row) {
 const NONE = [];
 // the sections a big run lists before "show all"
 const FIRST = 30;
+// a run of more pipelines is big: its sections start closed, and their steps are read as they open
+const MANY = 20;
 
 // Rows by their pipeline: each pipeline's section gets its own without scanning all of them.
 function group(list) {
@@ -53,7 +55,9 @@ function anchors(names) {
 export class RunPage extends Component {
   constructor(props) {
     super(props);
-    this.state = { detail: null, logs: [], letters: [], counts: [], live: { pipelines: {}, run: null }, error: null, flash: null, previous: null };
+    this.state = { detail: null, logs: [], parts: {}, letters: [], counts: [], live: { pipelines: {}, run: null }, error: null, flash: null, previous: null };
+    // the sections of a big run whose steps were asked for
+    this.opened = new Set();
     this.load = this.load.bind(this);
     this.refresh = throttle(this.load, 600);
     this.pending = [];
@@ -126,19 +130,52 @@ export class RunPage extends Component {
     this.refresh();
   }
 
+  // The run without its steps first (a big run's are thousands of rows the page does not show):
+  // the DAG and the pipelines' summaries. Then, for a small run, all its steps and log lines; for
+  // a big one, those of the pipelines whose sections are open, one pipeline at a time.
   async load() {
     const id = segment(this.props.runId);
     try {
-      const [detail, logs, letters] = await Promise.all([
-        get(`/api/runs/${id}`),
-        get(`/api/runs/${id}/logs`).catch(() => ({ lines: [] })),
+      const [light, letters] = await Promise.all([
+        get(`/api/runs/${id}?steps=0`),
         get(`/api/runs/${id}/dead-letters`).catch(() => ({ counts: [], rows: [] })),
       ]);
-      this.setState({ detail, logs: listOf(logs, 'lines'), letters: listOf(letters, 'rows'), counts: letters.counts || [], error: null });
-      if (!this.state.previous) this.findPrevious(detail.run || detail);
+      const big = (light.dag?.nodes || light.pipelines || []).length > MANY;
+      const found = { letters: listOf(letters, 'rows'), counts: letters.counts || [], error: null };
+      // the graph is drawn from the light answer; a small run's sections say "Loading…" until its
+      // steps come (on a later read they keep the steps they have meanwhile)
+      if (big || !this.state.detail) this.setState({ detail: light, ...found });
+      if (big) {
+        for (const p of light.pipelines || []) if (statusOf(p.status).tone === 'failed') this.opened.add(nameOf(p));
+        await Promise.all([...this.opened].map((name) => this.loadPart(name)));
+      } else {
+        const [detail, logs] = await Promise.all([
+          get(`/api/runs/${id}`),
+          get(`/api/runs/${id}/logs`).catch(() => ({ lines: [] })),
+        ]);
+        this.setState({ detail, logs: listOf(logs, 'lines'), ...found });
+      }
+      if (!this.state.previous) this.findPrevious(light.run || light);
     } catch (error) {
       this.setState({ error });
     }
+  }
+
+  // One pipeline's phases, steps and log lines (a section of a big run, opened).
+  async loadPart(name) {
+    const id = segment(this.props.runId);
+    const [part, logs] = await Promise.all([
+      get(`/api/runs/${id}/pipelines/${segment(name)}`),
+      get(`/api/runs/${id}/logs${query({ pipeline: name })}`).catch(() => ({ lines: [] })),
+    ]);
+    this.setState({ parts: { ...this.state.parts, [name]: { phases: part.phases || [], steps: part.steps || [], logs: listOf(logs, 'lines') } } });
+  }
+
+  // A section opened (by a click, or because its pipeline failed or was picked in the DAG).
+  opening(name) {
+    if (this.opened.has(name) || !this.state.detail || !this.big) return;
+    this.opened.add(name);
+    this.loadPart(name).catch((error) => this.setState({ error }));
   }
 
   // The run of the same file just before this one: what "diff with previous" compares against.
@@ -177,12 +214,12 @@ export class RunPage extends Component {
     return this.order;
   }
 
-  render({ runId }, { detail, logs, letters, counts, live, error, flash, previous }) {
+  render({ runId }, { detail, logs, parts, letters, counts, live, error, flash, previous }) {
     if (!detail) return html`<section class="page"><${Notice} error=${error} title="This run could not be read" />${error ? null : html`<${Loading} />`}</section>`;
     const run = detail.run || detail;
     const pipelines = detail.pipelines || [];
     const phases = detail.phases || [];
-    const attempts = detail.steps || detail.attempts || detail.step_attempts || [];
+    const attempts = detail.steps || [];
     const dag = detail.dag || {};
     const nodes = this.ordered((dag.nodes || pipelines.map(nameOf)).map((node) => (typeof node === 'string' ? node : node.name ?? node.id)), dag.edges || []);
     const states = {};
@@ -192,22 +229,29 @@ export class RunPage extends Component {
       states[nameOf(p)] = p.status;
       elapsed[nameOf(p)] = p.elapsed;
     }
+    const rows = new Map(pipelines.map((p) => [nameOf(p), p]));
     for (const [name, seen] of Object.entries(live.pipelines)) {
-      const row = pipelines.find((p) => nameOf(p) === name); // events name few pipelines
+      const row = rows.get(name);
       if (!row || newer(seen, row)) states[name] = seen.status;
     }
     const status = live.run && newer(live.run, run) ? live.run.status : run.status;
     const tone = statusOf(status).tone;
     this.running = tone === 'running';
     const t0 = seconds(run.started) ?? Date.now() / 1000;
-    const ends = attempts.map((a) => seconds(a.finished) ?? 0);
-    const t1 = Math.max(seconds(run.finished) ?? 0, ...ends, tone === 'running' ? Date.now() / 1000 : 0, t0 + 0.001);
+    let t1 = Math.max(seconds(run.finished) ?? 0, tone === 'running' ? Date.now() / 1000 : 0, t0 + 0.001);
+    for (const a of attempts) t1 = Math.max(t1, seconds(a.finished) ?? 0);
     const anchor = anchors(nodes);
-    const rows = new Map(pipelines.map((p) => [nameOf(p), p]));
+    const many = nodes.length > MANY;
+    this.big = many;
     const byPhase = group(phases);
     const byAttempt = group(attempts);
     const byLog = group(logs);
-    const many = nodes.length > 20;
+    for (const [name, part] of Object.entries(parts)) {
+      byPhase.set(name, part.phases);
+      byAttempt.set(name, part.steps);
+      byLog.set(name, part.logs);
+      for (const a of part.steps) t1 = Math.max(t1, seconds(a.finished) ?? 0);
+    }
     // a big run lists its failed and running pipelines, the first few others, and the one the DAG
     // was clicked on; the rest on request (a thousand sections help no reader, and cost time)
     const shown = many && !this.state.all
@@ -215,6 +259,8 @@ export class RunPage extends Component {
       : nodes;
     const rejected = counts.reduce((sum, c) => sum + (Number(c.rows) || 0), 0) || letters.length;
     const params = run.params && typeof run.params === 'object' ? Object.entries(run.params) : [];
+    // a resumed run's time is its last resume's; its steps began at its first start
+    const resumed = nodes.some((name) => states[name] === 'reused');
     return html`<section class="page run-page" data-status=${statusOf(status).label}>
       <div class="page-head">
         <div>
@@ -222,7 +268,8 @@ export class RunPage extends Component {
           <h1 class="run-title"><${Badge} status=${status} /> <span class="mono">${runId}</span></h1>
           <div class="facts">
             <span>Started <${When} value=${run.started} /> <span class="muted">(${stamp(run.started)})</span></span>
-            <span>Duration <b>${duration(run.elapsed ?? (tone === 'running' ? t1 - t0 : null))}</b></span>
+            <span>Duration <b>${duration(run.elapsed ?? (tone === 'running' ? t1 - t0 : null))}</b>${resumed && tone !== 'running'
+              ? html` <span class="muted">(its last resume; ${duration(t1 - t0)} since it first started)</span>` : null}</span>
             ${run.host ? html`<span>Host <b>${run.host}</b></span>` : null}
             ${params.map(([k, v]) => html`<code class="param">${k}=${typeof v === 'string' ? v : JSON.stringify(v)}</code>`)}
           </div>
@@ -245,7 +292,8 @@ export class RunPage extends Component {
           const failed = statusOf(states[name]).tone === 'failed';
           return html`<${PipelineDetail} key=${name} id=${anchor(name)} open=${!many || failed || name === this.state.focus}
             pipeline=${{ ...p, status: states[name] }} phases=${byPhase.get(name) || NONE}
-            attempts=${byAttempt.get(name) || NONE} logs=${byLog.get(name) || NONE} span=${[t0, t1]} />`;
+            attempts=${byAttempt.get(name) || NONE} logs=${byLog.get(name) || NONE} span=${[t0, t1]}
+            loading=${many ? !parts[name] : !detail.steps} onOpen=${() => this.opening(name)} />`;
         })}
         ${shown.length < nodes.length ? html`<button type="button" class="btn secondary show-all" onClick=${() => this.setState({ all: true })}>
           Show all ${count(nodes.length)} pipelines (${count(nodes.length - shown.length)} more)</button>` : null}
