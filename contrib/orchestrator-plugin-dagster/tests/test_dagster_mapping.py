@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 from orchestrator_plugin_dagster import definitions_from
 from orchestrator_plugin_dagster.assets import retry_policy, worth_retrying
-from orchestrator_plugin_dagster.runner import PipelineFailed
 
+from orchestrator.adapters import PipelineFailed
 from orchestrator.config.policies import RetryPolicy
 from orchestrator.errors import ConfigError
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from orchestrator_plugin_prefect import pipeline_flow
 from orchestrator_plugin_prefect.retries import task_retry_options
-from orchestrator_plugin_prefect.runner import PipelineFailed
 
+from orchestrator.adapters import PipelineFailed
 from orchestrator.config.policies import RetryPolicy
 from orchestrator.errors import ConfigError
 

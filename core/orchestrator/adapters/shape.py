@@ -1,14 +1,17 @@
-"""What Prefect needs to know of a pipeline file: its pipelines in dependency order (each with
-what it waits for, its ``retry:`` and its ``schedule:``) and its declared parameters.
+"""What an engine needs to know of a pipeline file to lay it out as a graph of tasks: its
+pipelines in dependency order (each with what it waits for, its ``retry:`` as the core's
+engine-neutral :class:`~orchestrator.config.policies.RetryPolicy`, and its ``schedule:``) and its
+declared parameters.
 
-The file is read and validated by the core, as ``orchestrator validate`` reads it, so a flow is
-never built from a file the core would refuse; a bad file raises the core's
-:class:`~orchestrator.errors.ConfigError`, which lists every problem with its line.
+The file is read and validated by the core, as ``orchestrator validate`` reads it, so an engine's
+flow, DAG or assets are never built from a file the core would refuse; a bad file raises the
+core's :class:`~orchestrator.errors.ConfigError`, which lists every problem with its line.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,14 +44,30 @@ class FileShape:
     required: frozenset[str]
 
     def pipeline(self, name: str) -> PipelineShape:
+        """The pipeline called ``name`` (one the file has)."""
         return next(p for p in self.pipelines if p.name == name)
+
+    def selected(self, wanted: Iterable[str] | None) -> set[str]:
+        """The pipelines a run of ``wanted`` takes (every pipeline when ``wanted`` is empty or
+        None): those named and what they depend on, as ``orchestrator run --pipeline`` takes
+        them. An unknown name raises :class:`ValueError` naming the pipelines the file has."""
+        from orchestrator.config.graph import with_dependencies
+
+        names = [pipeline.name for pipeline in self.pipelines]
+        wanted = list(wanted or ())
+        if not wanted:
+            return set(names)
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            raise ValueError(f"{self.path.name} has no pipeline {', '.join(map(repr, unknown))} (it has {', '.join(names)})")
+        return with_dependencies({p.name: p.depends_on for p in self.pipelines}, wanted)
 
 
 def read_shape(path: str | os.PathLike[str], params: dict[str, Any] | None = None) -> FileShape:
     """Load and validate ``path`` with ``params`` (values the caller fixes). A parameter that has
-    no default and was not given stays a required parameter of the flow; the file is validated
-    with a stand-in value for it, since what a flow looks like cannot depend on a value passed
-    only when it runs."""
+    no default and was not given stays a required parameter of the engine's run; the file is
+    validated with a stand-in value for it, since what the graph looks like cannot depend on a
+    value passed only when it runs."""
     from orchestrator.config.graph import topological_order
     from orchestrator.config.plan import load_plan
     from orchestrator.plugins.discovery import load_plugins
