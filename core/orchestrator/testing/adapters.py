@@ -56,6 +56,21 @@ def history(config: Path) -> dict[str, dict[str, Any]]:
     return {run["run_id"]: run for run in json.loads(out)}
 
 
+def listing_of(engine: str) -> tuple[list[str], str]:
+    """What listing the plugins costs an adapter's engine, in a fresh process: the modules of the
+    ``engine`` package that loading and listing the plugins imported (an adapter must import
+    none), and what ``orchestrator plugins`` prints."""
+    code = (
+        "import json, sys\nfrom orchestrator.plugins.discovery import load_plugins\n"
+        "from orchestrator.plugins.listing import listing\n"
+        "listing(load_plugins().registry)\n"
+        f"print(json.dumps(sorted(name for name in sys.modules if name.split('.')[0] == {engine!r})))\n"
+    )
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run([sys.executable, "-m", "orchestrator", "plugins"], capture_output=True, text=True, check=True).stdout
+    return json.loads(imported.strip().splitlines()[-1]), shown
+
+
 def write_page_files(page: Path, destination: Path) -> list[str]:
     """Write every titled code block of a docs page (```` ```yaml title="pipeline.yaml" ````)
     into ``destination`` as the file it names; return the names, sorted."""
