@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,11 @@ def test_orchestrator_run_never_imports_the_adapters(config: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "orchestrator.config.plan" in done.stderr  # the import trace is there
     assert "orchestrator.adapters" not in done.stderr
+
+
+def test_a_scheduled_engine_run_gets_the_interval_of_the_tick_it_fired_for(config: Path) -> None:
+    report, people = read_shape(config).pipeline("report"), read_shape(config).pipeline("people")
+    interval = report.interval_at(datetime(2026, 11, 3, 5, 0, tzinfo=UTC))
+    assert interval is not None
+    assert (interval[0].isoformat(), interval[1].isoformat()) == ("2026-11-02T06:00:00+01:00", "2026-11-03T06:00:00+01:00")
+    assert people.interval_at(datetime(2026, 11, 3, 5, 0, tzinfo=UTC)) is None  # no schedule of its own

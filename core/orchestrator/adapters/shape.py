@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,19 @@ class PipelineShape:
     depends_on: tuple[str, ...]
     retry: RetryPolicy | None
     schedule: dict[str, Any] | None
+
+    def interval_at(self, fired: datetime) -> tuple[datetime, datetime] | None:
+        """The data interval of the tick of this pipeline's ``schedule:`` due at ``fired`` (when
+        an engine's schedule made from it fired), in the schedule's zone, as ``orchestrator
+        serve`` gives a tick; None without a schedule. For every task of that engine run, the
+        pipelines it depends on included, which have no schedule of their own."""
+        if self.schedule is None:
+            return None
+        from orchestrator.config.schedule import Schedule
+
+        schedule = Schedule.from_config(self.schedule)
+        tick = schedule.tick(fired)
+        return tick.interval_start.astimezone(schedule.zone), tick.interval_end.astimezone(schedule.zone)
 
 
 @dataclass(frozen=True, slots=True)

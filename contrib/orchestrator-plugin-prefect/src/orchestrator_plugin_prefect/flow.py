@@ -109,16 +109,10 @@ def data_interval(shape: FileShape, wanted: Iterable[str] | None, scheduled: dat
     """The data interval of a flow run that a deployment's schedule started at ``scheduled``
     for one pipeline (see :mod:`orchestrator_plugin_prefect.deploy`): the tick of that pipeline's
     ``schedule:`` at that time, as ``orchestrator serve`` would give it, for every task of the run."""
-    from orchestrator.config.schedule import Schedule
-
     names = list(wanted or ())
-    spec = shape.pipeline(names[0]).schedule if len(names) == 1 and scheduled is not None else None
-    if spec is None or scheduled is None:
+    if len(names) != 1 or scheduled is None:
         return None
-    schedule = Schedule.from_config(spec)
-    tick = schedule.tick(scheduled)
-    return tick.interval_start.astimezone(schedule.zone), tick.interval_end.astimezone(schedule.zone)
-
+    return shape.pipeline(names[0]).interval_at(scheduled)
 
 
 def _signature(shape: FileShape) -> inspect.Signature:
