@@ -33,7 +33,7 @@ def definitions_from(path: str | os.PathLike[str], *, params: Mapping[str, Any] 
         key = dg.AssetKey([group, names[pipeline.name]])
         job = dg.define_asset_job(f"{names[pipeline.name]}_job", selection=dg.AssetSelection.assets(key).upstream())
         jobs.append(job)
-        schedules.append(schedule_definition(shape.path, pipeline.name, pipeline.schedule, job, f"{names[pipeline.name]}_schedule"))
+        schedules.append(schedule_definition(shape.path, pipeline, job, f"{names[pipeline.name]}_schedule"))
     return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, resources={PARAMS: params_resource(shape)})
 
 
