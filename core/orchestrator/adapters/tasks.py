@@ -10,14 +10,13 @@ multiply.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from orchestrator.events import PipelineOutcome
+from orchestrator.events import EventSink, PipelineOutcome, discard
 
 #: the class of a step's error in the core's one-line failure text (``step 'x' failed: Name: ...``)
 _ERROR_TYPE = re.compile(r"failed: ([A-Za-z_][\w.]*)(?::|$)")
@@ -52,17 +51,18 @@ class PipelineFailed(Exception):
 
 
 def run_pipeline(
-    path: Path, pipeline: str, run_id: str, params: Mapping[str, Any],
-    data_interval: tuple[datetime, datetime] | None = None,
+    path: str | os.PathLike[str], pipeline: str, run_id: str, params: Mapping[str, Any],
+    data_interval: tuple[datetime, datetime] | None = None, *, on_event: EventSink = discard,
 ) -> PipelineOutcome:
     """Run ``pipeline`` of the file alone through the core (recorded in the file's history under
     ``run_id``) and return its outcome; raise :class:`PipelineFailed` when it did not succeed.
-    A file or a run the core refuses raises the core's own error (ConfigError, LaunchError)."""
+    ``on_event`` sees the run's events (an engine's task log). A file or a run the core refuses
+    raises the core's own error (ConfigError, LaunchError), which no retry would get past."""
     import orchestrator
 
     result = orchestrator.run(
         path, pipelines=[pipeline], only=True, pipeline_retry=False, run_id=run_id, params=dict(params),
-        data_interval=data_interval,
+        data_interval=data_interval, on_event=on_event,
     )
     outcome = result.pipelines[pipeline]
     if not result.ok:
