@@ -19,6 +19,8 @@ still a dependency, only a cheaper one).
    - launch: a run put together (history, notifications, engine)
    - serve: what runs pipelines unattended (schedules, triggers, the server), built on launch
    - the entry points: the CLI | the Python API and the package's public face | the testing kit
+   - what engine adapters share, built on the Python API (nothing below imports it, so no
+     ``orchestrator run`` pays for it)
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
         "api": ("orchestrator.api", "orchestrator"),
         "testing": ("orchestrator.testing",),
     },
+    {"adapters": ("orchestrator.adapters",)},
 ]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers import cli, installed
-from orchestrator.plugins.discovery import load_plugins
+from orchestrator.plugins.discovery import load_plugins, shared_plugins
 
 NAMES = ["orchestrator-plugin-greeting", "orchestrator-plugin-broken", "orchestrator-plugin-badhook", "orchestrator-plugin-clash"]
 ALL = {"ORCHESTRATOR_LOAD_PLUGINS": "builtin,greeting,broken,badhook,clash"}
@@ -156,3 +156,22 @@ def test_in_process_discovery_sees_the_same_distributions() -> None:
     shout = plugins.registry.get("transform", "greeting.shout")
     assert shout is not None and isinstance(shout.target, str)
     assert shout.resolve()(None, [{"greeting": "hi"}]) == [{"greeting": "HI"}]
+
+
+def test_a_process_shares_its_plugins_until_the_selection_or_the_installation_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an engine's worker, running a pipeline per task through orchestrator.run, loads once."""
+    monkeypatch.setenv("ORCHESTRATOR_LOAD_PLUGINS", "builtin,greeting")
+    first = shared_plugins()
+    assert shared_plugins() is first
+    assert first.registry.kinds_of("greeting.hello") == ["extract"]
+    monkeypatch.setenv("ORCHESTRATOR_LOAD_PLUGINS", "builtin")
+    builtin_only = shared_plugins()
+    assert builtin_only is not first and builtin_only.registry.kinds_of("greeting.hello") == []
+    # a worker shipped the same selection gets the same plugins
+    assert shared_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin,greeting"}) is first
+    monkeypatch.syspath_prepend(str(tmp_path))  # another path: what is installed may differ
+    reloaded = shared_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin,greeting"})
+    assert reloaded is not first and reloaded.registry.kinds_of("greeting.hello") != []
+    assert shared_plugins({"ORCHESTRATOR_LOAD_PLUGINS": "builtin,greeting"}) is reloaded

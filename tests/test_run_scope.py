@@ -7,8 +7,10 @@ Real ``orchestrator run`` processes and the Python API on real SQLite files."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -235,3 +237,19 @@ def test_a_logical_time_from_an_engines_scheduler_is_the_tick_of_the_pipelines_s
     ]:
         refused = cli("run", str(config), *options)
         assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+
+
+def test_the_python_api_takes_a_logical_time_as_the_command_does(write_config) -> None:
+    config = write_config(SCHEDULED, **{"tick.py": "def rows(start, end, at):\n    return [{'start': start, 'end': end, 'at': at}]\n"})
+    moment = datetime(2026, 11, 3, 1, 0, tzinfo=UTC)
+    result = orchestrator.run(config, pipelines=["daily"], only=True, logical_time=moment)
+    assert result.ok, result.pipelines
+    row = json.loads((config.parent / "out" / "daily.jsonl").read_text())
+    assert row == {"start": "2026-11-02T02:00:00+01:00", "end": "2026-11-03T02:00:00+01:00", "at": "2026-11-03T02:00:00+01:00"}
+    for kwargs, message in [
+        ({"pipelines": ["unscheduled"], "logical_time": moment}, "logical_time: the pipelines it runs have no schedule; select"),
+        ({"pipelines": ["daily"], "logical_time": datetime(2026, 11, 3, 1, 0)}, "logical_time: the time has no offset"),
+        ({"pipelines": ["daily"], "logical_time": moment, "data_interval": (moment, moment)}, "give one of them"),
+    ]:
+        with pytest.raises(LaunchError, match=re.escape(message)):
+            orchestrator.run(config, **kwargs)

@@ -46,6 +46,7 @@ def run(
     resume: str | None = None,
     force: bool = False,
     data_interval: tuple[datetime, datetime] | None = None,
+    logical_time: datetime | None = None,
     on_event: EventSink = discard,
     base_dir: str | os.PathLike[str] | None = None,
 ) -> RunResult:
@@ -62,7 +63,7 @@ def run(
             await arun(
                 config, pipelines=pipelines, only=only, downstream=downstream, pipeline_retry=pipeline_retry, params=params,
                 executor=executor, run_id=run_id, resume=resume, force=force, data_interval=data_interval,
-                on_event=on_event, base_dir=base_dir,
+                logical_time=logical_time, on_event=on_event, base_dir=base_dir,
             )
         )
 
@@ -83,6 +84,7 @@ async def arun(
     resume: str | None = None,
     force: bool = False,
     data_interval: tuple[datetime, datetime] | None = None,
+    logical_time: datetime | None = None,
     on_event: EventSink = discard,
     base_dir: str | os.PathLike[str] | None = None,
 ) -> RunResult:
@@ -101,16 +103,22 @@ async def arun(
     ``--resume`` does, ``force`` as ``--force``. ``data_interval`` (two aware datetimes) is the
     period the run is about when another scheduler started it: ``${schedule.interval_start}`` and
     ``${schedule.interval_end}``, and ``${schedule.logical_time}`` is its end (without it, all
-    three are the moment the run was asked for, as for ``orchestrator run``).
+    three are the moment the run was asked for, as for ``orchestrator run``). ``logical_time`` (an
+    aware datetime) is the moment another scheduler says the run is due, as ``--logical-time``:
+    ``${schedule.*}`` are then those of the tick due at that time of the one ``schedule:`` of the
+    selected pipelines (of every pipeline, without ``pipelines``), so an engine that knows only when
+    it fired need not work out the data interval; give ``data_interval`` or ``logical_time``, not both.
     ``on_event`` is called with every event of the run, in the order they happen.
     """
     from orchestrator.builtin.callable_check import check_callables
     from orchestrator.builtin.retry_names import check_retry_names
     from orchestrator.launch import Launch, launched, with_executor
-    from orchestrator.plugins.discovery import load_plugins
+    from orchestrator.plugins.discovery import shared_plugins
 
-    plugins = load_plugins()
-    plan, name = _plan(config, plugins, params or {}, base_dir, data_interval)
+    plugins = shared_plugins()
+    plan, name = _plan(config, plugins, params or {}, base_dir, _given_interval(data_interval, logical_time))
+    if logical_time is not None:  # the config again, with the tick's ${schedule.*}
+        plan, name = _plan(config, plugins, params or {}, base_dir, _tick(plan, tuple(pipelines), logical_time))
     check_callables(plan)  # a typo in a callable: fails here, before the first pipeline loads
     check_retry_names(plan, plugins.registry)
     if executor:
@@ -121,20 +129,45 @@ async def arun(
         return await started.start(on_event)
 
 
-def _plan(
-    config: Config, plugins: Plugins, params: Mapping[str, Any], base_dir: str | os.PathLike[str] | None,
-    data_interval: tuple[datetime, datetime] | None,
-) -> tuple[Plan, str]:
-    """The validated plan, and how messages name the config."""
+def _given_interval(
+    data_interval: tuple[datetime, datetime] | None, logical_time: datetime | None,
+) -> dict[str, dict[str, str]] | None:
+    """``${schedule.*}`` of a ``data_interval`` given, checked; None without one."""
     from orchestrator.config.interpolate import interval_schedule
-    from orchestrator.config.plan import load_mapping, load_plan
     from orchestrator.launch import LaunchError
 
-    given = {name: value if isinstance(value, str) else _as_text(value) for name, value in params.items()}
+    if data_interval is None:
+        return None
+    if logical_time is not None:
+        raise LaunchError("data_interval and logical_time: give one of them (logical_time takes the interval from the schedule)")
     try:
-        variables = None if data_interval is None else {"schedule": interval_schedule(*data_interval)}
+        return {"schedule": interval_schedule(*data_interval)}
     except ValueError as exc:
         raise LaunchError(f"data_interval: {exc}") from None
+
+
+def _tick(plan: Plan, selected: tuple[str, ...], logical_time: datetime) -> dict[str, dict[str, str]]:
+    """``${schedule.*}`` of the tick due at ``logical_time`` of the selected pipelines' schedule."""
+    from orchestrator.config.schedule import ScheduleError, logical_tick
+    from orchestrator.launch import LaunchError
+
+    if logical_time.tzinfo is None or logical_time.utcoffset() is None:
+        raise LaunchError(f"logical_time: the time has no offset; give an aware datetime, e.g. {logical_time.isoformat()}+00:00")
+    schedules = [p.schedule for name, p in plan.pipelines.items() if p.schedule is not None and (not selected or name in selected)]
+    try:
+        return {"schedule": logical_tick(schedules, logical_time)}
+    except ScheduleError as exc:
+        raise LaunchError(f"logical_time: {exc}; select the pipelines of one schedule with pipelines=") from None
+
+
+def _plan(
+    config: Config, plugins: Plugins, params: Mapping[str, Any], base_dir: str | os.PathLike[str] | None,
+    variables: dict[str, dict[str, str]] | None,
+) -> tuple[Plan, str]:
+    """The validated plan (with ``variables``, such as ``${schedule.*}``), and how messages name the config."""
+    from orchestrator.config.plan import load_mapping, load_plan
+
+    given = {name: value if isinstance(value, str) else _as_text(value) for name, value in params.items()}
     if isinstance(config, Mapping):
         folder = Path(base_dir) if base_dir is not None else Path.cwd()
         plan = load_mapping(config, folder, plugins.registry, params=given, variables=variables)

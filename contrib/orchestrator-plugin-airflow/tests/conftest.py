@@ -8,12 +8,13 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from orchestrator.testing.adapters import write_config  # noqa: F401  (a fixture)
 
 HERE = Path(__file__).parent
 RUNNER = HERE / "airflow_runner.py"
@@ -48,21 +49,6 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return home
 
-
-@pytest.fixture
-def write_config(tmp_path: Path) -> Callable[..., Path]:
-    """Write a (dedented) pipeline file, and side files, into a fresh project folder."""
-
-    def write(text: str, name: str = "pipeline.yaml", **files: str) -> Path:
-        project = tmp_path / "project"
-        project.mkdir(exist_ok=True)
-        for file_name, content in files.items():
-            (project / file_name).write_text(textwrap.dedent(content))
-        path = project / name
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from orchestrator.testing.adapters import write_config  # noqa: F401  (a fixture)
 
 LOAD_PLUGINS = "builtin,argo"
 BIN = Path(sys.executable).parent
@@ -26,18 +26,3 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         env={"ORCHESTRATOR_LOAD_PLUGINS": LOAD_PLUGINS, "PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(Path.home())},
     )
 
-
-@pytest.fixture
-def write_config(tmp_path: Path) -> Callable[..., Path]:
-    """Write a (dedented) pipeline file, and side files, into a fresh project folder."""
-
-    def write(text: str, name: str = "pipeline.yaml", **files: str) -> Path:
-        project = tmp_path / "project"
-        project.mkdir(exist_ok=True)
-        for file_name, content in files.items():
-            (project / file_name).write_text(textwrap.dedent(content))
-        path = project / name
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write

@@ -10,11 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster_support import history, step_events
+from dagster_support import step_events
 from orchestrator_plugin_dagster import definitions_from
 
 from orchestrator.config.schedule import Schedule
 from orchestrator.runstate.layout import run_id_from
+from orchestrator.testing.adapters import history
 
 
 def test_the_quickstart_materializes_and_its_rows_land_with_the_runs_metadata(quickstart: Path) -> None:

@@ -3,18 +3,17 @@ definitions without running them; and the engine as ``orchestrator plugins`` lis
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from orchestrator_plugin_dagster import definitions_from
 from orchestrator_plugin_dagster.assets import retry_policy, worth_retrying
-from orchestrator_plugin_dagster.runner import PipelineFailed
 
+from orchestrator.adapters import PipelineFailed
 from orchestrator.config.policies import RetryPolicy
 from orchestrator.errors import ConfigError
+from orchestrator.testing.adapters import listing_of
 
 
 def test_attempts_become_a_retry_policy() -> None:
@@ -73,15 +72,7 @@ def test_a_bad_file_raises_the_cores_error_with_its_line(project: Path) -> None:
 
 
 def test_orchestrator_plugins_lists_the_engine_without_importing_dagster() -> None:
-    imported = subprocess.run(
-        [sys.executable, "-c", (
-            "import sys\nfrom orchestrator.plugins.discovery import load_plugins\n"
-            "from orchestrator.plugins.listing import listing\n"
-            "listing(load_plugins().registry)\n"
-            "print(sorted(name for name in sys.modules if name.split('.')[0] == 'dagster'))\n"
-        )], capture_output=True, text=True, check=True,
-    ).stdout
-    assert imported.strip() == "[]"
-    shown = subprocess.run([sys.executable, "-m", "orchestrator", "plugins"], capture_output=True, text=True, check=True).stdout
+    imported, shown = listing_of("dagster")
+    assert imported == []
     assert "orchestrator-plugin-dagster" in shown
     assert "engines:           dagster" in shown

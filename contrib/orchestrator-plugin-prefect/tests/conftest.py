@@ -20,7 +20,8 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from orchestrator.testing.adapters import copy_project, quickstart  # noqa: F401  (fixtures)
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -29,17 +30,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture
-def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of examples/quickstart; its warehouse goes where the file's default puts it."""
-    monkeypatch.delenv("WAREHOUSE", raising=False)
-    folder = tmp_path / "quickstart"
-    shutil.copytree(REPO / "examples" / "quickstart", folder, ignore=shutil.ignore_patterns("out", ".orchestrator"))
-    return folder
-
-
-@pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the tests' own pipeline folder (files that fail, retry and count calls)."""
-    folder = tmp_path / "project"
-    shutil.copytree(HERE / "project", folder)
-    return folder
+    """A copy of the shared engine test project (files that fail, retry and count calls), with
+    this suite's own pipelines."""
+    return copy_project(tmp_path / "project", HERE / "project")

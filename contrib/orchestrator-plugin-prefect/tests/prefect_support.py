@@ -1,12 +1,8 @@
 """What the tests read back after a flow run: Prefect's own record of its task runs (from the
-temporary server, as its UI would show them) and the core's run history of the file."""
+temporary server, as its UI would show them)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 from prefect.client.schemas.objects import TaskRun
@@ -22,12 +18,3 @@ def task_runs(flow_state: State[Any]) -> dict[str, TaskRun]:
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
     return {run.name: run for run in runs}
-
-
-def history(config: Path) -> dict[str, dict[str, Any]]:
-    """The core's runs of ``config``, by run id, as ``orchestrator runs --json`` lists them."""
-    out = subprocess.run(
-        [sys.executable, "-m", "orchestrator", "runs", "--config", str(config), "--json"],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return {run["run_id"]: run for run in json.loads(out)}

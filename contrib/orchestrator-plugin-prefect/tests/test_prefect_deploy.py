@@ -16,11 +16,11 @@ import pytest
 from orchestrator_plugin_prefect import deployment, pipeline_flow
 from orchestrator_plugin_prefect.deploy import deployments
 from orchestrator_plugin_prefect.flow import data_interval
-from orchestrator_plugin_prefect.shape import read_shape
 from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 from prefect.flows import load_flow_from_entrypoint
 
+from orchestrator.adapters import read_shape
 from orchestrator.errors import ConfigError
 
 

@@ -9,7 +9,9 @@ import sqlite3
 from pathlib import Path
 
 from orchestrator_plugin_prefect import pipeline_flow
-from prefect_support import history, task_runs
+from prefect_support import task_runs
+
+from orchestrator.testing.adapters import history
 
 
 def test_the_quickstart_runs_as_a_flow_and_its_rows_land(quickstart: Path) -> None:

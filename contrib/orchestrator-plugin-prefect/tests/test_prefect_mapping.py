@@ -3,17 +3,16 @@ the task and flow objects, without running them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from orchestrator_plugin_prefect import pipeline_flow
 from orchestrator_plugin_prefect.retries import task_retry_options
-from orchestrator_plugin_prefect.runner import PipelineFailed
 
+from orchestrator.adapters import PipelineFailed
 from orchestrator.config.policies import RetryPolicy
 from orchestrator.errors import ConfigError
+from orchestrator.testing.adapters import listing_of
 
 
 def test_attempts_become_retries_with_the_cores_waits() -> None:
@@ -85,15 +84,7 @@ def test_a_bad_file_raises_the_cores_error_with_its_line(project: Path) -> None:
 
 
 def test_orchestrator_plugins_lists_the_engine_without_importing_prefect() -> None:
-    listed = subprocess.run(
-        [sys.executable, "-c", (
-            "import sys\nfrom orchestrator.plugins.discovery import load_plugins\n"
-            "from orchestrator.plugins.listing import listing\n"
-            "listing(load_plugins().registry)\n"
-            "print(sorted(name for name in sys.modules if name.split('.')[0] == 'prefect'))\n"
-        )], capture_output=True, text=True, check=True,
-    ).stdout
-    assert listed.strip() == "[]"
-    shown = subprocess.run([sys.executable, "-m", "orchestrator", "plugins"], capture_output=True, text=True, check=True).stdout
+    imported, shown = listing_of("prefect")
+    assert imported == []
     assert "orchestrator-plugin-prefect" in shown
     assert "engines:           prefect" in shown

@@ -41,21 +41,19 @@ def _tick(plan: Plan, selected: Sequence[str], logical_time: str) -> dict[str, d
     pipelines (of every pipeline, without ``--pipeline``)."""
     from datetime import datetime
 
-    from orchestrator.config.schedule import Schedule
+    from orchestrator.config.schedule import ScheduleError, logical_tick
 
-    schedules = [p.schedule for name, p in plan.pipelines.items() if p.schedule is not None and (not selected or name in selected)]
-    distinct = [s for i, s in enumerate(schedules) if s not in schedules[:i]]
-    if len(distinct) != 1:
-        which = "have no schedule" if not distinct else "have different schedules"
-        fail(f"error: --logical-time: the pipelines it runs {which}; select the pipelines of one schedule with --pipeline")
     try:
         moment = datetime.fromisoformat(logical_time)  # 3.11 reads a trailing Z too
     except ValueError:
         fail(f"error: --logical-time {logical_time!r}: expected an ISO 8601 time with its offset, e.g. 2026-11-03T02:00:00+01:00")
     if moment.tzinfo is None:
         fail(f"error: --logical-time {logical_time!r}: the time has no offset; add one, e.g. {logical_time}+00:00")
-    schedule = Schedule.from_config(distinct[0])
-    return {"schedule": schedule.tick(moment).variables(schedule.zone)}
+    schedules = [p.schedule for name, p in plan.pipelines.items() if p.schedule is not None and (not selected or name in selected)]
+    try:
+        return {"schedule": logical_tick(schedules, moment)}
+    except ScheduleError as exc:
+        fail(f"error: --logical-time: {exc}; select the pipelines of one schedule with --pipeline")
 
 
 @click.command()

@@ -17,7 +17,7 @@ because those are different instants. ``every:`` schedules count elapsed time an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -65,6 +65,21 @@ _KEYS = {"cron", "every", "timezone", "start", "end", "catchup", "max_catchup", 
 
 class ScheduleError(ValueError):
     """A ``schedule:`` mapping that cannot be used; the message names the key."""
+
+
+def logical_tick(schedules: Sequence[Mapping[str, Any]], logical_time: datetime) -> dict[str, str]:
+    """``${schedule.*}`` of the tick due at ``logical_time`` of the one schedule among ``schedules``
+    (the ``schedule:`` of each pipeline a run takes, as written), in the schedule's zone: what a run
+    started by another scheduler at that time sees, as if ``orchestrator serve`` had started it.
+    Raises :class:`ScheduleError` when the pipelines have no schedule or different ones (the
+    caller says how to select the pipelines of one), or when the time has no offset."""
+    distinct = [spec for index, spec in enumerate(schedules) if spec not in schedules[:index]]
+    if len(distinct) != 1:
+        raise ScheduleError(f"the pipelines it runs {'have no schedule' if not distinct else 'have different schedules'}")
+    if logical_time.tzinfo is None or logical_time.utcoffset() is None:
+        raise ScheduleError(f"the time has no offset; add one, e.g. {logical_time.isoformat()}+00:00")
+    schedule = Schedule.from_config(distinct[0])
+    return schedule.tick(logical_time).variables(schedule.zone)
 
 
 def aware(value: datetime, what: str = "time") -> datetime:

@@ -31,15 +31,6 @@ if TYPE_CHECKING:
     from orchestrator.executors import PipelineJob
     from orchestrator.plugins.discovery import Plugins
 
-#: The environment variables that decide which plugins load; shipped so workers load the same.
-PLUGIN_VARIABLES = (
-    "ORCHESTRATOR_LOAD_PLUGINS",
-    "ORCHESTRATOR_DISABLE_PLUGINS",
-    "ORCHESTRATOR_STRICT_PLUGINS",
-    "ORCHESTRATOR_TRACE_PLUGINS",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class RemoteJob:
     """Everything a worker needs to run one pipeline of a run."""
@@ -57,6 +48,8 @@ class RemoteJob:
 def remote_job(job: PipelineJob) -> RemoteJob:
     """The shippable form of a job: its own pipeline only (not the whole plan, which for a large
     graph would be pickled once per pipeline), with this process's plugin selection."""
+    from orchestrator.plugins.discovery import PLUGIN_VARIABLES
+
     env = {name: os.environ[name] for name in PLUGIN_VARIABLES if name in os.environ}
     plan = replace(job.plan, pipelines={job.pipeline.name: job.pipeline})
     return RemoteJob(
@@ -64,17 +57,11 @@ def remote_job(job: PipelineJob) -> RemoteJob:
     )
 
 
-_plugins: dict[tuple[tuple[str, str], ...], Plugins] = {}
-
-
 def worker_plugins(plugin_env: dict[str, str]) -> Plugins:
     """The plugins of this worker process, loaded once per plugin selection."""
-    from orchestrator.plugins.discovery import load_plugins
+    from orchestrator.plugins.discovery import shared_plugins
 
-    key = tuple(sorted(plugin_env.items()))
-    if key not in _plugins:
-        _plugins[key] = load_plugins(plugin_env)
-    return _plugins[key]
+    return shared_plugins(plugin_env)
 
 
 def run_remote(job: RemoteJob, emit: Callable[[Event], None] = discard) -> PipelineOutcome:

@@ -27,7 +27,7 @@ from orchestrator.config.phases import CONSUMER_HOOK, ENGINE_HOOK, EXECUTOR_HOOK
 from orchestrator.diagnostics import say
 from orchestrator.errors import PluginError
 from orchestrator.plugins import hookspecs
-from orchestrator.plugins.imports import BoundedImporter, ImportTimedOut
+from orchestrator.plugins.imports import TIMEOUT_VARIABLE, BoundedImporter, ImportTimedOut
 from orchestrator.plugins.registry import (
     CONSUMER,
     ENGINE,
@@ -156,6 +156,46 @@ def _check_known_hooks(callers: list[Any]) -> None:
 def load_plugins(env: Mapping[str, str] | None = None) -> Plugins:
     """Discover installed plugins: the one entry the CLI and the engine use."""
     return Plugins(env).load_entry_points()
+
+
+#: The environment variables that decide which plugins load, and how; a worker is shipped them so it
+#: loads the same plugins, and :func:`shared_plugins` loads again when one of them changes.
+PLUGIN_VARIABLES = (
+    "ORCHESTRATOR_LOAD_PLUGINS",
+    "ORCHESTRATOR_DISABLE_PLUGINS",
+    "ORCHESTRATOR_STRICT_PLUGINS",
+    "ORCHESTRATOR_TRACE_PLUGINS",
+    TIMEOUT_VARIABLE,
+)
+
+#: the plugins :func:`shared_plugins` loaded, by plugin selection: the fingerprint of the
+#: installation they were loaded from, and the plugins (a new fingerprint replaces the entry)
+_shared: dict[tuple[tuple[str, str], ...], tuple[str, Plugins]] = {}
+
+
+def shared_plugins(env: Mapping[str, str] | None = None) -> Plugins:
+    """The plugins of this process for the plugin selection of ``env`` (of ``os.environ`` by
+    default: the :data:`PLUGIN_VARIABLES` set there), loaded on the first call and shared by the
+    runs the process starts after it. An engine's worker runs a pipeline per task call, through
+    ``orchestrator.run``; loading the plugins again for each would cost every task as much as a
+    small pipeline.
+
+    Sharing is safe because a load depends only on what the key holds, and nothing changes the
+    plugins once loaded: the key is the plugin variables and the fingerprint of ``sys.path`` (a
+    distribution installed or removed changes it, and the next call loads afresh, as the cached
+    scan of entry points does); a plugin module is imported once per process in any case, so a new
+    load would only register the same modules again; and a run reads the registry and calls hooks,
+    never registers (only :class:`Plugins` itself does, while loading). What reloads plugins on
+    purpose keeps its own :func:`load_plugins`: ``orchestrator serve`` loads them once when it
+    starts, and the test kit's fixtures, which add plugins to theirs, load fresh ones per test."""
+    source = os.environ if env is None else env
+    selection = {name: source[name] for name in PLUGIN_VARIABLES if name in source}
+    key = tuple(sorted(selection.items()))
+    fingerprint = cache.path_fingerprint()
+    found = _shared.get(key)
+    if found is None or found[0] != fingerprint:
+        found = _shared[key] = (fingerprint, load_plugins(selection))
+    return found[1]
 
 
 def installed_entry_points() -> list[tuple[Origin, str]]:

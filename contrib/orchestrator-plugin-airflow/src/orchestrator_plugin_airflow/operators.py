@@ -49,7 +49,7 @@ class PipelineOperator(BaseOperator):
         self.zone = zone
 
     def execute(self, context: Any) -> dict[str, Any]:
-        import orchestrator
+        from orchestrator import adapters
         from orchestrator.errors import ConfigError
         from orchestrator.launch import LaunchError
         from orchestrator.runstate.layout import run_id_from
@@ -62,20 +62,18 @@ class PipelineOperator(BaseOperator):
         }
         self.log.info("running pipeline %r of %s as run %s", self.pipeline, self.config, run_id)
         try:
-            result = orchestrator.run(
-                self.config, pipelines=[self.pipeline], only=True, run_id=run_id, pipeline_retry=False, params=params,
-                data_interval=self._interval(context), on_event=self._log_event,
+            outcome = adapters.run_pipeline(
+                self.config, self.pipeline, run_id, params, self._interval(context), on_event=self._log_event,
             )
         except ConfigError as exc:
             raise AirflowFailException("\n".join(str(problem) for problem in exc.problems)) from None
         except LaunchError as exc:
             raise AirflowFailException(str(exc)) from None
-        outcome = result.pipelines[self.pipeline]
-        if not result.ok:
+        except adapters.PipelineFailed as failed:
             raise PipelineFailed(
-                f"pipeline {self.pipeline!r} {outcome.status}: {outcome.error} "
+                f"pipeline {self.pipeline!r} {failed.status}: {failed.error} "
                 f"(orchestrator runs show {run_id} --config {self.config})"
-            )
+            ) from None
         return {"run_id": run_id, "status": outcome.status, "rows": outcome.rows, "elapsed": round(outcome.elapsed, 3)}
 
     def _interval(self, context: Any) -> tuple[datetime, datetime] | None:

@@ -2,7 +2,7 @@
 
 The asset's key is ``[<file>, <pipeline>]``, its deps the assets of the pipelines it
 ``depends_on``, its retry policy the pipeline's ``retry:``. It runs the pipeline alone
-(:func:`~orchestrator_plugin_dagster.runner.run_pipeline`) under a run id made of the file's name,
+(:func:`orchestrator.adapters.run_pipeline`) under a run id made of the file's name,
 Dagster's run id and the pipeline: the root run's id, so a retry of the step, and a re-execution
 of a failed run from its failure, both continue the same run of the core from its checkpoints.
 The materialization carries the run's metadata: rows, duration, the core's run id and status.
@@ -17,12 +17,11 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from orchestrator.adapters import FileShape, PipelineFailed, PipelineShape, run_pipeline
 from orchestrator.config.policies import RetryPolicy
 from orchestrator.errors import OrchestratorError
 from orchestrator.runstate.layout import run_id_from
 from orchestrator_plugin_dagster.names import dagster_name
-from orchestrator_plugin_dagster.runner import PipelineFailed, run_pipeline
-from orchestrator_plugin_dagster.shape import FileShape, PipelineShape
 
 #: the resource that holds the file's parameters for a run (its config is the run's values)
 PARAMS = "pipeline_params"
@@ -76,9 +75,7 @@ def retry_policy(policy: RetryPolicy | None) -> dg.RetryPolicy | None:
 def worth_retrying(policy: RetryPolicy | None, failed: PipelineFailed) -> bool:
     """Whether Dagster may retry this failure: with ``on:``, only when the failed step raised one of
     those classes (by name; subclasses cannot be told outside the pipeline's process)."""
-    if policy is None or not policy.on:
-        return True
-    return failed.error_type() in {name.rpartition(".")[2] for name in policy.on}
+    return policy is None or failed.worth_retrying(policy.on)
 
 
 def _interval(tags: dict[str, str]) -> tuple[datetime, datetime] | None:

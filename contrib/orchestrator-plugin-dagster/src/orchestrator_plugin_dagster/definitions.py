@@ -9,10 +9,10 @@ from typing import Any
 import dagster as dg
 from dagster import InitResourceContext
 
+from orchestrator.adapters import FileShape, read_shape
 from orchestrator_plugin_dagster.assets import PARAMS, pipeline_asset
 from orchestrator_plugin_dagster.names import asset_names, dagster_name
 from orchestrator_plugin_dagster.schedules import schedule_definition
-from orchestrator_plugin_dagster.shape import FileShape, read_shape
 
 
 def definitions_from(path: str | os.PathLike[str], *, params: Mapping[str, Any] | None = None) -> dg.Definitions:
@@ -33,7 +33,7 @@ def definitions_from(path: str | os.PathLike[str], *, params: Mapping[str, Any] 
         key = dg.AssetKey([group, names[pipeline.name]])
         job = dg.define_asset_job(f"{names[pipeline.name]}_job", selection=dg.AssetSelection.assets(key).upstream())
         jobs.append(job)
-        schedules.append(schedule_definition(shape.path, pipeline.name, pipeline.schedule, job, f"{names[pipeline.name]}_schedule"))
+        schedules.append(schedule_definition(shape.path, pipeline, job, f"{names[pipeline.name]}_schedule"))
     return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, resources={PARAMS: params_resource(shape)})
 
 

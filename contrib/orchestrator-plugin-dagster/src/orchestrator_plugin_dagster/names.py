@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
+from orchestrator.adapters import FileShape
 from orchestrator.errors import ConfigError, Problem
-from orchestrator_plugin_dagster.shape import FileShape
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]")
 

@@ -22,6 +22,7 @@ from typing import Any
 import dagster as dg
 from dagster import ScheduleEvaluationContext
 
+from orchestrator.adapters import PipelineShape
 from orchestrator.config.schedule import ON_TIME, Schedule
 from orchestrator.errors import ConfigError, Problem
 from orchestrator_plugin_dagster.assets import INTERVAL_END, INTERVAL_START
@@ -29,11 +30,12 @@ from orchestrator_plugin_dagster.assets import INTERVAL_END, INTERVAL_START
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def schedule_definition(file: Path, pipeline: str, spec: dict[str, Any], job: Any, name: str) -> dg.ScheduleDefinition:
+def schedule_definition(file: Path, pipeline: PipelineShape, job: Any, name: str) -> dg.ScheduleDefinition:
     """The schedule named ``name`` that runs ``job`` on ``pipeline``'s ``schedule:``."""
-    _refuse_what_does_not_map(file, pipeline, spec)
-    schedule = Schedule.from_config(spec)
-    cron = schedule.cron if schedule.cron is not None else _every_as_cron(file, pipeline, schedule)
+    assert pipeline.schedule is not None
+    _refuse_what_does_not_map(file, pipeline.name, pipeline.schedule)
+    schedule = Schedule.from_config(pipeline.schedule)
+    cron = schedule.cron if schedule.cron is not None else _every_as_cron(file, pipeline.name, schedule)
 
     def evaluate(context: ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         fired = context.scheduled_execution_time or datetime.now(UTC)
@@ -42,16 +44,14 @@ def schedule_definition(file: Path, pipeline: str, spec: dict[str, Any], job: An
             why = f"a run of {job.name} is still in progress (overlap: skip)"
         if why is not None:
             return dg.SkipReason(why)
-        tick = schedule.tick(fired)
-        return dg.RunRequest(tags={
-            INTERVAL_START: tick.interval_start.astimezone(schedule.zone).isoformat(),
-            INTERVAL_END: tick.interval_end.astimezone(schedule.zone).isoformat(),
-        })
+        interval = pipeline.interval_at(fired)
+        assert interval is not None
+        return dg.RunRequest(tags={INTERVAL_START: interval[0].isoformat(), INTERVAL_END: interval[1].isoformat()})
 
     return dg.ScheduleDefinition(
         name=name, job=job, cron_schedule=cron, execution_timezone=schedule.zone.key if schedule.cron else "UTC",
         execution_fn=evaluate, default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"{pipeline} of {file.name} on its schedule: {spec}",
+        description=f"{pipeline.name} of {file.name} on its schedule: {pipeline.schedule}",
     )
 
 

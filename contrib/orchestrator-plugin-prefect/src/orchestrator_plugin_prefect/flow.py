@@ -2,7 +2,7 @@
 pipelines it depends on (``wait_for``), retried as its ``retry:`` says, the file's parameters as
 the flow's parameters.
 
-Each task runs its pipeline through the core (:mod:`orchestrator_plugin_prefect.runner`), so
+Each task runs its pipeline through the core (:func:`orchestrator.adapters.run_pipeline`), so
 streaming, checkpoints, dead letters and the run history behave as under ``orchestrator run``;
 the core's run id is made of the flow's name, the flow run's id and the pipeline, the same on
 every retry of the task, so a retry continues the run instead of loading again. A flow run that a
@@ -20,10 +20,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.adapters import FileShape, PipelineShape, read_shape, run_pipeline
 from orchestrator.runstate.layout import run_id_from
 from orchestrator_plugin_prefect.retries import task_retry_options
-from orchestrator_plugin_prefect.runner import run_pipeline
-from orchestrator_plugin_prefect.shape import FileShape, PipelineShape, read_shape
 
 if TYPE_CHECKING:
     from prefect import Flow, Task
@@ -60,7 +59,7 @@ def pipeline_flow(
         assert context is not None and context.flow_run is not None
         run = context.flow_run
         wanted = given.pop(SELECTION, None)
-        selected = _selected(shape, wanted)
+        selected = shape.selected(wanted)
         interval = data_interval(shape, wanted, run.expected_start_time) if run.auto_scheduled else None
         values = {key: value for key, value in given.items() if value is not None}
         futures: dict[str, Any] = {}
@@ -110,28 +109,10 @@ def data_interval(shape: FileShape, wanted: Iterable[str] | None, scheduled: dat
     """The data interval of a flow run that a deployment's schedule started at ``scheduled``
     for one pipeline (see :mod:`orchestrator_plugin_prefect.deploy`): the tick of that pipeline's
     ``schedule:`` at that time, as ``orchestrator serve`` would give it, for every task of the run."""
-    from orchestrator.config.schedule import Schedule
-
     names = list(wanted or ())
-    spec = shape.pipeline(names[0]).schedule if len(names) == 1 and scheduled is not None else None
-    if spec is None or scheduled is None:
+    if len(names) != 1 or scheduled is None:
         return None
-    schedule = Schedule.from_config(spec)
-    tick = schedule.tick(scheduled)
-    return tick.interval_start.astimezone(schedule.zone), tick.interval_end.astimezone(schedule.zone)
-
-
-def _selected(shape: FileShape, wanted: Iterable[str] | None) -> set[str]:
-    """The pipelines a flow run runs: those asked for and, transitively, what they depend on."""
-    from orchestrator.config.graph import with_dependencies
-
-    names = [pipeline.name for pipeline in shape.pipelines]
-    if not wanted:
-        return set(names)
-    unknown = sorted(set(wanted) - set(names))
-    if unknown:
-        raise ValueError(f"{shape.path.name} has no pipeline {', '.join(map(repr, unknown))} (it has {', '.join(names)})")
-    return with_dependencies({p.name: p.depends_on for p in shape.pipelines}, wanted)
+    return shape.pipeline(names[0]).interval_at(scheduled)
 
 
 def _signature(shape: FileShape) -> inspect.Signature:

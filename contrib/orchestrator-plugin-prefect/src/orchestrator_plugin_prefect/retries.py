@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.adapters import PipelineFailed
 from orchestrator.config.policies import RetryPolicy
-from orchestrator_plugin_prefect.runner import PipelineFailed
 
 if TYPE_CHECKING:
     from prefect import Task
@@ -48,12 +48,8 @@ def worth_retrying(on: tuple[str, ...]) -> Any:
     """Prefect's retry condition: a failed pipeline is retried (only when its step's error is
     one of ``on``, when given); anything else the task raised (the core refusing the file or the
     run) is not."""
-    names = {name.rpartition(".")[2] for name in on}
-
     def condition(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
         error = state.result(raise_on_failure=False)
-        if not isinstance(error, PipelineFailed):
-            return False
-        return not names or error.error_type() in names
+        return isinstance(error, PipelineFailed) and error.worth_retrying(on)
 
     return condition

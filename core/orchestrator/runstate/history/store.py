@@ -98,7 +98,9 @@ class SQLStore:
     def _flush_while_quiet(self) -> None:
         while not self.closed.is_set():
             if self.urgent.wait(self.flush_seconds):
-                time.sleep(self.urgent_seconds)  # let the events that come with it join the commit
+                # let the events that come with it join the commit; after close() none will come,
+                # and the run's end should not wait (an engine's task pays it every call)
+                self.closed.wait(self.urgent_seconds)
                 self.urgent.clear()
                 self.flush()
             elif time.monotonic() - self.flushed >= self.flush_seconds:

@@ -1,15 +1,19 @@
-"""What Prefect needs to know of a pipeline file: its pipelines in dependency order (each with
-what it waits for, its ``retry:`` and its ``schedule:``) and its declared parameters.
+"""What an engine needs to know of a pipeline file to lay it out as a graph of tasks: its
+pipelines in dependency order (each with what it waits for, its ``retry:`` as the core's
+engine-neutral :class:`~orchestrator.config.policies.RetryPolicy`, and its ``schedule:``) and its
+declared parameters.
 
-The file is read and validated by the core, as ``orchestrator validate`` reads it, so a flow is
-never built from a file the core would refuse; a bad file raises the core's
-:class:`~orchestrator.errors.ConfigError`, which lists every problem with its line.
+The file is read and validated by the core, as ``orchestrator validate`` reads it, so an engine's
+flow, DAG or assets are never built from a file the core would refuse; a bad file raises the
+core's :class:`~orchestrator.errors.ConfigError`, which lists every problem with its line.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,19 @@ class PipelineShape:
     retry: RetryPolicy | None
     schedule: dict[str, Any] | None
 
+    def interval_at(self, fired: datetime) -> tuple[datetime, datetime] | None:
+        """The data interval of the tick of this pipeline's ``schedule:`` due at ``fired`` (when
+        an engine's schedule made from it fired), in the schedule's zone, as ``orchestrator
+        serve`` gives a tick; None without a schedule. For every task of that engine run, the
+        pipelines it depends on included, which have no schedule of their own."""
+        if self.schedule is None:
+            return None
+        from orchestrator.config.schedule import Schedule
+
+        schedule = Schedule.from_config(self.schedule)
+        tick = schedule.tick(fired)
+        return tick.interval_start.astimezone(schedule.zone), tick.interval_end.astimezone(schedule.zone)
+
 
 @dataclass(frozen=True, slots=True)
 class FileShape:
@@ -41,14 +58,30 @@ class FileShape:
     required: frozenset[str]
 
     def pipeline(self, name: str) -> PipelineShape:
+        """The pipeline called ``name`` (one the file has)."""
         return next(p for p in self.pipelines if p.name == name)
+
+    def selected(self, wanted: Iterable[str] | None) -> set[str]:
+        """The pipelines a run of ``wanted`` takes (every pipeline when ``wanted`` is empty or
+        None): those named and what they depend on, as ``orchestrator run --pipeline`` takes
+        them. An unknown name raises :class:`ValueError` naming the pipelines the file has."""
+        from orchestrator.config.graph import with_dependencies
+
+        names = [pipeline.name for pipeline in self.pipelines]
+        wanted = list(wanted or ())
+        if not wanted:
+            return set(names)
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            raise ValueError(f"{self.path.name} has no pipeline {', '.join(map(repr, unknown))} (it has {', '.join(names)})")
+        return with_dependencies({p.name: p.depends_on for p in self.pipelines}, wanted)
 
 
 def read_shape(path: str | os.PathLike[str], params: dict[str, Any] | None = None) -> FileShape:
     """Load and validate ``path`` with ``params`` (values the caller fixes). A parameter that has
-    no default and was not given stays a required parameter of the flow; the file is validated
-    with a stand-in value for it, since what a flow looks like cannot depend on a value passed
-    only when it runs."""
+    no default and was not given stays a required parameter of the engine's run; the file is
+    validated with a stand-in value for it, since what the graph looks like cannot depend on a
+    value passed only when it runs."""
     from orchestrator.config.graph import topological_order
     from orchestrator.config.plan import load_plan
     from orchestrator.plugins.discovery import load_plugins

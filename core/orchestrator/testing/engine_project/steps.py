@@ -1,7 +1,9 @@
-"""The steps of the test pipelines. Each call is counted in a file beside this one, so a test can
-tell whether a retry extracted again or went on from the checkpoint."""
+"""The steps of the engine adapters' test pipelines (``failing.yaml``, ``retried.yaml`` beside
+this file). Each call is counted in a file beside this one, in the test's copy of the folder, so a
+test can tell whether an engine's retry extracted again or went on from the checkpoint."""
 
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 
@@ -15,12 +17,12 @@ def _count(name: str) -> int:
     return calls
 
 
-def rows(name: str) -> list[dict]:
+def rows(name: str) -> list[dict[str, Any]]:
     _count(f"extract-{name}")
     return [{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}, {"id": 3, "name": "alan"}]
 
 
-def boom(rows: list[dict]) -> list[dict]:
+def boom(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     raise ConnectionError("the source went away")
 
 
@@ -28,3 +30,8 @@ def fail_first_time(name: str) -> None:
     """Fails on its first call only: what a task retry has to get past."""
     if _count(f"after-load-{name}") == 1:
         raise ConnectionError("the warehouse dropped the connection")
+
+
+def interval(since: str, until: str, logical: str) -> list[dict[str, Any]]:
+    """One row saying which data interval the run was about."""
+    return [{"since": since, "until": until, "logical": logical}]
