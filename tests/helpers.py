@@ -1,7 +1,8 @@
-"""Helpers for tests: running the installed CLI as a real subprocess."""
+"""Helpers for tests: running the installed CLI as a real subprocess, and what a command imports."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -37,3 +38,16 @@ def installed(*names: str) -> Iterator[None]:
         yield
     finally:
         subprocess.run([*pip, "uninstall", "--yes", *names], check=True)
+
+
+def loaded_by(command: str, config: Path, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules named by ``prefixes`` that ``orchestrator COMMAND CONFIG`` imports: the CLI run
+    in a fresh interpreter (in-process there, so its ``sys.modules`` can be read afterwards)."""
+    code = (
+        "import sys\nfrom orchestrator.cli import main\n"
+        f"try:\n    main([{command!r}, {str(config)!r}])\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=config.parent, check=False)
+    assert done.returncode == 0, done.stderr
+    return list(ast.literal_eval(done.stdout.strip().splitlines()[-1]))

@@ -4,17 +4,14 @@ runs that do not use it. Real ``orchestrator`` processes, real files."""
 
 from __future__ import annotations
 
-import ast
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers import ONLY_BUILTIN, cli
+from helpers import ONLY_BUILTIN, cli, loaded_by
 
 STEPS = """\
 import os
@@ -142,24 +139,14 @@ def test_validation_reports_a_bad_condition_with_its_line(project: Path) -> None
 HEAVY = ("simpleeval", "orchestrator.config.conditions")
 
 
-def loaded_by(command: str, config: Path) -> list[str]:
-    code = (
-        "import sys\nfrom orchestrator.cli import main\n"
-        f"try:\n    main([{command!r}, {str(config)!r}])\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=config.parent, check=False)
-    assert done.returncode == 0, done.stderr
-    return list(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
-
 
 def test_the_expression_library_is_loaded_only_by_files_with_a_condition(project: Path) -> None:
     plain = project / "plain.yaml"
     plain.write_text("pipelines:\n" + pipeline("a") + pipeline("b", "    depends_on: [a]\n    run_if: all_done\n    foreach: [x]\n"))
-    assert loaded_by("run", plain) == []
+    assert loaded_by("run", plain, HEAVY) == []
     conditional = project / "conditional.yaml"
     conditional.write_text("pipelines:\n" + pipeline("a", "    when: len('x') == 1\n"))
-    assert loaded_by("run", conditional) == ["orchestrator.config.conditions", "simpleeval"]
+    assert loaded_by("run", conditional, HEAVY) == ["orchestrator.config.conditions", "simpleeval"]
 
 
 def test_a_condition_reads_the_schedule_values(project: Path) -> None:

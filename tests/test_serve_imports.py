@@ -5,11 +5,12 @@ schedule (one with a schedule loads the schedule model, lazily)."""
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from helpers import loaded_by
 
 CORE = Path(__file__).resolve().parent.parent / "core" / "orchestrator"
 HEAVY = ("cronsim", "croniter", "watchfiles", "zoneinfo", "starlette", "uvicorn", "orchestrator.serve", "orchestrator.config.schedule")
@@ -55,24 +56,13 @@ pipelines:
 """
 
 
-def loaded_by(command: str, config: Path) -> list[str]:
-    """The heavy modules an ``orchestrator`` command loads (the CLI run in-process, then inspected)."""
-    code = (
-        "import sys\nfrom orchestrator.cli import main\n"
-        f"try:\n    main([{command!r}, {str(config)!r}])\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=config.parent, check=False)
-    assert done.returncode == 0, done.stderr
-    return list(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
-
 
 def test_validate_and_run_without_a_schedule_load_no_scheduler_library(tmp_path: Path) -> None:
     (tmp_path / "rows.py").write_text("def one(at):\n    return [{'at': at}]\n")
     config = tmp_path / "plain.yaml"
     config.write_text(CONFIG.format(schedule=""))
-    assert loaded_by("validate", config) == []
-    assert loaded_by("run", config) == []
+    assert loaded_by("validate", config, HEAVY) == []
+    assert loaded_by("run", config, HEAVY) == []
     assert (tmp_path / "out.csv").read_text().startswith("at\n20")  # ${schedule.logical_time}: now, for a manual run
 
 
@@ -80,7 +70,7 @@ def test_a_config_with_a_schedule_loads_the_model_only_then(tmp_path: Path) -> N
     (tmp_path / "rows.py").write_text("def one(at):\n    return [{'at': at}]\n")
     config = tmp_path / "scheduled.yaml"
     config.write_text(CONFIG.format(schedule="    schedule: {cron: '0 2 * * *', timezone: Europe/Berlin}\n"))
-    loaded = loaded_by("validate", config)
+    loaded = loaded_by("validate", config, HEAVY)
     assert "cronsim" in loaded and "orchestrator.config.schedule" in loaded
     assert not [m for m in loaded if m.startswith(("watchfiles", "starlette", "uvicorn", "orchestrator.serve"))]
 
