@@ -12,6 +12,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,20 @@ def row(logical_time, interval_start, interval_end, sleep=0):
 """
 
 
-def ticking(every: str = "1s", catchup: str = "all", sleep: float = 0, extra: str = "") -> str:
+def due_once() -> str:
+    """``schedule:`` keys whose one tick is due now and whose next is weeks away, so a test that
+    expects exactly one scheduled run cannot see a second one because the clock passed an hour."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    return f"every: 30d, catchup: latest, start: '{start.isoformat()}'"
+
+
+def ticking(every: str = "1s", catchup: str = "all", sleep: float = 0, extra: str = "", schedule: str = "") -> str:
+    schedule = schedule or f"every: {every}, catchup: {catchup}{extra}"
     return f"""\
 pipelines:
   every_second:
     type: ETL
-    schedule: {{every: {every}, catchup: {catchup}{extra}}}
+    schedule: {{{schedule}}}
     phases:
       extract:
         steps:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from serve_process import ORCHESTRATOR, ROWS, Served, rows, state, ticking, wait_for
+from serve_process import ORCHESTRATOR, ROWS, Served, due_once, rows, state, ticking, wait_for
 
 FILES = """\
 pipelines:
@@ -74,7 +74,7 @@ def test_serve_fires_each_tick_once_records_it_and_stops_on_sigterm_then_catches
 
 
 def test_a_run_still_running_at_sigterm_is_left_resumable_and_the_next_start_resumes_it(folder: Path) -> None:
-    (folder / "slow.yaml").write_text(ticking(every="1h", catchup="latest", sleep=3, extra=", start: 2026-01-01"))
+    (folder / "slow.yaml").write_text(ticking(sleep=3, schedule=due_once()))
     server = Served(folder, "slow.yaml", grace=0)
     wait_for(lambda: "started for" in server.text(), 30, server.text)
     assert server.stop() == 0, server.text()
@@ -113,7 +113,7 @@ def test_a_dropped_file_is_loaded_once_and_not_again_after_a_restart(folder: Pat
 
 
 def test_after_trigger_runs_when_a_pipeline_of_another_file_succeeds(folder: Path) -> None:
-    (folder / "ticks.yaml").write_text(ticking(every="1h", catchup="latest", extra=", start: 2026-01-01"))
+    (folder / "ticks.yaml").write_text(ticking(schedule=due_once()))
     downstream = ticking(every="1h").replace("every_second", "downstream").replace("out/ticks.db", "out/after.db")
     downstream = downstream.replace("    schedule: {every: 1h, catchup: all}\n", "    triggers:\n      - after: {pipeline: ticks.yaml#every_second}\n")
     (folder / "after.yaml").write_text(downstream)
