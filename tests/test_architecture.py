@@ -54,6 +54,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
             "orchestrator.config.cache",
             "orchestrator.runstate.progress",
             "orchestrator.runstate.layout",
+            "orchestrator.runstate.frames",
             "orchestrator.plugins.registry",
         )
     },

@@ -146,7 +146,7 @@ def test_plugins_lists_the_builtins() -> None:
     result = cli("plugins")
     assert result.returncode == 0
     assert "pipeline-orchestrator" in result.stdout
-    assert "load:              csv.write, jsonl.write, python.call, sqlite.write" in result.stdout
+    assert "load:              csv.write, jsonl.write, pipeline.handoff, python.call, sqlite.write" in result.stdout
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -187,7 +187,7 @@ def test_from_another_pipelines_rows_at_run_time_on_local_and_process(project: P
             "list_files": "reused:succeeded", "ingest[a]": "reused:succeeded", "ingest[b]": "finished:succeeded",
             "ingest[c]": "reused:succeeded", "after": "finished:succeeded",
         }
-        assert not any((project / ".orchestrator" / "foreach").iterdir())  # the kept rows go once the run succeeded
+        assert not any((project / ".orchestrator" / "handoff").iterdir())  # the kept rows go once the run succeeded
 
 
 def test_rows_that_cannot_make_instances_fail_the_foreach_pipeline_with_a_message(project: Path) -> None:

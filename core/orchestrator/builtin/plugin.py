@@ -62,6 +62,10 @@ CSV_WRITE = _object(
 )
 JSONL_READ = _object({"path": PATH, "batch_size": BATCH_SIZE, "encoding": ENCODING}, ["path"])
 JSONL_WRITE = _object({"path": PATH, "encoding": ENCODING}, ["path"])
+PIPELINE_ROWS = _object(
+    {"source": _prop("string", "The pipeline of this run whose rows to take.", "orders", minLength=1)}, ["source"]
+)
+PIPELINE_HANDOFF = _object({}, [])
 SQLITE_READ = _object(
     {
         "database": DATABASE,
@@ -162,6 +166,10 @@ def register_extractors(register: Register) -> None:
     register("jsonl.read", f"{_HERE}.jsonl_files:read", schema=JSONL_READ, description="Read a JSON Lines file, in batches.")
     register("sqlite.read", f"{_HERE}.sqlite_steps:read", schema=SQLITE_READ, description="Run a query against a SQLite database.")
     register("python.call", f"{_HERE}.python_call:extract", schema=PYTHON_CALL, description="Call a function of your project.")
+    register(
+        "pipeline.rows", f"{_HERE}.handoff:take", schema=PIPELINE_ROWS,
+        description="The rows another pipeline hands over in the run (what extract: {from: ...} adds).",
+    )
 
 
 @hookimpl
@@ -175,6 +183,10 @@ def register_loaders(register: Register) -> None:
     register("jsonl.write", f"{_HERE}.jsonl_files:write", schema=JSONL_WRITE, description="Write values to a JSON Lines file.")
     register("sqlite.write", f"{_HERE}.sqlite_steps:write", schema=SQLITE_WRITE, description="Insert rows into a SQLite table, batches committed together.")
     register("python.call", f"{_HERE}.python_call:load", schema=PYTHON_CALL, description="Call a function of your project with each batch.")
+    register(
+        "pipeline.handoff", f"{_HERE}.handoff:hand_off", schema=PIPELINE_HANDOFF,
+        description="Hand the rows over to the pipelines that take them (added for extract: {from: ...}).",
+    )
 
 
 @hookimpl

@@ -16,7 +16,8 @@
 ``docs/design/engine.md`` is the map.
 """
 
-from orchestrator.engine.scheduler import Engine, StepLogs, new_run_id
+from orchestrator.engine.scheduler import Engine, new_run_id
+from orchestrator.engine.steplogs import StepLogs
 from orchestrator.engine.streaming import STREAM_BUFFER
 
 __all__ = ["STREAM_BUFFER", "Engine", "StepLogs", "new_run_id"]

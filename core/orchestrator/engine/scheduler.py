@@ -4,15 +4,14 @@ that did not succeed without cancelling unrelated ones."""
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
-from contextlib import AsyncExitStack, nullcontext
+from collections.abc import Collection, Iterable, Mapping
+from contextlib import AbstractContextManager, AsyncExitStack, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -22,6 +21,7 @@ from orchestrator.engine.collector import startup_set_aside
 from orchestrator.engine.gates import conditional, empty_phase, verdict, without_skipped_steps
 from orchestrator.engine.pipeline import NEW, PipelineRunner
 from orchestrator.engine.record import listened_hooks
+from orchestrator.engine.steplogs import StepLogs
 from orchestrator.engine.usage import ACCOUNTING, peak_rss, process_usage
 from orchestrator.errors import ConfigError, OrchestratorError, Problem, describe
 from orchestrator.events import (
@@ -38,11 +38,11 @@ from orchestrator.events import (
 )
 from orchestrator.executors import Executor, PipelineJob
 from orchestrator.plugins.registry import EXECUTOR
-from orchestrator.runstate.layout import foreach_run_folder
 from orchestrator.runstate.progress import Continuation, Progress
 
 if TYPE_CHECKING:
     from orchestrator.config.model import ExecutorSpec, PipelineSpec, Plan
+    from orchestrator.engine.handoff import Streams
     from orchestrator.engine.ports import CheckpointStore, DeadLetterStore
     from orchestrator.plugins.discovery import Plugins
 
@@ -86,6 +86,9 @@ class Engine:
         self._sources: frozenset[str] = frozenset()
         self._expanded: dict[str, list[str]] = {}
         self._resume: Progress | None = None
+        #: the live outlets of this run's sources, by source, and the source each live taker takes from
+        self._streams: dict[str, Streams] = {}
+        self._taking: dict[str, str] = {}
 
     def run_sync(
         self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
@@ -129,6 +132,7 @@ class Engine:
         if replay is not None:  # what the replayed pipelines depend on is not run again
             names = {name for name in names if name in replay}
         self._sources, self._expanded, self._resume = _sources(self.plan), {}, resume
+        self._streams, self._taking = {}, {}
         order = [name for name in topological_order(graph) if name in names]
         started = time.perf_counter()
         used_before = process_usage()[0] if ACCOUNTING.on else 0.0
@@ -152,6 +156,8 @@ class Engine:
                     executors[key] = await stack.enter_async_context(executor)
                 if self.checkpoints is not None and replay is None and any(self.plan.pipelines[n].checkpoint for n in pending):
                     stack.enter_context(self.checkpoints.holding(run_id))
+                if self._sources and replay is None:
+                    self._streams = stack.enter_context(self._live_handoffs(run_id, pending, executors))
                 self._scope = anyio.CancelScope()
                 with self._scope:
                     async with anyio.create_task_group() as tasks:
@@ -168,13 +174,26 @@ class Engine:
         result = RunResult(run_id, {name: outcomes[name] for name in ended}, time.perf_counter() - started)
         if self.checkpoints is not None and result.ok:
             self.checkpoints.remove(run_id)
-        if self._sources and result.ok:  # a resume would expand the same instances from them
-            import shutil
+        if self._sources and result.ok:  # until then, a resume takes the same rows from them
+            from orchestrator.engine.fanout import remove_spent
 
-            shutil.rmtree(foreach_run_folder(self.plan.base_dir, run_id), ignore_errors=True)
+            remove_spent(self.plan, run_id, order)
         status = INTERRUPTED if result.interrupted else SUCCEEDED if result.ok else FAILED
         self.emit(Event(Kind.RUN_FINISHED, run_id, status=status, elapsed=result.elapsed, **self._used(result, used_before)))
         return result
+
+    def _live_handoffs(self, run_id: str, pending: list[str], executors: dict[str, Executor]) -> AbstractContextManager[dict[str, Streams]]:
+        """The outlets through which sources stream their rows to the takers that run in this
+        event loop (see :mod:`orchestrator.engine.handoff`)."""
+        from orchestrator.engine.handoff import streaming, streaming_takers
+
+        def in_loop(name: str) -> bool:
+            executor = executors[self.plan.pipelines[name].executor.key]
+            return not (getattr(executor, "crosses_processes", False) or getattr(executor, "takes_graph", False))
+
+        takers = streaming_takers(self.plan, pending, {name: in_loop(name) for name in pending})
+        self._taking = {taker: source for source, names in takers.items() for taker in names}
+        return streaming(run_id, takers)
 
     def _used(self, result: RunResult, cpu_before: float) -> dict[str, Any]:
         """What the run used (see :mod:`orchestrator.engine.usage`) and its estimated cost: the
@@ -228,8 +247,13 @@ class Engine:
         try:
             # the others are not in this run, or (upstream) the executor waits for them itself
             depends_on = [dep for dep in spec.depends_on if dep in finished and dep not in upstream]
+            live = self._taking.get(name)  # a source this one takes rows from as they come
             for dep in depends_on:
-                await finished[dep].wait()
+                if dep != live:
+                    await finished[dep].wait()
+            if live is not None:  # its handoff started, or it ended: then it is judged like any other
+                await self._streams[live].ready.wait()
+                depends_on = [dep for dep in depends_on if dep != live or finished[dep].is_set()]
             dynamic = spec.fanout is not None and spec.fanout.source is not None
             try:  # a foreach from another pipeline's rows: its conditions are its instances'
                 reason = verdict(replace(spec, when=None) if dynamic else spec, depends_on, outcomes, self.plan)
@@ -249,8 +273,8 @@ class Engine:
             if name in self._sources or spec.extract_from is not None:
                 from orchestrator.engine.fanout import extracting_rows, keeping_rows
 
-                spec = keeping_rows(spec, self.plan.base_dir, run_id) if name in self._sources else spec
-                spec = extracting_rows(spec, self.plan.base_dir, run_id) if spec.extract_from is not None else spec
+                spec = keeping_rows(spec) if name in self._sources else spec
+                spec = extracting_rows(spec) if spec.extract_from is not None else spec
             job = PipelineJob(
                 self.plan, spec, run_id, run_here, self.emit, continuation, self.checkpoints, self.dead_letters, upstream,
                 self.trace_context,
@@ -275,6 +299,10 @@ class Engine:
             raise
         finally:
             finished[name].set()
+            if name in self._streams:
+                self._streams[name].settle()
+            if name in self._taking:
+                self._streams[self._taking[name]].leave(name)
 
     async def _fan_out(
         self, template: PipelineSpec, run_id: str, executor: Executor, finished: dict[str, anyio.Event],
@@ -348,42 +376,3 @@ def _sources(plan: Plan) -> frozenset[str]:
     from orchestrator.engine.fanout import sources
 
     return sources(plan)
-
-
-class StepLogs(logging.Handler):
-    """While a run goes on, what its steps log through ``context.logger`` (records carrying the
-    run's id, at the level the ``orchestrator.run`` logger lets through) becomes ``log`` events of
-    the run's stream, so every consumer sees them in order with the rest. Installed once per run:
-    an assembler that keeps it longer than the engine runs (the CLI, for notifications sent at
-    the end) installs it first, and the engine's then adds nothing."""
-
-    def __init__(self, run_id: str, emit: EventSink, redact: Callable[[str], str]) -> None:
-        super().__init__(logging.INFO)
-        self.run_id = run_id
-        self.sink = emit
-        self.redact = redact
-        self.logger = logging.getLogger("orchestrator.run")
-        self.installed = False
-
-    def __enter__(self) -> Self:
-        present = any(isinstance(h, StepLogs) and h.run_id == self.run_id for h in self.logger.handlers)
-        if self.sink is not discard and not present:
-            self.logger.addHandler(self)
-            self.installed = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.installed:
-            self.logger.removeHandler(self)
-            self.installed = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if getattr(record, "run_id", None) != self.run_id:
-            return
-        try:
-            self.sink(Event(
-                Kind.LOG, self.run_id, getattr(record, "pipeline", None), step=getattr(record, "step", None),
-                level=record.levelname.lower(), message=self.redact(record.getMessage()), time=record.created,
-            ))
-        except Exception:  # noqa: BLE001 - a log line must never fail the step that logged it
-            self.handleError(record)

@@ -14,7 +14,7 @@ from orchestrator.reporting.base import Redact, Reporter
 
 def route_step_logs() -> None:
     """Let what steps log at ``info`` and above through, to the run's stream only: the engine
-    turns each record into a ``log`` event (see :class:`orchestrator.engine.scheduler.StepLogs`),
+    turns each record into a ``log`` event (see :class:`orchestrator.engine.steplogs.StepLogs`),
     which the reporter shows like any other event, rather than Python's default handler."""
     step_logs = logging.getLogger("orchestrator.run")
     step_logs.setLevel(logging.INFO)

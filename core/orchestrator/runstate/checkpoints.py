@@ -7,9 +7,7 @@ which is what lets an idempotent loader recognise the ones it already committed.
 A checkpoint is a file of length-prefixed frames under ``<state directory>/checkpoints/<run id>/``,
 named ``<pipeline>.<phase>.checkpoint`` (one folder per run, not per pipeline: creating and
 removing thousands of folders costs more than the files in them): a header saying whether the phase
-streamed, then one frame per batch. A batch of plain data (rows of strings, numbers, ``None``) is
-written with :mod:`marshal`, which is several times faster than pickle for it; anything else
-(dates, decimals, Arrow tables) with pickle, protocol 5. A file is written as
+streamed, then one frame per batch (:mod:`orchestrator.runstate.frames`). A file is written as
 ``<pipeline>.<phase>.partial`` and renamed only when the phase finished, so a killed run never
 leaves a checkpoint that looks complete. Frames are read back only from this directory, which the
 run itself wrote.
@@ -22,31 +20,26 @@ A pipeline whose data must not be kept on disk sets ``checkpoint: false``.
 
 from __future__ import annotations
 
-import marshal
 import os
-import pickle
 import shutil
-import struct
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from orchestrator.config.phases import EXTRACT, TRANSFORM
 from orchestrator.errors import CheckpointDamaged
+from orchestrator.runstate.frames import LENGTH, FrameWriter, damage, decode, encode, header, read_frame
 from orchestrator.runstate.layout import run_folder
 
-_HEADER = "orchestrator-checkpoint-2"
 _SUFFIXES = (".checkpoint", ".partial")
 #: a whole output of at most this many rows is tried as a record of the run's shared file ...
 SMALL_ROWS = 10_000
 #: ... and kept there when it encodes to at most this many bytes
 SMALL_BYTES = 1 << 20
 RECORDS = "small.records"
-_LENGTH = struct.Struct("<Q")
-_MARSHAL, _PICKLE = b"M", b"P"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +84,10 @@ class Checkpoints:
         phase then runs again, as if it had never been kept."""
         path = self._path(phase)
         if path.is_file():
-            damage = _damage(path)
-            if damage is not None:
+            damaged = damage(path)
+            if damaged is not None:
                 path.unlink(missing_ok=True)
-                raise CheckpointDamaged(f"the checkpoint {path} was damaged ({damage}) and is discarded; its phase runs again")
+                raise CheckpointDamaged(f"the checkpoint {path} was damaged ({damaged}) and is discarded; its phase runs again")
             return True
         return phase in self._records()
 
@@ -103,12 +96,12 @@ class Checkpoints:
         if not self._path(phase).is_file():
             return False
         with self._path(phase).open("rb") as file:
-            return _header(file)
+            return header(file)
 
     def keep_whole(self, phase: str, data: Any) -> None:
         """Write a phase's whole (not streamed) output: a record when it is small, else a file."""
         if isinstance(data, (list, tuple, dict)) and len(data) <= SMALL_ROWS:
-            record = _encode((self.pipeline, phase, False, data))
+            record = encode((self.pipeline, phase, False, data))
             if len(record) <= SMALL_BYTES:
                 self._append(record)
                 self.recorded.add(phase)
@@ -123,14 +116,14 @@ class Checkpoints:
             yield self._records()[phase]
             return
         with self._path(phase).open("rb") as file:
-            _header(file)
-            while (frame := _read_frame(file)) is not None:
-                yield _decode(frame)
+            header(file)
+            while (frame := read_frame(file)) is not None:
+                yield decode(frame)
 
-    def writer(self, phase: str, *, streamed: bool) -> CheckpointWriter:
+    def writer(self, phase: str, *, streamed: bool) -> FrameWriter:
         partial, final = self._path(phase, ".partial"), self._path(phase)
         self.files.update((partial, final))
-        return CheckpointWriter(partial, final, streamed)
+        return FrameWriter(partial, final, streamed)
 
     def discard(self, *, again: bool = False) -> None:
         """Remove this pipeline's checkpoint files: it succeeded (its records go with the run's
@@ -141,7 +134,7 @@ class Checkpoints:
         self.files.clear()
         if again:
             for phase in self.recorded:
-                self._append(_encode((self.pipeline, phase, True, None)))
+                self._append(encode((self.pipeline, phase, True, None)))
             self.recorded.clear()
             self._found = None
 
@@ -150,7 +143,7 @@ class Checkpoints:
         same time (in threads or in worker processes) never interleave."""
         if self.descriptor is None:
             self.descriptor = _acquire(self.directory)
-        os.write(self.descriptor, _LENGTH.pack(len(record)) + record)
+        os.write(self.descriptor, LENGTH.pack(len(record)) + record)
 
     def release(self) -> None:
         """The pipeline is done writing (it ended, or goes on without checkpoints)."""
@@ -215,12 +208,12 @@ def _read_records(path: Path) -> tuple[list[tuple[str, str, bool, Any]], int]:
     """Every complete record of a run's file, and where the complete ones end."""
     content = path.read_bytes() if path.is_file() else b""
     records, offset = [], 0
-    while offset + _LENGTH.size <= len(content):
-        (length,) = _LENGTH.unpack_from(content, offset)
-        end = offset + _LENGTH.size + length
+    while offset + LENGTH.size <= len(content):
+        (length,) = LENGTH.unpack_from(content, offset)
+        end = offset + LENGTH.size + length
         if end > len(content):  # cut short by a crash
             break
-        records.append(_decode(memoryview(content)[offset + _LENGTH.size:end]))
+        records.append(decode(memoryview(content)[offset + LENGTH.size : end]))
         offset = end
     return records, offset
 
@@ -238,92 +231,3 @@ def recover(directory: Path) -> None:
 def remove_run(directory: Path) -> None:
     """Remove a run's checkpoint folder: every pipeline of the run succeeded."""
     shutil.rmtree(directory, ignore_errors=True)
-
-
-class CheckpointWriter:
-    """Appends batches to ``<phase>.partial``; :meth:`commit` makes it the phase's checkpoint."""
-
-    def __init__(self, partial: Path, final: Path, streamed: bool) -> None:
-        self.partial, self.final, self.streamed = partial, final, streamed
-        self.file: IO[bytes] | None = None
-        self.plain = True  # until a batch is not: then the others are not tried with marshal either
-
-    def _open(self) -> IO[bytes]:
-        if self.file is None:
-            self.partial.parent.mkdir(parents=True, exist_ok=True)
-            self.file = self.partial.open("wb")
-            _write_frame(self.file, _encode((_HEADER, self.streamed)))
-        return self.file
-
-    def add(self, batch: Any) -> None:
-        frame = _encode(batch, plain=self.plain)
-        self.plain = frame[:1] == _MARSHAL
-        _write_frame(self._open(), frame)
-
-    def commit(self) -> None:
-        self._open().close()  # with no batch at all, still a complete (empty) output
-        os.replace(self.partial, self.final)
-
-    def close(self) -> None:
-        """Stop writing without committing (the phase failed): the partial file stays."""
-        if self.file is not None:
-            self.file.close()
-
-
-def _encode(data: Any, *, plain: bool = True) -> bytes:
-    """A frame's payload: marshal for plain data, else pickle (marshal refuses anything else,
-    subclasses of plain types included, so nothing comes back as another type)."""
-    if plain:
-        try:
-            return _MARSHAL + marshal.dumps(data)
-        except ValueError:
-            pass
-    return _PICKLE + pickle.dumps(data, protocol=5)
-
-
-def _decode(frame: bytes | memoryview) -> Any:
-    body = memoryview(frame)[1:]
-    return marshal.loads(body) if frame[:1] == _MARSHAL else pickle.loads(body)
-
-
-def _write_frame(file: IO[bytes], frame: bytes) -> None:
-    file.write(_LENGTH.pack(len(frame)))
-    file.write(frame)
-
-
-def _read_frame(file: IO[bytes]) -> bytes | None:
-    """The next frame, or None at the end of the file."""
-    prefix = file.read(_LENGTH.size)
-    if len(prefix) < _LENGTH.size:
-        return None
-    (length,) = _LENGTH.unpack(prefix)
-    frame = file.read(length)
-    if len(frame) < length:
-        raise ValueError(f"{file.name} ends in the middle of a batch")
-    return frame
-
-
-def _damage(path: Path) -> str | None:
-    """What is wrong with a checkpoint file's frames (their lengths are checked, not their
-    contents), or None when it is whole."""
-    size = path.stat().st_size
-    with path.open("rb") as file:
-        try:
-            _header(file)
-        except (ValueError, EOFError, TypeError) as exc:
-            return str(exc).removeprefix(f"{file.name} ")
-        while (prefix := file.read(_LENGTH.size)):
-            if len(prefix) < _LENGTH.size:
-                return "it ends in the middle of a batch's length"
-            end = file.seek(_LENGTH.unpack(prefix)[0], os.SEEK_CUR)
-            if end > size:
-                return "it ends in the middle of a batch"
-    return None
-
-
-def _header(file: IO[bytes]) -> bool:
-    frame = _read_frame(file)
-    marker, streamed = (None, False) if frame is None else _decode(frame)
-    if marker != _HEADER:
-        raise ValueError(f"{file.name} is not a checkpoint of this version")
-    return bool(streamed)

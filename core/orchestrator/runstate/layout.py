@@ -6,8 +6,8 @@ The *state directory* of a pipeline file holds its runs' files::
     <state directory>/checkpoints/<run id>/                 what ``--resume`` continues from
     <state directory>/dead-letters/<run id>/<pipeline>.jsonl  the rows steps dead-lettered
 
-and, beside the pipeline file, ``.orchestrator/foreach/<run id>/<pipeline>.jsonl``: the rows a
-pipeline loaded that a ``foreach: {from: ...}`` makes instances of (:func:`foreach_rows_file`).
+and, beside the pipeline file, ``.orchestrator/handoff/<run id>/<pipeline>.rows``: the rows a
+pipeline hands to a ``foreach: {from: ...}`` or an ``extract: {from: ...}`` (:func:`handoff_file`).
 
 and a config given to :func:`orchestrator.run` as a mapping is written, as YAML, to
 ``.orchestrator/configs/<digest>.yaml`` under its ``base_dir`` (the history records a run's config
@@ -48,8 +48,8 @@ CHECKPOINTS = "checkpoints"
 #: configs given to :func:`orchestrator.run` as mappings, each written to a file of its own
 MAPPING_CONFIGS = "configs"
 DEAD_LETTERS = "dead-letters"
-#: the rows ``foreach: {from: ...}`` pipelines take their items from, by run
-FOREACH = "foreach"
+#: the rows pipelines hand to ``foreach: {from: ...}`` and ``extract: {from: ...}``, by run
+HANDOFF = "handoff"
 
 #: a valid run id: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit, at
 #: most 128 characters; no separator, nothing a shell or a file system treats specially
@@ -139,16 +139,16 @@ def recorded_dead_letter_folder(database: Path | None, config: str) -> Path:
     return recorded_state_directory(database, config) / DEAD_LETTERS
 
 
-def foreach_rows_file(base_dir: Path, run_id: str, pipeline: str) -> Path:
-    """Where a pipeline that a ``foreach: {from: ...}`` takes its items from keeps the rows it
-    loaded in run ``run_id``: ``.orchestrator/foreach/<run id>/<pipeline>.jsonl`` beside the
-    pipeline file (inside the folder steps may write to, whatever ``state:`` says), kept until the
-    run succeeded, so a resume expands the same instances."""
-    return run_folder(base_dir / STATE_DIR / FOREACH, run_id) / f"{pipeline}.jsonl"
+def handoff_file(base_dir: Path, run_id: str, pipeline: str) -> Path:
+    """Where a pipeline keeps the rows it hands to a ``foreach: {from: ...}`` or an ``extract:
+    {from: ...}`` in run ``run_id``: ``.orchestrator/handoff/<run id>/<pipeline>.rows`` beside the
+    pipeline file (whatever ``state:`` says, as a worker or a later ``--only`` run of a taker finds
+    it there), kept until the run succeeded, so a resume takes the same rows."""
+    return handoff_run_folder(base_dir, run_id) / f"{pipeline}.rows"
 
 
-def foreach_run_folder(base_dir: Path, run_id: str) -> Path:
-    return run_folder(base_dir / STATE_DIR / FOREACH, run_id)
+def handoff_run_folder(base_dir: Path, run_id: str) -> Path:
+    return run_folder(base_dir / STATE_DIR / HANDOFF, run_id)
 
 
 def mapping_config_file(base_dir: Path, digest: str) -> Path:

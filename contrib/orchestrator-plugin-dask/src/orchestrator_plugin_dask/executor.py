@@ -7,7 +7,8 @@ client; a task whose parent did not succeed returns its pipeline skipped. There 
 nothing waits for unrelated pipelines. A task ships the plan's data for its
 pipeline only (a :class:`~orchestrator.executors.remote.RemoteJob`), the worker rebuilds the
 plugins from the same installed entry points (so lifecycle hooks fire there) and runs the pipeline
-with the same engine code as ``local``.
+with the same engine code as ``local``. Rows handed from one pipeline to another go from the
+source's task to the taker's as Dask data, not through the client (see :mod:`.task`).
 
 Importing this module imports ``distributed``; the registry imports it only when a run creates a
 ``dask`` executor.
@@ -26,13 +27,14 @@ import dask.config
 from dask.typing import Key
 from distributed import Client, Future, LocalCluster
 
+from orchestrator.engine.handoff import hands_off
 from orchestrator.events import SKIPPED, Event, Kind, PipelineOutcome, discard
 from orchestrator.executors import Executor, PipelineJob, skipped_because
 from orchestrator.executors.remote import remote_job, unshippable
 
 from orchestrator_plugin_dask.relay import EventRelay
 from orchestrator_plugin_dask.schema import DEFAULT_RETRIES, DEFAULT_THREADS_PER_WORKER
-from orchestrator_plugin_dask.task import TaskResult, run_pipeline
+from orchestrator_plugin_dask.task import TaskResult, reported, run_pipeline
 
 if TYPE_CHECKING:
     from orchestrator.config.model import Plan
@@ -130,10 +132,12 @@ class DaskExecutor(Executor):
                 retries=self.retries,
                 resources=self.resources,
             )
+            # a source's result holds its rows: the client waits for a copy without them
+            fetched = self.client.submit(reported, future, key=f"reported-{future.key}", pure=False) if hands_off(job.pipeline) else future
         finally:
             self._submitted.setdefault(name, anyio.Event()).set()
         try:
-            result: TaskResult = await self._result(future)
+            result: TaskResult = await self._result(fetched)
         except Exception:
             broken = [parent for parent in job.upstream if self._futures[parent].status == "error"]
             if not broken:
@@ -145,7 +149,7 @@ class DaskExecutor(Executor):
             return skipped(job, broken)
         except BaseException:
             with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
-                await self.client.cancel(future)
+                await self.client.cancel([future, fetched])
             if relay is not None:
                 self._relay.close(relay)
             raise

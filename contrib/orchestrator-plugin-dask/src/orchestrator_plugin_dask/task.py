@@ -9,15 +9,22 @@ listens, each event is published on the worker with ``Worker.log_event`` under t
 topic, tagged with the job and this attempt; the client's subscription hands them to the sink. The
 task returns how many events it published, so the client can wait until all of them arrived
 before it reports the pipeline finished (events travel through the scheduler, the result does not).
+
+Rows one pipeline hands to another (``extract: {from: ...}``) travel as Dask data: the task of a
+source returns its batches in its result, and the task of a taker gets its source's result as an
+argument, so the scheduler moves them from worker to worker; the client only ever fetches a copy
+of the result without them (:func:`reported`).
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from typing import Any
 
+from orchestrator.engine.handoff import collecting, given, hands_off
 from orchestrator.events import FAILED, SKIPPED, SUCCEEDED, Event, Kind, PipelineOutcome, discard
 from orchestrator.executors import skipped_because
 from orchestrator.executors.remote import RemoteJob, run_remote, worker_plugins
@@ -39,6 +46,8 @@ class TaskResult:
     outcome: PipelineOutcome
     attempt: str
     events: int
+    #: the batches a source pipeline handed over, for the tasks of the pipelines taking them
+    rows: list[Any] | None = None
 
 
 class _Publisher:
@@ -85,8 +94,18 @@ def run_pipeline(job: RemoteJob, relay: Relay | None, *parents: TaskResult) -> T
         emit(Event(Kind.PIPELINE_FINISHED, job.run_id, job.pipeline, status=FAILED, error=error))
         outcome = PipelineOutcome(job.pipeline, FAILED, error=error)
     else:
-        outcome = run_remote(job, emit)
+        source = hands_off(job.plan.pipelines[job.pipeline])
+        shipped = {parent.outcome.name: parent.rows for parent in parents if parent.rows is not None}
+        with collecting(job.run_id, job.pipeline) if source else nullcontext() as kept, given(job.run_id, job.pipeline, shipped):
+            outcome = run_remote(job, emit)
+        rows = kept if source and outcome.status == SUCCEEDED else None
+        return TaskResult(outcome, attempt, publisher.count if publisher is not None else 0, rows)
     return TaskResult(outcome, attempt, publisher.count if publisher is not None else 0)
+
+
+def reported(result: TaskResult) -> TaskResult:
+    """A source's result without its rows: what the client fetches (the rows stay on the workers)."""
+    return replace(result, rows=None)
 
 
 def missing_steps(job: RemoteJob) -> list[str]:
