@@ -110,7 +110,7 @@ def state_dir(store: SQLState, config: str) -> Path:
 
 
 def files(store: SQLState, config: str, *run_ids: str) -> dict[str, Path]:
-    """A checkpoint folder and a dead-letter file for each run, as a run leaves them."""
+    """A checkpoint folder, a dead-letter file and handed-over rows for each run, as a run leaves them."""
     made = {}
     for run_id in run_ids:
         for kind in ("checkpoints", "dead-letters"):
@@ -118,6 +118,10 @@ def files(store: SQLState, config: str, *run_ids: str) -> dict[str, Path]:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "p.jsonl").write_text("{}\n")
             made[f"{kind}/{run_id}"] = folder
+        handoff = Path(config).parent / ".orchestrator" / "handoff" / run_id  # beside the pipeline file
+        handoff.mkdir(parents=True, exist_ok=True)
+        (handoff / "p.rows").write_bytes(b"")
+        made[f"handoff/{run_id}"] = handoff
     return made
 
 
@@ -135,7 +139,7 @@ def test_keep_runs_removes_the_older_runs_of_the_file_with_their_rows_and_files(
     for run_id in ("n0", "failed-early"):
         assert store.run(run_id) is None
         assert store.pipelines(run_id) == [] and store.phases(run_id) == [] and store.steps(run_id) == []
-    assert {name for name, folder in made.items() if folder.exists()} == {"checkpoints/n4", "dead-letters/n4"}
+    assert {name for name, folder in made.items() if folder.exists()} == {"checkpoints/n4", "dead-letters/n4", "handoff/n4"}
     assert store.pipelines("n4") and store.steps("n4")
     assert prune(store, config, Retention(keep_runs=2)) == []  # nothing more to do
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -67,10 +68,17 @@ def prune(
     store: SQLState, config: str, limits: Retention, *, now: float | None = None, spare: str | None = None
 ) -> list[dict[str, Any]]:
     """Remove the runs of ``config`` the limits select (see :func:`expired`), with their
-    checkpoints and dead letters; returns the runs removed (a run that changed meanwhile is not
-    among them)."""
+    checkpoints, dead letters and the rows their pipelines handed over; returns the runs removed
+    (a run that changed meanwhile is not among them)."""
     from orchestrator.runstate.history.sqlite import SQLiteState
-    from orchestrator.runstate.layout import CHECKPOINTS, DEAD_LETTERS, recorded_state_directory, run_folder, valid_run_id
+    from orchestrator.runstate.layout import (
+        CHECKPOINTS,
+        DEAD_LETTERS,
+        handoff_run_folder,
+        recorded_state_directory,
+        run_folder,
+        valid_run_id,
+    )
 
     chosen = expired(store, config, limits, now=now, spare=spare)
     folder = recorded_state_directory(store.path if isinstance(store, SQLiteState) else None, config)
@@ -83,5 +91,6 @@ def prune(
                 if valid_run_id(run["run_id"]):  # an id that is not one has no folder (it could name another)
                     for kept in (CHECKPOINTS, DEAD_LETTERS):
                         shutil.rmtree(run_folder(folder / kept, run["run_id"]), ignore_errors=True)
+                    shutil.rmtree(handoff_run_folder(Path(config).parent, run["run_id"]), ignore_errors=True)
                 removed.append(run)
     return removed
