@@ -29,8 +29,16 @@ TestBuiltinConformance = conformance_suite(
         "jsonl.write": lambda args, base: _jsonl_rows(base / args["path"]),
         "sqlite.write": lambda args, base: _table_rows(base / args["database"], args["table"]),
         "python.call": None,  # hands the rows to the user's function: no target to read back
+        "pipeline.handoff": lambda args, base: _handed_rows(base),
     },
 )
+
+
+def _handed_rows(base: Path) -> list[dict]:
+    """The rows ``pipeline.handoff`` kept for the pipelines taking them, as they would read them."""
+    from orchestrator.runstate.frames import read_frames
+
+    return [row for path in base.glob(".orchestrator/handoff/*/*.rows") for batch in read_frames(path) for row in batch]
 
 
 def _csv_rows(path: Path) -> list[dict]:

@@ -62,10 +62,11 @@ CSV_WRITE = _object(
 )
 JSONL_READ = _object({"path": PATH, "batch_size": BATCH_SIZE, "encoding": ENCODING}, ["path"])
 JSONL_WRITE = _object({"path": PATH, "encoding": ENCODING}, ["path"])
-PIPELINE_ROWS = _object(
-    {"source": _prop("string", "The pipeline of this run whose rows to take.", "orders", minLength=1)}, ["source"]
-)
-PIPELINE_HANDOFF = _object({}, [])
+PIPELINE_ROWS = {
+    **_object({"source": _prop("string", "The pipeline of this run whose rows to take.", "orders", minLength=1)}, ["source"]),
+    "examples": [{"source": "orders"}],
+}
+PIPELINE_HANDOFF = {**_object({}, []), "examples": [{}]}
 SQLITE_READ = _object(
     {
         "database": DATABASE,
