@@ -114,6 +114,9 @@ def test_a_running_run_is_cancelled_recorded_as_cancelled_and_resumable(tmp_path
     gate = tmp_path / "gate"
     with serving(config) as live:
         run_id = _post(live, "/api/pipelines/pipeline.yaml/gated/runs", {"params": {"gate": str(gate)}})["run_id"]
+        # its page asks for its parts at once, recorded yet or not: none so far, not a 404
+        assert live.get(f"/api/runs/{run_id}/dead-letters") == {"counts": [], "rows": [], "next": None}
+        assert "lines" in live.get(f"/api/runs/{run_id}/logs")  # type: ignore[operator]
         events = Stream(f"{live.url}/api/runs/{run_id}/events")
         events.wait(lambda m: m["kind"] == "step_started")
         assert _post(live, f"/api/runs/{run_id}/cancel") == {"run_id": run_id, "status": "cancelling"}
