@@ -11,9 +11,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
+import pytest
 from otlp_receiver import OtlpReceiver
 from runs import SECRET, write_run
 from test_otlp_export import check_the_run_trace
+
+from orchestrator.config.plan import load_plan
+from orchestrator.events import RunResult, discard
+from orchestrator.launch import Launch, launched
+from orchestrator.plugins.discovery import Plugins
 
 ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
 #: the API key the file's header takes from the environment, and a header value written in the file
@@ -93,3 +100,33 @@ def test_without_the_plugin_a_traced_file_is_refused(tmp_path: Path) -> None:
     assert "pipeline.yaml:2: $.telemetry.traces: traces are configured, but the orchestrator-plugin-opentelemetry " \
         "distribution that exports them is not installed" in ran.stderr
     assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def launch(config: Path, plugins: Plugins) -> RunResult:
+    """One run in this process, started as ``orchestrator run`` and ``orchestrator serve`` do."""
+    with launched(load_plan(config, plugins.registry), plugins, Launch(str(config))) as run:
+        return anyio.run(run.start, discard)
+
+
+def test_runs_of_files_naming_different_collectors_in_one_process_each_go_to_their_own(
+    tmp_path: Path, plugins: Plugins, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in ``orchestrator serve``: one process runs a file that names ``receiver``, one that
+    names another collector under another service name, and one that names none (nor does the
+    environment): each trace goes where its file says, the last nowhere."""
+    monkeypatch.setenv("SHOP_API_TOKEN", SECRET)
+    monkeypatch.setenv("HONEYCOMB_API_KEY", API_KEY)
+    for name in ("first", "second", "third"):
+        (tmp_path / name).mkdir()
+    other = OtlpReceiver().start()
+    try:
+        first = launch(traced(write_run(tmp_path / "first"), receiver.url), plugins)
+        config = traced(write_run(tmp_path / "second"), other.url)
+        config.write_text(config.read_text().replace("service_name: nightly-etl", "service_name: hourly-etl"))
+        second = launch(config, plugins)
+        third = launch(write_run(tmp_path / "third"), plugins)
+        check_the_run_trace(receiver.spans, first.run_id, service="nightly-etl")  # its run's spans alone
+        check_the_run_trace(other.spans, second.run_id, service="hourly-etl")
+        assert third.run_id not in {span.attributes["orchestrator.run_id"] for span in receiver.spans + other.spans}
+    finally:
+        other.stop()
