@@ -1,15 +1,20 @@
 """Export asked for by the run's file (``telemetry: {traces: ...}``), not the environment: the
 spans reach a real OTLP/HTTP receiver with the file's header and service name; the file wins over
 the ``OTEL_*`` variables giving the same settings; and the header values, secrets, never appear in
-the run's output, its history or ``runs show``."""
+the run's output, its history, ``runs show`` or the pages of ``orchestrator serve`` (the UI's)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -69,10 +74,37 @@ def test_the_file_alone_sends_the_trace_with_its_header_and_service_name(tmp_pat
     assert 'x-api-key: "***"' in validated.stdout or "x-api-key: '***'" in validated.stdout, validated.stdout
     history = b"".join(path.read_bytes() for path in (tmp_path / ".orchestrator").rglob("*") if path.is_file())
     assert b"telemetry:" in history  # the history keeps the file's text ...
-    for secret in (API_KEY, TENANT):  # ... with no header value, in any table, nor in any output
+    pages = served(config, f"/api/runs/{run_id}/config", f"/api/runs/{run_id}", "/api/runs")  # ... which the UI shows
+    assert "telemetry:" in pages[0]["text"] and "x-tenant: ***" in pages[0]["text"]
+    for secret in (API_KEY, TENANT):  # ... with no header value, in any table, any output or any page
         assert secret.encode() not in history
+        assert secret not in json.dumps(pages)
         for output in (ran, shown, validated):
             assert secret not in output.stdout + output.stderr
+
+
+def served(config: Path, *paths: str) -> list[Any]:
+    """What ``orchestrator serve`` of ``config`` (the UI's server) answers at each of ``paths``."""
+    log = config.with_name("serve.log")
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(ORCHESTRATOR), "serve", str(config), "--port", "0"], cwd=config.parent, stdout=out, stderr=subprocess.STDOUT,
+            env={**clean, "SHOP_API_TOKEN": SECRET, "HONEYCOMB_API_KEY": API_KEY, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"serving on http://127\.0\.0\.1:(\d+)", log.read_text())):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        answers = []
+        for path in paths:
+            with urllib.request.urlopen(f"http://127.0.0.1:{found.group(1)}{path}", timeout=30) as response:
+                answers.append(json.loads(response.read()))
+        return answers
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
 
 
 def test_the_file_wins_over_the_environment(tmp_path: Path, receiver: OtlpReceiver) -> None:
