@@ -51,6 +51,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
             "orchestrator.config.phases",
             "orchestrator.config.policies",
             "orchestrator.config.cost",
+            "orchestrator.config.telemetry",
             "orchestrator.config.cache",
             "orchestrator.runstate.progress",
             "orchestrator.runstate.layout",

@@ -42,11 +42,12 @@ def _attributes(pairs: Any) -> dict[str, Any]:
 
 class OtlpReceiver:
     """``url`` is what ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set to; ``spans`` what was received,
-    ``requests`` how many export requests came."""
+    ``requests`` how many export requests came, ``headers`` those of each (names in lower case)."""
 
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
         self.requests = 0
+        self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         receiver = self
 
@@ -58,7 +59,7 @@ class OtlpReceiver:
                 if self.path != "/v1/traces" or self.headers.get("Content-Type") != "application/x-protobuf":
                     self.send_error(404 if self.path != "/v1/traces" else 415)
                     return
-                receiver._receive(body)
+                receiver._receive(body, {name.lower(): value for name, value in self.headers.items()})
                 reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -73,7 +74,7 @@ class OtlpReceiver:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="otlp-receiver", daemon=True)
 
-    def _receive(self, body: bytes) -> None:
+    def _receive(self, body: bytes, headers: dict[str, str]) -> None:
         request = ExportTraceServiceRequest.FromString(body)
         received = [
             ReceivedSpan(
@@ -87,6 +88,7 @@ class OtlpReceiver:
         ]
         with self._lock:
             self.requests += 1
+            self.headers.append(headers)
             self.spans.extend(received)
 
     def start(self) -> OtlpReceiver:

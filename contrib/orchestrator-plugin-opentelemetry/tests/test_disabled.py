@@ -1,6 +1,7 @@
-"""Installed but not configured, the plugin registers no event consumer, offers no hook and
-imports nothing of OpenTelemetry: a run pays nothing for it. With an endpoint set, loading the
-plugins still imports no SDK (it is loaded when a run starts)."""
+"""Installed but not asked for (no endpoint in the environment, no ``telemetry.traces`` in the
+run's file), the plugin offers no step hook, its consumer declines every run, and nothing of
+OpenTelemetry is imported: a run pays one call for it. With an endpoint set, loading the plugins
+still imports no SDK (it is loaded when a run starts)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from pathlib import Path
 
 from runs import SECRET, write_run
 
+from orchestrator.config.plan import load_plan
+from orchestrator.consumers import RunStart, consuming
+from orchestrator.events import discard
 from orchestrator.plugins.discovery import Plugins
-from orchestrator.plugins.registry import CONSUMER
 
 #: ``orchestrator run ARGS...`` in this interpreter, then the modules it imported, on the last line
 # (plugins are imported on a thread of their own, which ``python -X importtime`` does not report)
@@ -43,10 +46,14 @@ def test_without_an_endpoint_a_cli_run_imports_nothing_of_opentelemetry(tmp_path
     assert not {m for m in modules if m.startswith("orchestrator_plugin_opentelemetry.") and not m.endswith(".plugin")}
 
 
-def test_without_an_endpoint_nothing_is_registered(plugins: Plugins) -> None:
+def test_without_an_endpoint_only_the_consumer_is_registered_and_it_declines_the_run(plugins: Plugins, tmp_path: Path) -> None:
+    """The consumer is registered (a run's file may ask for traces), but no step hook; for a run
+    whose file does not ask, its factory returns None, so the run's events go to its own sink alone."""
     [info] = [info for info in plugins.registry.plugins if info.name == "opentelemetry"]
-    assert info.hooks == [] and info.consumers == []
-    assert plugins.registry.names(CONSUMER) == []
+    assert info.hooks == ["register_event_consumers"] and info.consumers == ["opentelemetry"]
+    plan = load_plan(write_run(tmp_path), plugins.registry, env={**os.environ, "SHOP_API_TOKEN": SECRET})
+    sink = discard
+    assert consuming(plugins.registry, RunStart("r-1", str(plan.source), plan, {}), sink) is sink
 
 
 def test_with_an_endpoint_the_entry_point_registers_the_consumer_alone_in_a_run_process() -> None:

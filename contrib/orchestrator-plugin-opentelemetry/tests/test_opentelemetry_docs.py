@@ -1,5 +1,6 @@
 """docs/plugins/contrib/opentelemetry.md keeps its promises: its example config runs through the
-CLI and exports the span tree the page shows to a real OTLP/HTTP receiver, its attributes table
+CLI and exports the span tree the page shows to a real OTLP/HTTP receiver (named by the
+environment, or by the file; docs/monitoring.md's traced file too), its attributes table
 lists the attributes a run's spans carry, and its console-exporter program runs."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from orchestrator.launch import Launch, launched
 from orchestrator.plugins.discovery import Plugins
 
 PAGE = Path(__file__).resolve().parents[3] / "docs" / "plugins" / "contrib" / "opentelemetry.md"
+MONITORING = Path(__file__).resolve().parents[3] / "docs" / "monitoring.md"
 TITLED = re.compile(r'^```(\w+) title="([^"]+)"\n(.*?)^```$', re.MULTILINE | re.DOTALL)
 TEXT = re.compile(r"^```text\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
@@ -66,6 +68,45 @@ def test_the_example_exports_the_span_tree_the_page_shows(page_files: Path, rece
     assert ran.returncode == 0, ran.stderr
     assert tree_of(receiver.spans) == shown_tree()
     assert len({span.trace_id for span in receiver.spans}) == 1
+
+
+def at(receiver: OtlpReceiver, config: Path) -> None:
+    """Point the file's collector, ``http://localhost:4318`` on the pages, at ``receiver``."""
+    config.write_text(config.read_text(encoding="utf-8").replace("http://localhost:4318", receiver.url), encoding="utf-8")
+
+
+def without_endpoint() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+
+
+def test_the_file_that_names_its_collector_exports_the_same_tree(page_files: Path, receiver: OtlpReceiver) -> None:
+    at(receiver, page_files / "traced.yaml")
+    ran = subprocess.run(
+        [str(ORCHESTRATOR), "run", "traced.yaml"], capture_output=True, text=True, timeout=120, check=False,
+        cwd=page_files, env=without_endpoint(),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert tree_of(receiver.spans).replace("run traced.yaml", "run pipeline.yaml", 1) == shown_tree()
+    assert {span.resource["service.name"] for span in receiver.spans} == {"customers-etl"}
+
+
+def test_the_monitoring_page_example_exports_with_its_header_and_service(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    """docs/monitoring.md's traced.yaml (which the core's docs test shows refused without this
+    plugin) sends its run's spans with its header, its key never shown."""
+    for _, name, text in TITLED.findall(MONITORING.read_text(encoding="utf-8")):
+        if name in ("traced.yaml", "data/customers.csv"):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text, encoding="utf-8")
+    at(receiver, tmp_path / "traced.yaml")
+    ran = subprocess.run(
+        [str(ORCHESTRATOR), "run", "traced.yaml"], capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path, env={**without_endpoint(), "OTLP_API_KEY": "k-5d41402abc"},
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "k-5d41402abc" not in ran.stdout + ran.stderr
+    assert {span.name for span in receiver.spans} >= {"run traced.yaml", "pipeline customers", "step raw", "step store"}
+    assert {span.resource["service.name"] for span in receiver.spans} == {"nightly-etl"}
+    assert receiver.headers and all(h["x-api-key"] == "k-5d41402abc" for h in receiver.headers)
 
 
 def test_the_attributes_table_lists_what_spans_carry(

@@ -2,9 +2,10 @@
 phases, steps, attempts), attributes, statuses, on the ``local`` and the ``process`` executor;
 and a span that a step's own code creates in a ``process`` worker is a child of its step's span.
 
-No OTLP endpoint is set in this process, so the entry point offered nothing: the tests send the
-spans to memory and add the plugin's hooks to the run's plugins with ``tracing.trace_to``, as the
-docs say to do for an exporter of your own. The run is started as ``orchestrator run`` starts
+No OTLP endpoint is set in this process, nor in the runs' files, so the entry point offered no
+step hook and its consumer would decline the runs: the tests send the spans to memory with
+``tracing.trace_to`` (which adds the plugin's hooks to the run's plugins where the entry point is
+not loaded), as the docs say to do for an exporter of your own. The run is started as ``orchestrator run`` starts
 one (:mod:`orchestrator.launch`), the place where event consumers are put on the stream."""
 
 from __future__ import annotations

@@ -269,10 +269,13 @@ def looks_secret(name: str) -> bool:
 def secret_environment(env: Mapping[str, str]) -> set[str]:
     """The values of the environment variables whose names look secret. Values too short or too
     plain to be a secret (``1``, ``true``) are left out: redacting them would garble every text."""
-    return {
-        value for name, value in env.items()
-        if _SECRET_NAME.search(name) and len(value) >= _SHORTEST_SECRET and value.lower() not in _PLAIN_VALUES
-    }
+    return {value for name, value in env.items() if _SECRET_NAME.search(name) and redactable(value)}
+
+
+def redactable(value: str) -> bool:
+    """Whether a secret's value can be redacted: not too short or too plain (``1``, ``true``),
+    which would garble every text it was replaced in."""
+    return len(value) >= _SHORTEST_SECRET and value.lower() not in _PLAIN_VALUES
 
 
 _SHORTEST_SECRET = 4

@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.config.cost import CostModel
 from orchestrator.config.policies import FAIL, NONE, Policies
+from orchestrator.config.telemetry import Telemetry
 from orchestrator.runstate.layout import DEFAULT_STATE
 
 
@@ -146,6 +147,9 @@ class Plan:
     history: Retention | None = None
     #: ``cost:``: the prices runs are estimated at; None estimates no cost
     cost: CostModel | None = None
+    #: ``telemetry:``: where the runs' traces go (the plugin exporting them reads it); None: nowhere
+    #: unless the environment says
+    telemetry: Telemetry | None = None
     #: the files ``include:`` read, which the run's fingerprint covers with ``source``
     includes: tuple[Path, ...] = ()
     #: each ``foreach:`` pipeline expanded from the config, with the names of its instances

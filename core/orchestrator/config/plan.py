@@ -19,7 +19,7 @@ import yaml
 
 from orchestrator.config import cache, foreach
 from orchestrator.config.cost import CostModel
-from orchestrator.config.interpolate import Interpolator, manual_schedule
+from orchestrator.config.interpolate import Interpolator, manual_schedule, redactable
 from orchestrator.config.language_rules import implied_dependencies
 from orchestrator.config.model import (
     ALL_SUCCEEDED,
@@ -34,6 +34,7 @@ from orchestrator.config.model import (
 from orchestrator.config.phases import PHASES_BY_TYPE, ROW_PHASES
 from orchestrator.config.policies import FAIL, Policies
 from orchestrator.config.rules import check_rules
+from orchestrator.config.telemetry import Telemetry, header_values
 from orchestrator.config.validation import Checker
 from orchestrator.config.yamlsource import YamlSource
 from orchestrator.config.yamlsyntax import NESTED_TOO_DEEPLY
@@ -157,6 +158,8 @@ def _check_and_build(
     for section in list(data):
         if section != "params":
             data[section] = interpolator.apply(data[section], checker.report, [section])
+    # the header values of telemetry: are secrets however written (also in messages about the config)
+    interpolator.secrets |= {value for value in header_values(data.get("telemetry")) if redactable(value)}
     _schedule_dates_as_text(data)
     # A config that validated before, against the very same plugins and schemas, is not checked
     # again: that keeps jsonschema out of a warm start entirely.
@@ -299,7 +302,8 @@ def _build(
     state = data.get("state", DEFAULT_STATE)
     history = Retention(**data["history"]) if "history" in data else None
     cost = CostModel.of(data["cost"]) if "cost" in data else None
-    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state, history, cost, groups=groups)
+    telemetry = Telemetry.of(data["telemetry"]) if "telemetry" in data else None
+    return Plan(file, base_dir, pipelines, params, executor, secrets, allowed, state, history, cost, telemetry=telemetry, groups=groups)
 
 
 def _default_id(plugin: str, used: set[str], counters: dict[str, int]) -> str:

@@ -21,8 +21,9 @@ from orchestrator.config.phases import (
     REQUIRED_PHASES,
     ROW_PHASES,
 )
+from orchestrator.config.telemetry import TRACES_CONSUMER, TRACES_DISTRIBUTION
 from orchestrator.config.yamlsource import PathPart, json_path
-from orchestrator.plugins.registry import EXECUTOR, NOTIFIER
+from orchestrator.plugins.registry import CONSUMER, EXECUTOR, NOTIFIER
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -56,6 +57,7 @@ def check_rules(checker: Checker, data: dict[str, Any]) -> None:
     for executor in cost.get("executors") or {} if isinstance(cost, dict) else {}:
         if isinstance(executor, str) and checker.registry.get(EXECUTOR, executor) is None:
             checker.report(["cost", "executors", executor], _unknown_message(checker, EXECUTOR, executor, EXECUTOR), key=True)
+    _check_telemetry(checker, data.get("telemetry"))
     for name, pipeline in pipelines.items():
         if isinstance(pipeline, dict):
             _check_pipeline(checker, name, pipeline)
@@ -67,6 +69,22 @@ def _check_executor(checker: Checker, value: Any, path: list[PathPart]) -> None:
     name = value.get("name") if isinstance(value, dict) else value
     if isinstance(name, str):
         _check_registered(checker, EXECUTOR, name, value if isinstance(value, dict) else None, path, path, ["name"])
+
+def _check_telemetry(checker: Checker, value: Any) -> None:
+    """``telemetry.traces`` needs the plugin that exports them: a file that asks for traces must
+    not run without them unnoticed. Said only of a block found well-formed: a typo in it gets its
+    own message alone."""
+    traces = value.get("traces") if isinstance(value, dict) else None
+    where = json_path(["telemetry"])
+    if any(p.path == where or p.path.startswith((where + ".", where + "[")) for p in checker.problems):
+        return
+    if isinstance(traces, dict) and checker.registry.get(CONSUMER, TRACES_CONSUMER) is None:
+        checker.report(
+            ["telemetry", "traces"],
+            f"traces are configured, but the {TRACES_DISTRIBUTION} distribution that exports them is not installed "
+            f"(or not loaded); install it with 'pip install {TRACES_DISTRIBUTION}', or remove 'traces:'",
+            key=True,
+        )
 
 def _check_notify(checker: Checker, value: Any, path: list[PathPart]) -> None:
     """Each ``notify:`` entry names a registered channel, and its options fit that channel's schema."""

@@ -57,9 +57,9 @@ _SCOPE = InstrumentationScope("orchestrator_plugin_opentelemetry")
 class Tracer:
     """The process's tracer provider (resource, sampler, flush at exit) and its processor."""
 
-    def __init__(self, processor: SpanProcessor) -> None:
+    def __init__(self, processor: SpanProcessor, service_name: str | None = None) -> None:
         self.processor = processor
-        self.provider = provider(processor)
+        self.provider = provider(processor, service_name)
         self.resource = self.provider.resource
         self.redact = redactor(frozenset(secret_environment(os.environ)))
 
