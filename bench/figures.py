@@ -30,6 +30,7 @@ from bench.environment import (
 from bench.harness import OURS, US, Bench, environment
 from bench.engine_figures import airflow_tasks
 from bench.engine_figures_prefdag import engine_overhead_dagster, engine_overhead_prefect
+from bench.handoff_figures import handoff_rows
 from bench.history_growth import history_100k
 from bench.language_figures import foreach_instances
 from bench.telemetry_tracing import tracing_overhead
@@ -508,6 +509,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "history-100k": history_100k,
     "telemetry": telemetry,
     "foreach-10k": foreach_instances,
+    "handoff-1m": handoff_rows,
     "serve-api": serve_api,
     "tracing": tracing_overhead,
     "ui-dag-1000": ui_dag,
