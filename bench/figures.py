@@ -9,7 +9,9 @@ reporter is used, as when piped to a log); in-process figures time the core's Py
 from __future__ import annotations
 
 import filecmp
+import statistics
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
