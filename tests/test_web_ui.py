@@ -115,6 +115,13 @@ def test_every_page_renders_from_the_api(browser: Browser, history: Path) -> Non
         revenue = page.page.locator("details.pipeline-detail[data-pipeline=revenue]")
         assert "FileNotFoundError: inputs/rates.json not found" in revenue.inner_text()
         assert "inputs/rates.json is missing: the upstream export did not arrive" in revenue.locator("ol.log").inner_text()
+        # the error is said once, under the step that raised it: the pipeline's own message
+        # ("step 'read_rates' (python.call) failed: ...") says nothing more
+        assert page.page.locator("body").inner_text().count("inputs/rates.json not found") == 1
+        assert revenue.locator("tr.step-error").inner_text().strip() == "FileNotFoundError: inputs/rates.json not found"
+        # a pipeline's message that the steps do not say stays: why report was skipped
+        expect(page.page.locator("details.pipeline-detail[data-pipeline=report] pre.note-text")).to_have_text(
+            "skipped: depends on 'revenue', which did not succeed")
         assert page.page.locator("tr.letter-row").count() == 4
         # what the history measured of each step attempt has its columns
         headers = page.page.locator("details.pipeline-detail[data-pipeline=orders] thead").first.text_content() or ""
