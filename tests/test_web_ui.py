@@ -126,6 +126,10 @@ def test_every_page_renders_from_the_api(browser: Browser, history: Path) -> Non
         # what the history measured of each step attempt has its columns
         headers = page.page.locator("details.pipeline-detail[data-pipeline=orders] thead").first.text_content() or ""
         assert "CPU" in headers and "Peak RSS" in headers
+        # with them, every cell of a step's row still shows all it holds (no badge or size cut short)
+        cut = page.page.locator("table.steps tr.step-row td:not(.timeline)").evaluate_all(
+            "(cells) => cells.filter((cell) => cell.scrollWidth > cell.clientWidth).map((cell) => cell.innerText)")
+        assert cut == [], f"cells cut short: {cut}"
         assert "ValueError: order 9 has no amount" in page.page.locator("tr.letter-row").first.inner_text()
         assert page.page.locator("[data-action=resume]").is_visible()
         assert page.page.locator("[data-action=replay]").is_visible()
