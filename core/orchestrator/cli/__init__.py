@@ -34,9 +34,9 @@ from orchestrator.version import __version__
 
 
 class _Orchestrator(click.Group):
-    """The command group, whose usage errors follow ``--log-format``: click reports them itself
-    (as text) after every command's code has returned, so they are caught where they are raised,
-    in reading the group's own options (:meth:`make_context`) or a command's (:meth:`invoke`)."""
+    """The command group, whose usage errors follow ``--log-format``: click's ``main`` writes them
+    itself, as text, so under json they are caught where they are raised, in reading the group's
+    own options (:meth:`make_context`) or a command's (:meth:`invoke`), and written here."""
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
         given = list(args)  # click's parser consumes the list it reads
