@@ -165,6 +165,66 @@ def test_a_config_given_as_a_mapping(tmp_path: Path, write_config: Callable[...,
     assert isinstance(runs, list) and [r["run_id"] for r in runs] == [second.run_id, first.run_id]
 
 
+def _including(*files: str) -> dict[str, object]:
+    return {
+        "include": list(files),
+        "pipelines": {
+            "orders": {
+                "type": "ETL",
+                "phases": {
+                    "extract": {"steps": [{"plugin": "jsonl.read", "args": {"path": "in.jsonl"}}]},
+                    "load": {"steps": [{"plugin": "sqlite.write", "args": {"database": "${params.warehouse}", "table": "orders"}}]},
+                },
+            }
+        },
+    }
+
+
+def test_a_mappings_includes_start_from_its_base_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "common").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "in.jsonl").write_text('{"a": 1}\n{"a": 2}\n')
+    # an included file's own includes are relative to it, as always
+    (project / "common" / "connections.yaml").write_text("include: [more.yaml]\nparams:\n  warehouse: out/warehouse.db\n")
+    (project / "common" / "more.yaml").write_text(
+        "pipelines:\n  shared:\n    type: ETL\n    phases:\n"
+        "      extract: {steps: [{plugin: jsonl.read, args: {path: in.jsonl}}]}\n"
+        "      load: {steps: [{plugin: jsonl.write, args: {path: out/shared.jsonl}}]}\n"
+    )
+    monkeypatch.chdir(elsewhere)
+    result = orchestrator.run(_including("common/connections.yaml"), base_dir=project)
+    assert result.ok and set(result.pipelines) == {"orders", "shared"}
+    assert (project / "out" / "warehouse.db").is_file() and (project / "out" / "shared.jsonl").is_file()
+    assert not (elsewhere / "out").exists()
+    # without base_dir, the current directory is the base, as documented
+    monkeypatch.chdir(project)
+    assert orchestrator.run(_including("common/connections.yaml")).ok
+
+
+def test_a_mappings_missing_include_is_reported_as_a_files_is(tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text('{"a": 1}\n')
+    file = tmp_path / "pipeline.yaml"
+    file.write_text(json.dumps(_including("common/missing.yaml")))  # JSON is YAML
+    with pytest.raises(ConfigError) as as_file:
+        orchestrator.run(file)
+    with pytest.raises(ConfigError) as as_mapping:
+        orchestrator.run(_including("common/missing.yaml"), base_dir=tmp_path)
+    (in_file,), (in_mapping,) = as_file.value.problems, as_mapping.value.problems
+    assert in_file.path == in_mapping.path == "$.include[0]"
+    assert in_file.message == (
+        f"included file 'common/missing.yaml' does not exist (looked for {tmp_path / 'common' / 'missing.yaml'}); "
+        "check the path, which is relative to this file"
+    )
+    assert in_mapping.message == in_file.message.replace("relative to this file", "relative to base_dir")
+    assert Path(in_mapping.file).parent == tmp_path / ".orchestrator" / "configs"
+    # and, as for a file, an included file must be inside the folder the includes start from
+    (tmp_path / "outside.yaml").write_text("params: {warehouse: x.db}\n")
+    (tmp_path / "project").mkdir()
+    with pytest.raises(ConfigError, match=r"'../outside.yaml' is outside base_dir, where every included file must be"):
+        orchestrator.run(_including("../outside.yaml"), base_dir=tmp_path / "project")
+
+
 def test_wrong_input_raises_before_anything_runs(config: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as bad:
         orchestrator.run({"pipelines": {"p": {"type": "ETL", "phases": {}}}}, base_dir=tmp_path)

@@ -92,6 +92,41 @@ def test_text_stays_as_it_was(write_config) -> None:
     assert text.stderr.startswith(f"{broken}:1: $.pipelines") and text.stderr.endswith("1 problem found.\n")
 
 
+USAGE_ERRORS = [  # (arguments after the group's options, the usage line, the message's start)
+    (["run", "--nope"], "orchestrator run [OPTIONS] CONFIG", "No such option '--nope'."),
+    (["run"], "orchestrator run [OPTIONS] CONFIG", "Missing argument 'CONFIG'."),
+    (["graph", "p.yaml", "--format", "png"], "orchestrator graph [OPTIONS] CONFIG", "Invalid value for '--format': 'png'"),
+    (["runs", "show", "--nope"], "orchestrator runs [OPTIONS] [list|show|prune|stats] [RUN_ID|CONFIG]", "No such option '--nope'."),
+    (["nosuch"], "orchestrator [OPTIONS] COMMAND [ARGS]...", "No such command 'nosuch'."),
+    (["--nope", "run"], "orchestrator [OPTIONS] COMMAND [ARGS]...", "No such option '--nope'."),
+]
+
+
+@pytest.mark.parametrize(("args", "usage", "message"), USAGE_ERRORS)
+def test_usage_errors_are_json_lines_too(args: list[str], usage: str, message: str) -> None:
+    for given, env in ((["--log-format", "json", *args], {}), (["--log-format=json", *args], {}), (args, {"ORCHESTRATOR_LOG_FORMAT": "json"})):
+        done = cli(*given, env=env)
+        assert done.returncode == 2 and done.stdout == "", (given, done.stderr)
+        (record,) = _lines(done.stderr)
+        command = usage.split(" [")[0]
+        assert record["level"] == "error" and record["message"].startswith(message), (given, record)
+        assert (record["usage"], record["hint"]) == (usage, f"Try '{command} --help' for help."), (given, record)
+    # as text, click's own three lines, as they always were
+    text = cli(*args)
+    assert text.returncode == 2 and text.stdout == ""
+    assert text.stderr.startswith(f"Usage: {usage}\nTry '{command} --help' for help.\n\nError: {message}"), text.stderr
+    assert cli("--log-format", "text", *args).stderr == text.stderr
+
+
+def test_the_documented_usage_error_is_the_one_written() -> None:
+    page = MONITORING.read_text()
+    (documented,) = _lines(page.split("```json\n")[2].split("```")[0])
+    command = re.search(r"`(orchestrator --log-format json [^`]+)`, without\n?\s*the config to run, writes:", page)[1]  # type: ignore[index]
+    done = cli(*command.split()[1:])
+    (record,) = _lines(done.stderr)
+    assert done.returncode == 2 and {k: v for k, v in record.items() if k != "time"} == {k: v for k, v in documented.items() if k != "time"}
+
+
 def test_traced_hook_calls_are_json_debug_lines(write_config) -> None:
     config = write_config(CONFIG, **{"steps.py": STEPS, "rows.csv": "id\n1\n"})
     done = cli("--log-format", "json", "run", str(config), env={**ENV, "ORCHESTRATOR_TRACE_PLUGINS": "1"})

@@ -115,10 +115,21 @@ def test_every_page_renders_from_the_api(browser: Browser, history: Path) -> Non
         revenue = page.page.locator("details.pipeline-detail[data-pipeline=revenue]")
         assert "FileNotFoundError: inputs/rates.json not found" in revenue.inner_text()
         assert "inputs/rates.json is missing: the upstream export did not arrive" in revenue.locator("ol.log").inner_text()
+        # the error is said once, under the step that raised it: the pipeline's own message
+        # ("step 'read_rates' (python.call) failed: ...") says nothing more
+        assert page.page.locator("body").inner_text().count("inputs/rates.json not found") == 1
+        assert revenue.locator("tr.step-error").inner_text().strip() == "FileNotFoundError: inputs/rates.json not found"
+        # a pipeline's message that the steps do not say stays: why report was skipped
+        expect(page.page.locator("details.pipeline-detail[data-pipeline=report] pre.note-text")).to_have_text(
+            "skipped: depends on 'revenue', which did not succeed")
         assert page.page.locator("tr.letter-row").count() == 4
         # what the history measured of each step attempt has its columns
         headers = page.page.locator("details.pipeline-detail[data-pipeline=orders] thead").first.text_content() or ""
         assert "CPU" in headers and "Peak RSS" in headers
+        # with them, every cell of a step's row still shows all it holds (no badge or size cut short)
+        cut = page.page.locator("table.steps tr.step-row td:not(.timeline)").evaluate_all(
+            "(cells) => cells.filter((cell) => cell.scrollWidth > cell.clientWidth).map((cell) => cell.innerText)")
+        assert cut == [], f"cells cut short: {cut}"
         assert "ValueError: order 9 has no amount" in page.page.locator("tr.letter-row").first.inner_text()
         assert page.page.locator("[data-action=resume]").is_visible()
         assert page.page.locator("[data-action=replay]").is_visible()

@@ -81,6 +81,7 @@ def test_start_watch_fail_fix_and_resume(browser: Browser, tmp_path: Path) -> No
         expect(orders.locator("tr.step-row[data-step=fetch_orders]")).to_be_visible()
         expect(orders.locator("ol.log")).to_contain_text("fetching the hourly batch of orders")
         expect(page.page.locator("tr.letter-row")).to_have_count(4)
+        assert page.page.locator("body").inner_text().count("inputs/rates.json not found") == 1, "the error is said twice"
 
         # fix the cause, resume: the same run goes on and succeeds, still without a reload
         (tmp_path / "inputs" / "rates.json").write_text(RATES)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 TEXT, JSON = "text", "json"
@@ -48,11 +48,13 @@ def add_redaction(redact: Callable[[str], str]) -> None:
 def say(
     message: str, level: str = "error", *, run_id: str | None = None, pipeline: str | None = None,
     step: str | None = None, when: float | None = None, stream: TextIO | None = None,
+    details: Mapping[str, str] | None = None,
 ) -> None:
     """Write one message to stderr (or ``stream``): text as it is (its writer redacted it), JSON
     through the registered redactions too (a step's log line carries what the step wrote). In
     JSON, a leading ``error: `` or ``warning: `` (the text form's way of giving the level) is
-    left out of the message."""
+    left out of the message, and ``details`` are fields of their own after the ids (a usage
+    error's ``usage`` and ``hint``)."""
     out = sys.stderr if stream is None else stream
     if _format[0] == TEXT:
         print(message, file=out, flush=True)
@@ -67,6 +69,7 @@ def say(
         "level": level,
         "message": message.removeprefix(prefix),
         **{key: value for key, value in (("run_id", run_id), ("pipeline", pipeline), ("step", step)) if value is not None},
+        **(details or {}),
     }
     print(json.dumps(record, ensure_ascii=False), file=out, flush=True)
 

@@ -17,15 +17,18 @@ from orchestrator.config.templates import declared, instantiate
 from orchestrator.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from orchestrator.config.validation import Checker
 
 
-def expand(data: dict[str, Any], checker: Checker) -> dict[str, Any]:
+def expand(data: dict[str, Any], checker: Checker, base_dir: Path | None = None) -> dict[str, Any]:
     """The config with includes merged and templates instantiated; raises ConfigError with every
-    problem of the includes and templates, which must be fixed before the pipelines can be judged."""
+    problem of the includes and templates, which must be fixed before the pipelines can be judged.
+    The main file's includes start from ``base_dir`` when it is given (a config given as a mapping)."""
     origins = Origins(checker.source)
     checker.origins = origins
-    merged = merge(gather(checker.source, data, checker), origins, checker)
+    merged = merge(gather(checker.source, data, checker, base_dir), origins, checker)
     if checker.problems:
         raise ConfigError(checker.problems)
     raw_templates = merged.pop("templates", None)

@@ -14,6 +14,10 @@ The rules, and why:
   is a cycle, reported with the chain of files.
 - Relative paths inside included steps start from the main file's folder, like every other
   relative path of a run (see "Relative paths" in the config reference).
+- A config given as a mapping (``orchestrator.run({...}, base_dir=...)``) has no folder of its
+  own: the file it is written to lives under ``.orchestrator/configs``. Its includes start from
+  its ``base_dir``, where its other relative paths start, and must stay inside it; messages then
+  say "base_dir" where they say "this file" of a file.
 """
 
 from __future__ import annotations
@@ -41,6 +45,17 @@ MAX_FILES = 1000
 
 
 @dataclass(frozen=True, slots=True)
+class Start:
+    """Where one file's include entries start from, and how messages name that place."""
+
+    folder: Path
+    #: "relative to ..." in messages
+    relative_to: str
+    #: the folder every included file must stay in, as messages name it
+    root: str
+
+
+@dataclass(frozen=True, slots=True)
 class Part:
     """One file's share of the config: its data and the include entry that brought it in
     (None for the main file)."""
@@ -50,19 +65,22 @@ class Part:
     by: Where | None
 
 
-def gather(main: YamlSource, data: dict[str, Any], checker: Checker) -> list[Part]:
+def gather(main: YamlSource, data: dict[str, Any], checker: Checker, base_dir: Path | None = None) -> list[Part]:
     """The main file and every file it includes, each once, included files before their includer
-    (depth first, in the order written); problems go to ``checker``."""
-    root = main.path.resolve().parent
+    (depth first, in the order written); problems go to ``checker``. The main file's includes
+    start from ``base_dir`` when it is given (a config given as a mapping), else from its folder."""
+    first = Start(main.path.parent, "this file", "the main config file's folder") if base_dir is None else Start(base_dir, "base_dir", "base_dir")
+    root = first.folder.resolve()
     parts: list[Part] = []
     read: set[Path] = set()
     size = count_values(data)
 
     def visit(source: YamlSource, content: dict[str, Any], by: Where | None, chain: list[tuple[Path, str]]) -> None:
         nonlocal size
-        for index, entry in _entries(source, content, checker):
+        start = first if by is None else Start(source.path.parent, "this file", first.root)
+        for index, entry in _entries(source, content, checker, start):
             where = Where(source, ("include", index))
-            for file in _matches(source, entry, root, where, checker):
+            for file in _matches(entry, start, root, where, checker):
                 resolved = file.resolve()
                 looped = [name for seen, name in chain if seen == resolved]
                 if looped:
@@ -124,7 +142,7 @@ def merge(parts: list[Part], origins: Origins, checker: Checker) -> dict[str, An
     return merged
 
 
-def _entries(source: YamlSource, content: dict[str, Any], checker: Checker) -> list[tuple[int, str]]:
+def _entries(source: YamlSource, content: dict[str, Any], checker: Checker, start: Start) -> list[tuple[int, str]]:
     """The ``include:`` entries of one file that are usable paths; the others are reported."""
     value = content.get("include")
     if value is None:
@@ -133,34 +151,34 @@ def _entries(source: YamlSource, content: dict[str, Any], checker: Checker) -> l
         _problem(checker, Where(source, ("include",)), f"expected a list of files, got the string {value!r}; write [{value}]")
         return []
     if not isinstance(value, list):
-        _problem(checker, Where(source, ("include",)), "expected a list of files relative to this one, e.g. [common/connections.yaml]")
+        _problem(checker, Where(source, ("include",)), f"expected a list of files relative to {'this one' if start.relative_to == 'this file' else start.relative_to}, e.g. [common/connections.yaml]")
         return []
     found = []
     for index, entry in enumerate(value):
         if not isinstance(entry, str) or not entry.strip():
-            _problem(checker, Where(source, ("include", index)), "expected a file path (text), relative to this file")
+            _problem(checker, Where(source, ("include", index)), f"expected a file path (text), relative to {start.relative_to}")
         else:
             found.append((index, entry))
     return found
 
 
-def _matches(source: YamlSource, entry: str, root: Path, where: Where, checker: Checker) -> list[Path]:
+def _matches(entry: str, start: Start, root: Path, where: Where, checker: Checker) -> list[Path]:
     """The files an entry names (a glob: every file matching, in name order), all inside ``root``."""
     if Path(entry).is_absolute() or entry.startswith("~"):
-        _problem(checker, where, f"{entry!r} is an absolute path; write it relative to this file (an included file must be inside the main config file's folder)")
+        _problem(checker, where, f"{entry!r} is an absolute path; write it relative to {start.relative_to} (an included file must be inside {start.root})")
         return []
     if "\0" in entry:
         _problem(checker, where, f"{entry!r} contains a NUL character, which no file name can; remove it")
         return []
-    base = source.path.parent
     try:
-        return _found(entry, base, root, where, checker)
+        return _found(entry, start, root, where, checker)
     except (ValueError, OSError) as exc:  # an invalid glob ('a**'), a name too long for the system
         _problem(checker, where, f"{entry!r} cannot be read as a file path or glob: {exc}")
         return []
 
 
-def _found(entry: str, base: Path, root: Path, where: Where, checker: Checker) -> list[Path]:
+def _found(entry: str, start: Start, root: Path, where: Where, checker: Checker) -> list[Path]:
+    base = start.folder
     if _GLOB & set(entry):
         files = sorted(p for p in base.glob(entry) if p.is_file())
         if not files:
@@ -170,14 +188,14 @@ def _found(entry: str, base: Path, root: Path, where: Where, checker: Checker) -
         files = [base / entry]
         if not files[0].exists():
             looked = f" (looked for {_shown(base / entry)})" if _shown(base / entry) != os.path.normpath(entry) else ""
-            _problem(checker, where, f"included file {entry!r} does not exist{looked}; check the path, which is relative to this file")
+            _problem(checker, where, f"included file {entry!r} does not exist{looked}; check the path, which is relative to {start.relative_to}")
             return []
     inside = [file for file in files if file.resolve().is_relative_to(root)]
     if len(inside) < len(files):
         _problem(
             checker, where,
-            f"{entry!r} is outside the main config file's folder, where every included file must be: "
-            "copy it in, or move the main file up",
+            f"{entry!r} is outside {start.root}, where every included file must be: "
+            + ("copy it in, or move the main file up" if start.root != "base_dir" else "copy it in, or give a base_dir above it"),
         )
     return [Path(_shown(file)) for file in inside]
 

@@ -57,7 +57,8 @@ def load_plan(
     variables: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
     """Load, substitute and validate a config file; raise ConfigError listing every problem.
-    Relative paths in it start from ``base_dir``, by default the file's folder. ``variables`` are
+    Relative paths in it (its ``include:`` entries too) start from ``base_dir``, by default the
+    file's folder. ``variables`` are
     the run's namespaces (``schedule``, ``trigger``) for the scheduler to pass; a run without a
     ``schedule`` namespace gets the moment it was loaded (:func:`manual_schedule`)."""
     return load_expanded(path, registry, params=params, env=env, base_dir=base_dir, variables=variables)[0]
@@ -86,7 +87,7 @@ def load_expanded(
         if "include" in data or "templates" in data or "uses:" in source.text or "with:" in source.text:
             from orchestrator.config.expansion import expand
 
-            data = expand(data, checker)
+            data = expand(data, checker, base_dir)
         given = {"schedule": manual_schedule(), **(variables or {})}
         plan = _check_and_build(file, data, registry, params or {}, os.environ if env is None else env, checker, base_dir, given)
         if checker.origins is not None:

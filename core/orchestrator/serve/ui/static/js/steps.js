@@ -55,6 +55,17 @@ function Bars({ step, span }) {
   })}</div>`;
 }
 
+// The pipeline's error when it says something its steps do not: the engine words a step's
+// failure as "step 'x' (plugin) failed: <the step's error>", and that step's row already says
+// it, under the step. A pipeline's own message (a timeout, why it was skipped) stays, and so
+// does every message while the steps are not read yet.
+function ownError(error, steps) {
+  if (!error) return null;
+  const repeats = (step) => step.error && (error === step.error
+    || (error.startsWith('step ') && error.includes(step.step) && error.endsWith(` failed: ${step.error}`)));
+  return steps.some(repeats) ? null : error;
+}
+
 function LogLines({ lines }) {
   return html`<ol class="log">${lines.map((line) => html`<li class=${`log-line level-${String(line.level || 'info').toLowerCase()}`}>
     <span class="log-time">${stamp(line.time).slice(11)}</span>
@@ -96,6 +107,7 @@ export class PipelineDetail extends Component {
     const retries = Math.max(0, (pipeline.attempts ?? 1) - 1);
     const loose = logs.filter((line) => !line.step || !steps.some((s) => s.step === line.step));
     const columns = 7 + resources.length;
+    const message = ownError(pipeline.error, steps);
     // what is still running counts up, as its steps and the run do
     const took = (row) => row.elapsed ?? (statusOf(row.status).tone === 'running' && row.started != null ? Math.max(0, Date.now() / 1000 - seconds(row.started)) : null);
     return html`<details class="pipeline-detail" id=${id} open=${open} data-pipeline=${name} onToggle=${this.toggle}>
@@ -105,7 +117,7 @@ export class PipelineDetail extends Component {
         <span class="meta">${duration(took(pipeline))}${retries ? ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''} · ${count(stepCount)} ${stepCount === 1 ? 'step' : 'steps'}</span>
       </summary>
       ${open && html`<div class="pipeline-body">
-      ${pipeline.error && html`<pre class=${statusOf(pipeline.status).tone === 'failed' ? 'error-text' : 'note-text'}>${pipeline.error}</pre>`}
+      ${message && html`<pre class=${statusOf(pipeline.status).tone === 'failed' ? 'error-text' : 'note-text'}>${message}</pre>`}
       ${phases.length > 0 && html`<div class="phases">${phases.map((phase) => {
         const { tone, label, glyph } = statusOf(phase.status);
         return html`<span class=${`phase tone-${tone}`} title=${`${phase.phase}: ${label}`}><span aria-hidden="true">${glyph}</span> ${phase.phase} <span class="muted">${duration(took(phase))}</span></span>`;
