@@ -36,6 +36,13 @@ def due_once() -> str:
     return f"every: 30d, catchup: latest, start: '{start.isoformat()}'"
 
 
+def not_before_next_month() -> str:
+    """A ``start:`` date 30 days ahead, taken when the tests run: a schedule that a test shows but
+    must not fire (a daily 02:00, a new year's midnight) cannot reach its first tick while the test
+    runs, whatever the time of day or year it runs at."""
+    return (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+
+
 def ticking(every: str = "1s", catchup: str = "all", sleep: float = 0, extra: str = "", schedule: str = "") -> str:
     schedule = schedule or f"every: {every}, catchup: {catchup}{extra}"
     return f"""\
