@@ -104,6 +104,17 @@ def wait_for(check: Callable[[], Any], timeout: float, say: Callable[[], str] = 
     raise AssertionError(f"not within {timeout}s\n{say()}")
 
 
+def ran_before_the_stop(ledger: list[tuple[Any, ...]], status: int = 1) -> list[tuple[Any, ...]]:
+    """The entries of a ledger read after a server stopped (oldest first; ``status`` the column of
+    each entry's status) whose runs ran, all ``succeeded``. Under ``overlap: queue`` a tick still
+    waiting at SIGTERM stays ``claimed`` for the next start to run, which a loaded machine (a run
+    slower than its cadence) makes happen; such ticks can only be the newest. Anything else fails."""
+    done = [entry for entry in ledger if entry[status] == "succeeded"]
+    waiting = ledger[len(done):]
+    assert ledger[:len(done)] == done and all(entry[status] == "claimed" for entry in waiting), ledger
+    return done
+
+
 def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
     if not database.exists():
         return []
