@@ -36,6 +36,13 @@ def due_once() -> str:
     return f"every: 30d, catchup: latest, start: '{start.isoformat()}'"
 
 
+def not_before_next_month() -> str:
+    """A ``start:`` date 30 days ahead, taken when the tests run: a schedule that a test shows but
+    must not fire (a daily 02:00, a new year's midnight) cannot reach its first tick while the test
+    runs, whatever the time of day or year it runs at."""
+    return (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+
+
 def ticking(every: str = "1s", catchup: str = "all", sleep: float = 0, extra: str = "", schedule: str = "") -> str:
     schedule = schedule or f"every: {every}, catchup: {catchup}{extra}"
     return f"""\
@@ -95,6 +102,17 @@ def wait_for(check: Callable[[], Any], timeout: float, say: Callable[[], str] = 
             return found
         time.sleep(0.1)
     raise AssertionError(f"not within {timeout}s\n{say()}")
+
+
+def ran_before_the_stop(ledger: list[tuple[Any, ...]], status: int = 1) -> list[tuple[Any, ...]]:
+    """The entries of a ledger read after a server stopped (oldest first; ``status`` the column of
+    each entry's status) whose runs ran, all ``succeeded``. Under ``overlap: queue`` a tick still
+    waiting at SIGTERM stays ``claimed`` for the next start to run, which a loaded machine (a run
+    slower than its cadence) makes happen; such ticks can only be the newest. Anything else fails."""
+    done = [entry for entry in ledger if entry[status] == "succeeded"]
+    waiting = ledger[len(done):]
+    assert ledger[:len(done)] == done and all(entry[status] == "claimed" for entry in waiting), ledger
+    return done
 
 
 def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -221,16 +221,21 @@ DAG = '''
 import time, anyio
 TIMES = {}
 
-async def mark(name, delay=0.0):
+async def mark(name, delay=0.0, until=None):
     TIMES[name + ":start"] = time.perf_counter()
     await anyio.sleep(delay)
+    with anyio.move_on_after(60):  # ends once pipeline 'until' started: an engine that made it wait for this one ends it late
+        while until is not None and until + ":start" not in TIMES:
+            await anyio.sleep(0.01)
     TIMES[name + ":end"] = time.perf_counter()
     return [{"name": name}]
 
-def block(seconds):
-    time.sleep(seconds)
+def block(until):
+    deadline = time.monotonic() + 60
+    while until + ":end" not in TIMES and time.monotonic() < deadline:  # blocks its thread until 'until' ended
+        time.sleep(0.01)
     TIMES["block:end"] = time.perf_counter()
-    return [{"blocked": seconds}]
+    return [{"blocked": until}]
 
 def fail():
     raise RuntimeError("nope")
@@ -255,7 +260,7 @@ def _pipeline(name: str, callable_: str, kwargs: dict, depends_on=()) -> str:
 def test_pipelines_run_as_a_dag_not_in_waves(plugins, write_config) -> None:
     config = write_config(
         "pipelines:"
-        + _pipeline("slow", "mark", {"name": "slow", "delay": 0.5})
+        + _pipeline("slow", "mark", {"name": "slow", "until": "after_fast"})
         + _pipeline("fast", "mark", {"name": "fast"})
         + _pipeline("after_fast", "mark", {"name": "after_fast"}, ["fast"])
         + _pipeline("after_slow", "mark", {"name": "after_slow"}, ["slow"]),
@@ -291,7 +296,7 @@ def test_failure_skips_dependents_and_spares_unrelated_pipelines(plugins, write_
 
 def test_a_blocking_sync_step_does_not_stall_other_pipelines(plugins, write_config) -> None:
     config = write_config(
-        "pipelines:" + _pipeline("blocking", "block", {"seconds": 0.6}) + _pipeline("quick", "mark", {"name": "quick", "delay": 0.05}),
+        "pipelines:" + _pipeline("blocking", "block", {"until": "quick"}) + _pipeline("quick", "mark", {"name": "quick", "delay": 0.05}),
         **{"dag.py": DAG},
     )
     result = run(plugins, config)

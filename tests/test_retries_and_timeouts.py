@@ -57,7 +57,9 @@ async def sleeps(context):
     return []
 
 def blocks(context):
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60
+    while not context.path("release").exists() and time.monotonic() < deadline:  # held until the test saw the run end
+        time.sleep(0.01)
     context.path("finished.txt").write_text("yes")
     return []
 
@@ -136,8 +138,9 @@ def test_an_async_step_times_out(plugins, write_config) -> None:
 
 def test_a_sync_step_that_times_out_is_abandoned_not_waited_for(plugins, write_config, tmp_path) -> None:
     outcome, _ = run(plugins, write_config, extract("blocks", ", timeout: 100ms") + LOAD)
+    assert not (tmp_path / "finished.txt").exists()  # the run ended while the thread was still held
+    (tmp_path / "release").touch()
     assert outcome.error == "step 'src' (python.call) failed: timed out after 100ms"
-    assert not (tmp_path / "finished.txt").exists()  # the run ended while the thread still slept
 
 
 def test_a_streaming_step_times_out_per_batch(plugins, write_config, tmp_path) -> None:

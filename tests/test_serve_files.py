@@ -179,26 +179,28 @@ def incoming(tmp_path: Path) -> Iterator[Path]:
 def test_watching_fires_once_per_settled_version_and_not_again_after_a_restart(incoming: Path, poll: bool) -> None:
     db = Database("sqlite", str(incoming / "state.db"))
     target = incoming / "incoming" / "sales.csv"
-    with Watcher(db, incoming, poll=poll) as watcher:
-        with target.open("w") as handle:  # written slowly: nothing fires half-written
-            for n in range(4):
+    # written slowly, for longer than it takes to settle: nothing fires half-written. Writes 0.3 s
+    # apart against a 3 s settle, so even a write late by seconds on a loaded machine is not a pause
+    with Watcher(db, incoming, poll=poll, settle=3) as watcher:
+        with target.open("w") as handle:
+            for n in range(14):
                 handle.write(f"row {n}\n")
                 handle.flush()
                 time.sleep(0.3)
-        assert watcher.wait_for(1) == ["sales.csv:24"]
+        assert watcher.wait_for(1) == ["sales.csv:88"]
         for _ in range(20):  # a burst of events that changes nothing
             os.utime(target, ns=(os.stat(target).st_atime_ns, os.stat(target).st_mtime_ns))
         (incoming / "incoming" / "notes.txt").write_text("not matched\n")
         (incoming / "incoming" / "customers.csv").write_text("c\n")
-        assert watcher.wait_for(2) == ["sales.csv:24", "customers.csv:2"]
+        assert watcher.wait_for(2) == ["sales.csv:88", "customers.csv:2"]
         time.sleep(1.5)
         assert len(watcher.runs) == 2
-    with Watcher(db, incoming, poll=poll) as restarted:
+    with Watcher(db, incoming, poll=poll, settle=3) as restarted:
         time.sleep(2)
         assert restarted.runs == [], "a file already processed fired again after a restart"
         with target.open("a") as handle:
-            handle.write("row 4\n")
-        assert restarted.wait_for(1) == ["sales.csv:30"]
+            handle.write("row 14\n")
+        assert restarted.wait_for(1) == ["sales.csv:95"]
 
 
 def test_filesystem_events_wake_the_scan_long_before_the_polling_interval(incoming: Path) -> None:

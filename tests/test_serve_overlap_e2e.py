@@ -22,7 +22,8 @@ def folder(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_cancel_interrupts_the_running_run_and_runs_the_new_tick(folder: Path) -> None:
-    (folder / "slow.yaml").write_text(ticking(every="2s", catchup="none", sleep=3.5, extra=", overlap: cancel"))
+    # each run outlasts its cadence fivefold: a loaded machine's late tick still finds it running
+    (folder / "slow.yaml").write_text(ticking(every="2s", catchup="none", sleep=10, extra=", overlap: cancel"))
     server = Served(folder, "slow.yaml")
     cancelled = "SELECT logical_time, run_id FROM schedule_ticks WHERE status = 'cancelled' ORDER BY logical_time"
     wait_for(lambda: len(rows(state(folder), cancelled)) >= 2, 60, server.text)

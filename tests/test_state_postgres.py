@@ -386,7 +386,11 @@ def test_a_server_lost_during_the_run_stops_the_recording_not_the_run(tmp_path: 
         url = server.url(server.create_schema("lost"))
         (tmp_path / "slow.py").write_text(
             "import time\nfrom pathlib import Path\n\n"
-            "def rows():\n    Path(__file__).with_name('started').touch()\n    time.sleep(3)\n    return [{'a': 1}]\n"
+            "def rows():\n    Path(__file__).with_name('started').touch()\n"
+            "    deadline = time.monotonic() + 60\n"
+            "    while not Path(__file__).with_name('stopped').exists() and time.monotonic() < deadline:\n"
+            "        time.sleep(0.02)  # the run goes on once the test has stopped the server\n"
+            "    return [{'a': 1}]\n"
         )
         (tmp_path / "pipeline.yaml").write_text(
             'state: "${STATE_URL}"\npipelines:\n  p:\n    type: ETL\n    phases:\n'
@@ -402,6 +406,7 @@ def test_a_server_lost_during_the_run_stops_the_recording_not_the_run(tmp_path: 
             assert run.poll() is None and time.monotonic() < deadline, run.communicate()
             time.sleep(0.02)
         server.stop()
+        (tmp_path / "stopped").touch()
         stdout, stderr = run.communicate(timeout=120)
     finally:
         server.stop()

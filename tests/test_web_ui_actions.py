@@ -96,6 +96,12 @@ def test_start_watch_fail_fix_and_resume(browser: Browser, tmp_path: Path) -> No
         browser.shoot(page, "run-resumed")
         page.clean()
 
+        # and so says the page opened after the resume ended, which sees none of its events
+        page = browser.open(f"http://127.0.0.1:{served.port}/runs/{run_id}")
+        expect(page.page.locator("section.run-page")).to_have_attribute("data-status", "succeeded")
+        expect(page.page.locator("section.run-page .facts")).to_contain_text("since it first started")
+        page.clean()
+
         # the pipelines page shows the run in its grid
         page = browser.open(f"http://127.0.0.1:{served.port}/")
         expect(page.page.locator("tr[data-pipeline=report] a.cell.tone-ok")).to_have_count(1)

@@ -30,6 +30,15 @@ def evaluate(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, fire
     return request
 
 
+def due_now(period: timedelta) -> datetime:
+    """The whole ``period`` (a minute, an hour) that began last, or the next one if it begins within
+    30 s: the adapter reads the wall clock when it evaluates, so a tick taken a moment before a
+    boundary would be a period old (missed, or not the newest) by then; this one stays the tick due
+    now for at least 30 s."""
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    return soon - (soon - datetime(1970, 1, 1, tzinfo=UTC)) % period
+
+
 def write(project: Path, schedule: str) -> Path:
     file = project / "odd.yaml"
     file.write_text(
@@ -65,7 +74,7 @@ def test_every_becomes_the_cron_expression_of_the_same_ticks(project: Path, ever
 
 def test_a_tick_on_time_runs_with_its_data_interval(project: Path, instance: dg.DagsterInstance) -> None:
     defs = definitions_from(write(project, "{every: 1m}"))
-    fired = datetime.now(UTC).replace(second=0, microsecond=0)
+    fired = due_now(timedelta(minutes=1))
 
     request = evaluate(defs, "odd_schedule", instance, fired)
 
@@ -81,7 +90,7 @@ def test_catchup_none_skips_a_tick_evaluated_late_and_latest_runs_only_the_newes
     assert "missed" in evaluate(definitions_from(write(project, "{every: 1h}")), "odd_schedule", instance, late)
     latest = definitions_from(write(project, "{every: 1h, catchup: latest}"))
     assert "a later tick" in evaluate(latest, "odd_schedule", instance, late)
-    newest = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    newest = due_now(timedelta(hours=1))
     assert isinstance(evaluate(latest, "odd_schedule", instance, newest), dg.RunRequest)
     assert isinstance(evaluate(definitions_from(write(project, "{every: 1h, catchup: all}")), "odd_schedule", instance, late), dg.RunRequest)
 
@@ -98,7 +107,7 @@ def test_overlap_skip_skips_while_a_run_of_the_job_is_in_progress(project: Path,
     allowed = definitions_from(write(project, "{every: 1m, overlap: allow}"))
     job = defs.resolve_job_def("odd_job")
     run = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
-    fired = datetime.now(UTC).replace(second=0, microsecond=0)
+    fired = due_now(timedelta(minutes=1))
 
     assert evaluate(defs, "odd_schedule", instance, fired) == "a run of odd_job is still in progress (overlap: skip)"
     assert isinstance(evaluate(allowed, "odd_schedule", instance, fired), dg.RunRequest)

@@ -53,8 +53,8 @@ class Recording(SQLStore):
         if resumed:
             self._write(
                 "UPDATE runs SET status = 'running', finished = NULL, elapsed = NULL, retired = NULL, host = ?, pid = ?, "
-                "currency = ? WHERE run_id = ?",
-                (socket.gethostname(), os.getpid(), None if plan.cost is None else plan.cost.currency, run_id),
+                "currency = ?, resumed = ? WHERE run_id = ?",
+                (socket.gethostname(), os.getpid(), None if plan.cost is None else plan.cost.currency, time.time(), run_id),
             )
             # what was still running when the earlier attempt died did not finish
             for table in ("step_attempts", "phase_runs", "pipeline_runs"):

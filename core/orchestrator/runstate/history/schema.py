@@ -43,7 +43,9 @@ TABLES = (
 #: columns added since the tables were first released: (table, column, type), added to a
 #: database an older version created. ``runs.retired`` is when a later success of the same file
 #: removed the run's checkpoints (NULL while it may still hold some). ``runs.config_text`` is the
-#: pipeline file as it was run, redacted (NULL for runs recorded before it was kept). What the work used, from the
+#: pipeline file as it was run, redacted (NULL for runs recorded before it was kept). ``runs.resumed`` is
+#: when the run was last resumed (NULL: never), which says that its ``elapsed`` is that resume's and
+#: that the pipelines which ended before it were reused. What the work used, from the
 #: events' fields of the same names (``cpu`` seconds, ``rss`` peak bytes, ``bytes_read``,
 #: ``bytes_written``, estimated ``cost``), a pipeline's ``rows`` and the ``currency`` of a run's
 #: costs: see ``docs/monitoring.md``.
@@ -69,6 +71,7 @@ ADDED_COLUMNS = (
     ("runs", "rss", "BIGINT"),
     ("runs", "cost", "DOUBLE PRECISION"),
     ("runs", "currency", "TEXT"),
+    ("runs", "resumed", "DOUBLE PRECISION"),
 )
 
 #: what makes every lookup a run does cost the same however long the history: the newest runs

@@ -259,8 +259,9 @@ export class RunPage extends Component {
       : nodes;
     const rejected = counts.reduce((sum, c) => sum + (Number(c.rows) || 0), 0) || letters.length;
     const params = run.params && typeof run.params === 'object' ? Object.entries(run.params) : [];
-    // a resumed run's time is its last resume's; its steps began at its first start
-    const resumed = nodes.some((name) => states[name] === 'reused');
+    // a resumed run's time is its last resume's; its steps began at its first start. The history
+    // says when it was resumed (a page opened after a quick resume ended never saw its events)
+    const resumed = run.resumed != null || nodes.some((name) => states[name] === 'reused');
     return html`<section class="page run-page" data-status=${statusOf(status).label}>
       <div class="page-head">
         <div>
