@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -86,6 +87,18 @@ class Served:
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
             return json.loads(response.read())
+
+    def post(self, path: str, body: object = None) -> tuple[int, Any]:
+        """An API action: (status, answer)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=json.dumps(body or {}).encode(), method="POST",
+            headers={"X-Orchestrator-Request": "1", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
 
     def stop(self, timeout: float = 60) -> int:
         self.process.send_signal(signal.SIGTERM)

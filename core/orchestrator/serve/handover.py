@@ -4,9 +4,10 @@ lease, and what it leaves when it stops.
 A server may die at any moment (SIGKILL included) between recording a tick and starting its run,
 or while the run runs; whoever holds the lease next finds those ticks in the ledger and starts or
 resumes each under the run id recorded with it, so nothing runs twice and nothing is lost
-(:func:`recover`). A server asked to stop lets its runs finish within the grace period and leaves
-the rest resumable, for the next one to resume (:func:`shut_down`). The firing itself stays in
-:mod:`orchestrator.serve.server`.
+(:func:`recover`); runs accepted through the API that no live server holds are taken over the same
+way (:func:`carry_accepted`). A server asked to stop lets its runs finish within the grace period
+and leaves the rest resumable, for the next one to resume (:func:`shut_down`). The firing itself
+stays in :mod:`orchestrator.serve.server`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from orchestrator.serve.runs import INTERRUPTED_STATUS, Job, new_run_id, recorde
 
 if TYPE_CHECKING:
     from orchestrator.config.schedule import Tick
+    from orchestrator.serve.accepted import AcceptedRuns
     from orchestrator.serve.catalog import Served
     from orchestrator.serve.files import FileLedger
     from orchestrator.serve.overlap import OverlapGate
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from orchestrator.serve.ticks import Lease, SchedulerLease, TickLedger
     from orchestrator.serve.watching import Watchers
 
-__all__ = ["Held", "Server", "recover", "shut_down"]
+__all__ = ["Held", "Server", "carry_accepted", "recover", "shut_down"]
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Held:
     lease_of: SchedulerLease
     ticks: TickLedger
     files: FileLedger
+    accepted: AcceptedRuns
     lease: Lease | None = None
 
 
@@ -53,6 +56,7 @@ class Server(Protocol):
     watchers: Watchers
     grace: float
     ttl: timedelta
+    holder: str
 
     def say(self, text: str) -> None: ...
     def store_of(self, served: Served) -> Held: ...
@@ -96,6 +100,51 @@ def recover(server: Server, store: Held) -> None:
             _settle(server, store, served, job)
 
 
+def carry_accepted(server: Server, store: Held) -> None:
+    """Take over the runs accepted through the API that no server carries any more (the one that
+    accepted them stopped or died) and start or resume each under its recorded run id. The
+    scheduler lease's holder does it, every heartbeat, so one server looks and, a record being
+    taken in one conditional update, a run is never resumed twice."""
+    from orchestrator.serve.accepted import CANCELLED, FAILED, STARTED, SUCCEEDED
+    from orchestrator.serve.ticks import LeaseLost
+
+    served_here = {str(served.path): served for served in server.served.values() if server.store_of(served) is store}
+    try:
+        orphans = store.accepted.orphans()
+    except Exception as exc:  # noqa: BLE001 - a store that is down: the next heartbeat looks again
+        server.say(f"the runs accepted through the API could not be looked at: {exc}")
+        return
+    for record in orphans:
+        job, served = record.job, served_here.get(str(record.job.config))
+        if served is None or job.run_id in server.running:
+            continue  # its file is not served here (it waits for a server that serves it), or it runs already
+        try:
+            if not store.accepted.take(job.run_id, by=server.holder, ttl=server.ttl, lease=store.lease):
+                continue
+        except LeaseLost as exc:
+            store.lease = None
+            server.say(str(exc))
+            return
+        status = recorded_status(served.plan.state, served.plan.base_dir, job.run_id)
+        # whether the run began (a resume's run is in the history from before it was accepted)
+        began = record.status == STARTED or (job.kind != "resume" and status is not None)
+        if began and status in (SUCCEEDED, FAILED, CANCELLED):  # it ended before its end was recorded; cancelled: by a user
+            store.accepted.mark(job.run_id, str(status), by=server.holder)
+            continue
+        if record.secret:
+            server.say(f"{job.key}: run {job.run_id} accepted through the API had a secret param, which is not recorded: "
+                       "not started again; resume it with 'orchestrator run --resume'")
+            store.accepted.mark(job.run_id, FAILED, by=server.holder)
+            continue
+        if began and status is not None:
+            job.resume = job.replay is None  # a replay is run again under its id (a replay is not resumed)
+            server.say(f"{job.key}: resuming run {job.run_id} started through the API")
+        else:
+            server.say(f"{job.key}: {'resuming' if job.resume else 'starting'} run {job.run_id} accepted through the API "
+                       "before the server stopped")
+        server.start(store, job)
+
+
 def _settle(server: Server, store: Held, served: Served, job: Job) -> None:
     """A job found in the ledger: record its end if the history has it, resume it if it ran
     part of the way, start it under its id if it never started."""
@@ -129,6 +178,7 @@ def shut_down(server: Server) -> None:
     for run_id in server.running:
         server.say(f"run {run_id} did not stop: the next start resumes it")
     for store in server.stores.values():
+        store.accepted.release(server.holder)  # what did not end here: the next server resumes it at once
         if store.lease is not None:
             store.lease_of.release()
         store.connection.close()

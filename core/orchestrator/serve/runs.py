@@ -62,6 +62,9 @@ class Job:
     replay: str | None = None
     #: the pipelines to run when not just ``pipeline`` (a resumed run's own; empty: every pipeline)
     selection: tuple[str, ...] | None = None
+    #: accepted through the API: recorded in the server's ledger of such runs, which carries it to
+    #: an end across restarts (:mod:`orchestrator.serve.accepted`)
+    accepted: bool = False
 
     @property
     def selected(self) -> tuple[str, ...]:

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from orchestrator.config.schedule import Tick
 from orchestrator.diagnostics import JSON, log_format, say
 from orchestrator.errors import ConfigError
+from orchestrator.serve.accepted import AcceptedRuns, accept
 from orchestrator.serve.catalog import Served, config_files, load_served, pipeline_key
 from orchestrator.serve.fanout import Hub
 from orchestrator.serve.files import FileLedger
-from orchestrator.serve.handover import Held, recover, shut_down
+from orchestrator.serve.handover import Held, carry_accepted, recover, shut_down
 from orchestrator.serve.overlap import CANCEL, QUEUE, SKIP, OverlapGate
 from orchestrator.serve.runs import CANCELLED_STATUS, INTERRUPTED_STATUS, Ended, Job, RunThread, new_run_id
 from orchestrator.serve.store import connect, store_key, utc_now
@@ -141,7 +142,8 @@ class Server:
         key = store_key(served.plan.state, served.plan.base_dir)
         if key not in self.stores:
             conn = connect(served.plan.state, served.plan.base_dir)
-            self.stores[key] = Held(conn, SchedulerLease(conn, self.holder, ttl=self.ttl), TickLedger(conn), FileLedger(conn))
+            self.stores[key] = Held(conn, SchedulerLease(conn, self.holder, ttl=self.ttl), TickLedger(conn), FileLedger(conn),
+                                    AcceptedRuns(conn))
         self._store_of[id(served)] = self.stores[key]  # asked every loop: resolving the path each time costs
         return self.stores[key]
 
@@ -159,6 +161,7 @@ class Server:
             had = store.lease
             try:
                 store.lease = store.lease_of.acquire()
+                store.accepted.renew(self.holder, self.ttl)  # the API's runs this server carries stay its own
             except Exception as exc:  # noqa: BLE001 - a store that is down: try again next heartbeat
                 store.lease = None
                 self.say(f"the lease could not be renewed: {exc}")
@@ -175,6 +178,8 @@ class Server:
                 self.say(f"another server holds the scheduler lease ({holder.holder if holder else 'expiring'}); "
                          "firing nothing until it stops or its lease expires")
                 self._waiting_said = True
+            if store.lease is not None and not self.stopping.is_set():
+                carry_accepted(self, store)
 
     def zone_of(self, served: Served, sid: str) -> Any:
         return served.schedules[sid][1].zone if sid in served.schedules else UTC
@@ -255,6 +260,8 @@ class Server:
                 store.files.mark(job.key, job.version, status, run_id=job.run_id, lease=store.lease)
             elif job.logical_time is not None:
                 store.ticks.mark(job.key, job.logical_time, status, run_id=job.run_id, lease=store.lease)
+            elif job.accepted and not store.accepted.mark(job.run_id, status, by=self.holder):
+                self.say(f"{job.key}: run {job.run_id} is carried by another server now (this one's hold on it expired)")
         except LeaseLost as exc:
             store.lease = None
             self.say(str(exc))
@@ -262,9 +269,12 @@ class Server:
     # -- events from runs and watchers ----------------------------------------------------------------
 
     def submit(self, job: Job) -> None:
-        """Start a run asked for from another thread (the API): the loop's thread starts it."""
-        if self.stopping.is_set():
-            raise RuntimeError("the server is stopping and starts no new run")
+        """Start a run asked for from another thread (the API): recorded (committed) as accepted
+        first, so it is owed an end even if this server stops; the loop's thread starts it."""
+        served = self.served.get(job.config)
+        if self.stopping.is_set() or served is None:
+            raise RuntimeError("the server is stopping and starts no new run" if served else f"{job.config.name} is no longer served")
+        accept(job, served.plan, by=self.holder, ttl=self.ttl)
         self.hub.expect(job.run_id, job.config, job.selected)
         self.events.put(job)
 
@@ -276,8 +286,9 @@ class Server:
         elif isinstance(event, Job):
             served = self.served.get(event.config)
             if served is None or self.stopping.is_set():
-                self.hub.ended(event.run_id, "failed")
-                self.say(f"{event.key}: run {event.run_id} not started: the file is no longer served, or the server stops")
+                self.hub.ended(event.run_id, INTERRUPTED_STATUS)
+                self.say(f"{event.key}: run {event.run_id} not started: the file is no longer served, or the server stops; "
+                         "a server that serves the file starts it")
                 return
             self.start(self.store_of(served), event)
 
