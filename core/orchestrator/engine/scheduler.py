@@ -318,16 +318,17 @@ class Engine:
 
         assert template.fanout is not None and template.fanout.source is not None
         source = template.fanout.source
-        holder = self._running.get(self.plan.pipelines[source].executor.key)
-        handed_over = getattr(holder, "handed_over", None)  # an executor need not derive from Executor
+        chosen = self.plan.pipelines[source].executor
+        handed_over = getattr(self._running.get(chosen.key), "handed_over", None)  # an executor need not derive from Executor
         try:
             handed = None if handed_over is None else await handed_over(run_id, source)
+        except Exception as exc:  # noqa: BLE001 - the executor could not give the rows: fail this foreach only
+            error = self.redact(f"foreach: the rows of {source!r} cannot be fetched from executor {chosen.name!r}: {describe(exc)}")
+            return self._ended(Event(Kind.PIPELINE_FINISHED, run_id, template.name, status=FAILED, error=error))
+        try:
             made = instances(template, self.plan.base_dir, run_id, handed)
         except ForeachError as exc:
             error = self.redact(f"foreach: {exc}")
-            return self._ended(Event(Kind.PIPELINE_FINISHED, run_id, template.name, status=FAILED, error=error))
-        except Exception as exc:  # noqa: BLE001 - the executor could not give the rows: fail this foreach only
-            error = self.redact(f"foreach: the rows of {source!r} cannot be fetched from executor {self.plan.pipelines[source].executor.name!r}: {describe(exc)}")
             return self._ended(Event(Kind.PIPELINE_FINISHED, run_id, template.name, status=FAILED, error=error))
         self._expanded[template.name] = [instance.name for instance in made]
         async with anyio.create_task_group() as tasks:
