@@ -76,9 +76,8 @@ def _core_runs(config: Path) -> Callable[[], None]:
 
 
 def _prefect_calls(config: Path) -> dict[str, Callable[[], None]]:
-    from prefect import flow, task
-
     from orchestrator_plugin_prefect import pipeline_flow
+    from prefect import flow, task
 
     pipelines = pipeline_flow(config)
 
@@ -104,7 +103,6 @@ def _prefect_calls(config: Path) -> dict[str, Callable[[], None]]:
 
 def _dagster_calls(config: Path) -> dict[str, Callable[[], None]]:
     import dagster as dg
-
     from orchestrator_plugin_dagster import definitions_from
 
     job = definitions_from(config).resolve_job_def(config.stem)

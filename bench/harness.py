@@ -1,24 +1,31 @@
 """What every figure shares: the :class:`Bench` (inputs, commands, repetitions), the labels of the
 orchestrator's own measured commands, and the row helpers.
 
-Figures live in :mod:`bench.figures` (the core's own figures) and :mod:`bench.peer_figures` (the
-workloads measured side by side with peer projects); both build on this module.
+The figures live in the ``*_figures`` modules, one per concern (:mod:`bench.peer_figures` holds the
+workloads measured side by side with peer projects); :mod:`bench.figures` lists them in table
+order. All build on this module.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bench.environment import BENCH_DIR, NO_CACHE_ENV, measured_env, orchestrator_script
+from bench.environment import BENCH_DIR, NO_CACHE_ENV, PLUGIN_ENV, measured_env, orchestrator_script
 from bench.measure import Command, Samples, flatten, python_command
 from bench.peers import Peer, peer_env
 from bench.report import Row, Target
 from bench.workspace import Workspace
+from orchestrator.engine import Engine
+from orchestrator.plugins.discovery import Plugins, load_plugins
+
+if TYPE_CHECKING:
+    from orchestrator.config.model import Plan
 
 BASELINES = BENCH_DIR / "baselines"
 US = 1e6
@@ -113,3 +120,20 @@ def environment(extra: dict[str, str]) -> Iterator[None]:
             else:
                 os.environ[key] = value
 
+
+def in_process_plugins() -> Plugins:
+    """Plugins discovered through entry points with the same allow-list as the subprocesses."""
+    return load_plugins(env=PLUGIN_ENV)
+
+
+def engine_run(plan: Plan, plugins: Plugins) -> Callable[[], None]:
+    """A call that runs a plan on a fresh Engine (default discard event sink) and fails loudly if a
+    pipeline did not succeed: timing a failing run would flatter the engine."""
+
+    def run() -> None:
+        result = Engine(plan, plugins).run_sync()
+        if not result.ok:
+            errors = [p.error for p in result.pipelines.values() if p.error]
+            raise RuntimeError(f"benchmark pipeline failed: {errors[:1]}")
+
+    return run

@@ -7,14 +7,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestrator.config.plan import load_plan
-from orchestrator.engine import Engine
-from orchestrator.plugins.discovery import Plugins, load_plugins
-
 from bench.environment import NO_CACHE_ENV, PLUGIN_ENV
 from bench.harness import US, Bench, environment
 from bench.measure import Samples, flatten, per_item, time_calls
 from bench.report import Row, Target
+from orchestrator.config.plan import load_plan
+from orchestrator.engine import Engine
+from orchestrator.plugins.discovery import Plugins, load_plugins
 
 #: the trivial extract -> load of the whole-run figures (bench/steps/trivial_steps.py)
 _STEPS = (

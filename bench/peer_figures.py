@@ -175,7 +175,7 @@ def sleeps(bench: Bench) -> list[Row]:
         "one ETL pipeline of 5,000 sleeping custom extract plugins, the merge step it requires, a no-op load; logging at "
         "WARNING). Targets (issue 9): <= 1.5x the anyio script, faster than pipeline-flow."
     )
-    label = "5000 × 0.1 s async extracts"
+    label = "5000 × 0.1 s async extracts"  # noqa: RUF001 - the multiplication sign is meant
     ours = samples[OURS].median_seconds
     return explain("sleep-5000", [
         *time_rows("5", label, samples, "anyio script", Target(1.5, "ratio"), note),

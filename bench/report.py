@@ -31,7 +31,7 @@ class Target:
 
     def text(self, unit: str) -> str:
         if self.of == "ratio":
-            return f"≤ {self.limit:.2f}× base"
+            return f"≤ {self.limit:.2f}× base"  # noqa: RUF001 - the multiplication sign is meant
         if self.of == "difference":
             return f"≤ base + {self.limit:g} {UNIT_NAMES[unit]}"
         return f"≤ {self.limit:g} {UNIT_NAMES[unit]}"
@@ -86,7 +86,7 @@ class Row:
             baseline = f"{fmt.format(self.baseline)} ({self.baseline_label}; CITED from {self.cited}, not measured in this run)"
         else:
             baseline = f"{fmt.format(self.baseline)} ({self.baseline_label})"
-        ratio = "-" if self.ratio is None else f"{self.ratio:.2f}×"
+        ratio = "-" if self.ratio is None else f"{self.ratio:.2f}×"  # noqa: RUF001 - the multiplication sign is meant
         target = "-" if self.target is None else self.target.text(self.unit)
         return [self.label, fmt.format(self.ours), baseline, ratio, target, self.verdict]
 

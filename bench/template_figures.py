@@ -13,16 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.environment import NO_CACHE_ENV, PLUGIN_ENV
+from bench.harness import US, Bench, environment
+from bench.measure import flatten, time_calls
+from bench.report import Row, Target
 from orchestrator.config.expansion import expand
 from orchestrator.config.plan import load_expanded, load_plan
 from orchestrator.config.validation import Checker
 from orchestrator.config.yamlsource import YamlSource
 from orchestrator.plugins.discovery import load_plugins
-
-from bench.environment import NO_CACHE_ENV, PLUGIN_ENV
-from bench.harness import US, Bench, environment
-from bench.measure import flatten, time_calls
-from bench.report import Row, Target
 
 PIPELINES = 1_000
 STEPS = 10
@@ -88,7 +87,7 @@ def config_templates(bench: Bench) -> list[Row]:
         {"templated": uncached(templated), "written out": uncached(plain), "expand": expand_only}, bench.reps(5, 3)
     )
     note = (
-        f"in-process load_plan, cache off, of {PIPELINES:,} pipelines × {STEPS + 2} steps made from one template in an "
+        f"in-process load_plan, cache off, of {PIPELINES:,} pipelines × {STEPS + 2} steps made from one template in an "  # noqa: RUF001 - the multiplication sign is meant
         "included file (inputs: a string and a defaulted integer), against the same pipelines written out in full "
         "(the templated file's validate --show-expanded). Target: expansion adds at most a quarter."
     )

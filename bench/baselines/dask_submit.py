@@ -1,6 +1,6 @@
 """dag-1000 baseline: the same DAG of trivial extract -> load tasks submitted with plain
 ``client.submit``, each task receiving its parents' futures as arguments, so Dask itself orders
-them. Used in-process by bench/figures.py on the same cluster as the orchestrator's dask run.
+them. Used in-process by bench/executor_figures.py on the same cluster as the orchestrator's dask run.
 
 Usage as a script: python dask_submit.py SCHEDULER_ADDRESS WORKDIR N
 """

@@ -76,13 +76,15 @@ def keeping_rows(spec: PipelineSpec) -> PipelineSpec:
     return replace(spec, phases={**spec.phases, LOAD: (*spec.phases[LOAD], step)})
 
 
-def instances(template: PipelineSpec, base_dir: Path, run_id: str) -> list[PipelineSpec]:
-    """One pipeline per row its source loaded in this run (:class:`ForeachError` when they cannot
-    be made, or the rows were not kept)."""
+def instances(template: PipelineSpec, base_dir: Path, run_id: str, handed: Iterable[Any] | None = None) -> list[PipelineSpec]:
+    """One pipeline per row its source loaded in this run: of the batches ``handed`` over, as the
+    source's executor gave them, or else of the run's handoff file (:class:`ForeachError` when the
+    instances cannot be made, or the rows were not kept)."""
     assert template.fanout is not None and template.fanout.source is not None
     path = handoff_file(base_dir, run_id, template.fanout.source)
     try:
-        rows: list[Any] = [row for batch in read_frames(path) for row in (batch if isinstance(batch, list) else [batch])]
+        batches = read_frames(path) if handed is None else handed
+        rows: list[Any] = [row for batch in batches for row in (batch if isinstance(batch, list) else [batch])]
     except (OSError, ValueError, EOFError) as exc:
         raise ForeachError(f"the rows of {template.fanout.source!r} cannot be read from {path}: {exc}") from None
     return expand(template, rows)

@@ -16,7 +16,8 @@ inlet got instead of the file. Who registers what depends on where the pipelines
 - ``dask``: the task of a source collects its batches (:func:`collecting`) and returns them with
   its result; the task of a taker is given that result as an argument, so Dask moves the rows
   from worker to worker, never through the client, and registers them as the taker's inlet
-  (:func:`given`).
+  (:func:`given`). Only the items of a ``foreach: {from: ...}`` come to the client, which makes
+  the instances (see :meth:`orchestrator.executors.Executor.handed_over`).
 - ``process`` and any other executor: nothing is registered; the file on this machine is the way.
 
 The registry is per process and keyed by run id and pipeline names, so runs going on at the same

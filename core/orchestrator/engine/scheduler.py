@@ -89,6 +89,8 @@ class Engine:
         #: the live outlets of this run's sources, by source, and the source each live taker takes from
         self._streams: dict[str, Streams] = {}
         self._taking: dict[str, str] = {}
+        #: the run's executors, by executor setting (a foreach asks its source's for the items)
+        self._running: dict[str, Executor] = {}
 
     def run_sync(
         self, selected: Iterable[str] | None = None, *, run_id: str | None = None, resume: Progress | None = None,
@@ -154,6 +156,7 @@ class Engine:
                 executors = self._executors(pending)
                 for key, executor in executors.items():
                     executors[key] = await stack.enter_async_context(executor)
+                self._running = executors
                 if self.checkpoints is not None and replay is None and any(self.plan.pipelines[n].checkpoint for n in pending):
                     stack.enter_context(self.checkpoints.holding(run_id))
                 if self._sources and replay is None:
@@ -313,8 +316,17 @@ class Engine:
         from orchestrator.config.foreach import ForeachError
         from orchestrator.engine.fanout import group_outcome, instances
 
+        assert template.fanout is not None and template.fanout.source is not None
+        source = template.fanout.source
+        chosen = self.plan.pipelines[source].executor
+        handed_over = getattr(self._running.get(chosen.key), "handed_over", None)  # an executor need not derive from Executor
         try:
-            made = instances(template, self.plan.base_dir, run_id)
+            handed = None if handed_over is None else await handed_over(run_id, source)
+        except Exception as exc:  # noqa: BLE001 - the executor could not give the rows: fail this foreach only
+            error = self.redact(f"foreach: the rows of {source!r} cannot be fetched from executor {chosen.name!r}: {describe(exc)}")
+            return self._ended(Event(Kind.PIPELINE_FINISHED, run_id, template.name, status=FAILED, error=error))
+        try:
+            made = instances(template, self.plan.base_dir, run_id, handed)
         except ForeachError as exc:
             error = self.redact(f"foreach: {exc}")
             return self._ended(Event(Kind.PIPELINE_FINISHED, run_id, template.name, status=FAILED, error=error))

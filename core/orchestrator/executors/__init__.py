@@ -11,7 +11,7 @@ import abc
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from orchestrator.runstate.progress import Continuation
 
@@ -76,6 +76,14 @@ class Executor(abc.ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        return None
+
+    async def handed_over(self, run_id: str, source: str) -> list[Any] | None:
+        """The batches pipeline ``source`` handed over in run ``run_id``, fetched from where this
+        executor ran it; None (the default) when it does not hold them, and the engine reads the
+        run's handoff file instead. The engine asks when it makes the instances of a ``foreach:
+        {from: SOURCE}``, which it does in its own process: an executor whose workers may be other
+        machines answers, since the file is then on a worker's disk, not the engine's."""
         return None
 
     @abc.abstractmethod

@@ -16,10 +16,10 @@ Importing this module imports ``distributed``; the registry imports it only when
 
 from __future__ import annotations
 
-import logging
 import asyncio
+import logging
 import os
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import anyio.lowlevel
@@ -110,6 +110,18 @@ class DaskExecutor(Executor):
     def refusals(self, plan: Plan, plugins: Plugins, pipelines: list[str]) -> list[str]:
         return unshippable(plan, plugins, pipelines)
 
+    async def handed_over(self, run_id: str, source: str) -> list[Any] | None:
+        """The batches ``source``'s task returned (the engine makes a ``foreach: {from: SOURCE}``'s
+        instances of them): fetched to the client, which needs the items to name the instances and
+        may not see the handoff file a worker on another machine wrote. Asked only for the source
+        of a foreach; the rows an ``extract: {from: ...}`` takes never come here. None when this
+        run did not run ``source`` here (a resume reused it; the file is then the way)."""
+        future = self._futures.get(source)
+        if future is None or self.client is None:
+            return None
+        result = cast(TaskResult, await self.client.gather(future))
+        return result.rows
+
     async def submit(self, job: PipelineJob) -> PipelineOutcome:
         assert self.client is not None, "submit() outside 'async with'"
         name = job.pipeline.name
@@ -157,7 +169,6 @@ class DaskExecutor(Executor):
             await self._relay.settle(result.attempt, result.events)
             self._relay.close(relay)
         return result.outcome
-
 
     async def _result(self, future: Future[TaskResult]) -> TaskResult:
         """A task's result, fetched from the workers together with those of the tasks that

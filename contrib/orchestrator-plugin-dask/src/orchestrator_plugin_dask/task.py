@@ -12,8 +12,9 @@ before it reports the pipeline finished (events travel through the scheduler, th
 
 Rows one pipeline hands to another (``extract: {from: ...}``) travel as Dask data: the task of a
 source returns its batches in its result, and the task of a taker gets its source's result as an
-argument, so the scheduler moves them from worker to worker; the client only ever fetches a copy
-of the result without them (:func:`reported`).
+argument, so the scheduler moves them from worker to worker; the client fetches a copy of the
+result without them (:func:`reported`), and the rows themselves only for a source of a ``foreach:
+{from: ...}``, whose instances it makes.
 """
 
 from __future__ import annotations
