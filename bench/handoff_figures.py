@@ -5,14 +5,14 @@ reads the file back. Both load the same rows into a fresh SQLite table."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from bench.harness import OURS, Bench
-from bench.measure import Command, flatten, run_processes
+from bench.measure import flatten, run_processes
 from bench.report import Row
+from bench.workspace import loaded_rows
 
 ROWS, SMALL_ROWS = 1_000_000, 100_000
 BASELINE = "JSON Lines file + depends_on"
@@ -73,9 +73,9 @@ def handoff_rows(bench: Bench) -> list[Row]:
         BASELINE: _file_config(root, ROWS, databases[BASELINE], between),
         SMALL: _from_config(root, SMALL_ROWS, databases[SMALL]),
     }
-    commands = {name: _prepared(bench.run(config), fresh(name)) for name, config in configs.items()}
+    commands = {name: replace(bench.run(config), prepare=fresh(name)) for name, config in configs.items()}
     samples = run_processes(commands, bench.reps(3, 1), warmup=0 if bench.quick else 1)
-    counts = {name: _count(databases[name]) for name in commands}
+    counts = {name: loaded_rows(databases[name]) for name in commands}
     expected = {OURS: ROWS, BASELINE: ROWS, SMALL: SMALL_ROWS}
     if counts != expected:
         raise RuntimeError(f"the handoff figure's tables hold {counts} rows, not {expected}")
@@ -101,14 +101,3 @@ def handoff_rows(bench: Bench) -> list[Row]:
     ]
 
 
-def _prepared(command: Command, prepare: Callable[[], None]) -> Command:
-    return Command(command.argv, command.env, command.cwd, prepare)
-
-
-def _count(database: Path) -> int | None:
-    """Rows in the table ``rows`` (a check that every side loaded everything)."""
-    try:
-        with closing(sqlite3.connect(database)) as connection:
-            return int(connection.execute("SELECT count(*) FROM rows").fetchone()[0])
-    except sqlite3.Error:
-        return None

@@ -10,10 +10,8 @@ the figures measured on this kind of machine (DESIGN.md §6) are then shown as a
 from __future__ import annotations
 
 import filecmp
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.environment import CONFIG_SCHEMA
@@ -21,6 +19,7 @@ from bench.harness import OURS, OURS_NO_CACHE, Bench, time_rows
 from bench.measure import Command, Samples, flatten, run_processes
 from bench.peers import KEDRO, LUIGI, PIPELINE_FLOW, Peer, PeerUnavailable
 from bench.report import Row, Target
+from bench.workspace import loaded_rows
 
 #: pipeline-flow 1.0.8's figures on this kind of machine, from the design document, shown only
 #: when it cannot be measured in the run (workload name: seconds).
@@ -104,7 +103,7 @@ def peer_side(bench: Bench, peer: Peer, script: str, *args: str | Path, prepare:
         command = bench.peer(peer, script, *args)
     except PeerUnavailable as exc:
         return Side(peer.label, None, str(exc))
-    return Side(peer.label, _with_prepare(command, prepare))
+    return Side(peer.label, replace(command, prepare=prepare))
 
 
 def measure(bench: Bench, ours: dict[str, Command], sides: list[Side], full: int, quick: int, warmup: int = 1) -> dict[str, Samples]:
@@ -290,15 +289,15 @@ def csv_to_sqlite(bench: Bench) -> list[Row]:
 
     run = bench.run(bench.workspace.csv_sqlite_config(source, databases[OURS]))
     ours = {
-        OURS: _with_prepare(run, fresh(OURS)),
-        "sqlite3 script": _with_prepare(bench.baseline("sqlite_rows.py", source, databases["sqlite3 script"]), fresh("sqlite3 script")),
+        OURS: replace(run, prepare=fresh(OURS)),
+        "sqlite3 script": replace(bench.baseline("sqlite_rows.py", source, databases["sqlite3 script"]), prepare=fresh("sqlite3 script")),
     }
     luigi = peer_side(bench, LUIGI, "luigi_csv_sqlite.py", source, databases[LUIGI.label], prepare=fresh(LUIGI.label))
     load = f"{{id: write, plugin: bench_sqlite_write, args: {{database: '{databases[PIPELINE_FLOW.label]}', table: rows}}}}"
     flow = bench.workspace.pipeline_flow_config("sqlite", {"to_sqlite": ([f"{{id: read, plugin: bench_csv_read, args: {{path: '{source}'}}}}"], [load])})
     pipeline_flow = peer_side(bench, PIPELINE_FLOW, "pipeline_flow_run.py", flow, prepare=fresh(PIPELINE_FLOW.label))
     samples = measure(bench, ours, [luigi, pipeline_flow], 3, 1, warmup=0 if bench.quick else 1)
-    counts = {name: _count(databases[name]) for name in names if name in samples}
+    counts = {name: loaded_rows(databases[name]) for name in names if name in samples}
     note = (
         "`orchestrator run`: csv.read (batches of 5,000 row dicts) -> sqlite.write into a new table `rows` of a fresh "
         "database file (batches committed together, up to 20,000 rows a transaction, each batch with its ledger row), "
@@ -325,14 +324,3 @@ def csv_to_sqlite(bench: Bench) -> list[Row]:
     return explain("csv-sqlite", result)
 
 
-def _with_prepare(command: Command, prepare: Callable[[], None] | None) -> Command:
-    return Command(command.argv, command.env, command.cwd, prepare)
-
-
-def _count(database: Path) -> int | None:
-    """Rows in the table ``rows`` of a finished database (a check that every side loaded everything)."""
-    try:
-        with closing(sqlite3.connect(database)) as connection:
-            return int(connection.execute("SELECT count(*) FROM rows").fetchone()[0])
-    except sqlite3.Error:
-        return None

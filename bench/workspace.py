@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import random
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 
 STEP_MODULES = Path(__file__).parent / "steps"
@@ -305,3 +307,13 @@ def arrow_csv_input(root: Path, rows: int, chunk: int = 1_000_000) -> Path:
             writer.write_table(table)
     partial.replace(path)
     return path
+
+
+def loaded_rows(database: Path) -> int | None:
+    """Rows in the table ``rows`` of a finished database (a check that every side loaded
+    everything); None when there is no such table."""
+    try:
+        with closing(sqlite3.connect(database)) as connection:
+            return int(connection.execute("SELECT count(*) FROM rows").fetchone()[0])
+    except sqlite3.Error:
+        return None
