@@ -14,6 +14,7 @@ import pytest
 
 from helpers import ONLY_BUILTIN
 from orchestrator.adapters import PipelineFailed, read_shape, run_pipeline
+from orchestrator.config.policies import RetryPolicy
 from orchestrator.errors import ConfigError
 from orchestrator.runstate.layout import run_id_from
 from orchestrator.testing.adapters import history
@@ -126,12 +127,13 @@ def test_a_failed_pipeline_fails_the_task_once_and_its_retry_continues_the_run(c
         run_pipeline(config, "flaky", run_id, {"batch": "7"})
     failed = raised.value
     assert (failed.pipeline, failed.run_id, failed.status) == ("flaky", run_id, "failed")
-    assert failed.error_type() == "ConnectionError"
-    assert failed.worth_retrying(()) and failed.worth_retrying(["builtins.ConnectionError"])
-    assert not failed.worth_retrying(["TimeoutError"])
+    assert failed.error_classes[0] == "builtins.ConnectionError" and "builtins.OSError" in failed.error_classes
+    assert failed.worth_retrying(RetryPolicy()) and failed.worth_retrying(RetryPolicy(on=("builtins.ConnectionError",)))
+    assert failed.worth_retrying(RetryPolicy(on=("OSError",)))  # a base class, as the core retries it
+    assert not failed.worth_retrying(RetryPolicy(on=("TimeoutError",)))
     assert (config.parent / "flaky-calls").read_text() == "1"  # retry: is the engine's, not run here
     copy = pickle.loads(pickle.dumps(failed))  # an engine may keep the exception as the task's result
-    assert (type(copy), str(copy), copy.error_type()) == (PipelineFailed, str(failed), "ConnectionError")
+    assert (type(copy), str(copy), copy.error_classes) == (PipelineFailed, str(failed), failed.error_classes)
     assert run_pipeline(config, "flaky", run_id, {"batch": "7"}).status == "succeeded"  # the engine's retry
     assert (config.parent / "flaky-calls").read_text() == "2"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.config.plan import load_plan
+from orchestrator.config.policies import RetryPolicy
 from orchestrator.engine import Engine
 from orchestrator.errors import ConfigError
 from orchestrator.events import Event
-from orchestrator.config.policies import RetryPolicy
 
 FLAKY = '''
 import time, anyio
@@ -180,6 +180,33 @@ def test_config_errors_are_never_retried() -> None:
 
     assert not RetryPolicy().retries(ConfigError([Problem("f", 1, "$", "bad")]))
     assert RetryPolicy(on=("OSError",)).retries(ConnectionError())  # subclasses count
+
+
+class _Outer:
+    class Throttled(ConnectionError):
+        """A nested class: its path is module.Outer.Throttled, its name Throttled."""
+
+
+def test_a_policy_judges_an_errors_class_paths_as_it_judges_the_error() -> None:
+    """What an engine adapter has of a step's error (its class paths) is judged exactly as the
+    error itself, base classes, nested classes and config errors included."""
+    from orchestrator.config.policies import error_classes
+    from orchestrator.errors import Problem
+
+    errors = [
+        ConnectionError(), _Outer.Throttled(), KeyError("id"), TimeoutError(), OSError(),
+        ConfigError([Problem("f", 1, "$", "bad")]),
+    ]
+    policies = [
+        RetryPolicy(), RetryPolicy(on=("OSError",)), RetryPolicy(on=("builtins.ConnectionError",)),
+        RetryPolicy(on=("Throttled",)), RetryPolicy(on=("ConfigError", "LookupError")), RetryPolicy(on=("Exception",)),
+    ]
+    for policy in policies:
+        for error in errors:
+            assert policy.retries_classes(error_classes(error)) == policy.retries(error), (policy.on, error)
+    assert error_classes(_Outer.Throttled())[:2] == (f"{__name__}._Outer.Throttled", "builtins.ConnectionError")
+    assert RetryPolicy(on=("Throttled",)).retries_classes(error_classes(_Outer.Throttled()))
+    assert not RetryPolicy(on=("ConfigError",)).retries_classes(error_classes(errors[-1]))
 
 
 @pytest.mark.parametrize(

@@ -149,7 +149,10 @@ class StepOutcome:
 
 @dataclass(slots=True)
 class PipelineOutcome:
-    """How one pipeline ended. ``error`` is a one-line message naming the failed step."""
+    """How one pipeline ended. ``error`` is a one-line message naming the failed step;
+    ``error_classes`` the :func:`~orchestrator.config.policies.error_classes` of that step's own
+    error (empty when no exception failed it), so an engine that retries the pipeline judges its
+    ``retry: {on: [...]}`` as the core does."""
 
     name: str
     status: str
@@ -163,13 +166,17 @@ class PipelineOutcome:
     cpu: float | None = None
     rss: int | None = None
     cost: float | None = None
+    error_classes: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, event: Event, steps: list[StepOutcome] | None = None, dead_letters: str | None = None) -> PipelineOutcome:
+    def of(
+        cls, event: Event, steps: list[StepOutcome] | None = None, dead_letters: str | None = None,
+        error_classes: tuple[str, ...] = (),
+    ) -> PipelineOutcome:
         """The outcome a pipeline's closing event (finished, skipped or reused) records."""
         return cls(
             event.pipeline or "", event.status or FAILED, event.elapsed or 0.0, event.error, steps or [],
-            event.attempt or 1, dead_letters, event.cpu, event.rss, event.cost,
+            event.attempt or 1, dead_letters, event.cpu, event.rss, event.cost, error_classes,
         )
 
     @property

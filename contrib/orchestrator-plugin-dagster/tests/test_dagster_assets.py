@@ -15,7 +15,7 @@ from orchestrator_plugin_dagster import definitions_from
 
 from orchestrator.config.schedule import Schedule
 from orchestrator.runstate.layout import run_id_from
-from orchestrator.testing.adapters import history
+from orchestrator.testing.adapters import calls, core_calls, history
 
 
 def test_the_quickstart_materializes_and_its_rows_land_with_the_runs_metadata(quickstart: Path) -> None:
@@ -113,6 +113,20 @@ def test_retry_on_leaves_other_errors_unretried(project: Path) -> None:
 
     assert step_events(result)["picky__bad"] == ["STEP_START", "STEP_FAILURE"]  # ConnectionError: not retried
     assert (project / "calls" / "extract-bad").read_text() == "1"
+
+
+def test_retry_on_retries_what_the_core_retries_subclasses_included(project: Path, tmp_path: Path) -> None:
+    """``on: [ConnectionError]``: a step's error derived from it is retried, as the core retries
+    it; an error the core would not retry is not."""
+    result = definitions_from(project / "retry_on.yaml").resolve_job_def("retry_on").execute_in_process(raise_on_error=False)
+
+    events = step_events(result)
+    assert events["retry_on__throttled"].count("STEP_UP_FOR_RETRY") == 2 and events["retry_on__throttled"][-1] == "STEP_SUCCESS"
+    assert events["retry_on__malformed"] == ["STEP_START", "STEP_FAILURE"]
+    assert calls(project) == {"extract-malformed": 1, "extract-throttled": 3}
+    assert calls(project) == core_calls(project / "retry_on.yaml", tmp_path / "core")  # retry for retry
+    with sqlite3.connect(project / "out" / "warehouse.db") as db:
+        assert db.execute("SELECT name FROM throttled").fetchall() == [("ada",)]
 
 
 def test_a_scheduled_run_passes_its_data_interval_as_schedule_variables(project: Path) -> None:

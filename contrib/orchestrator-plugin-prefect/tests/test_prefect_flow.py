@@ -11,7 +11,7 @@ from pathlib import Path
 from orchestrator_plugin_prefect import pipeline_flow
 from prefect_support import task_runs
 
-from orchestrator.testing.adapters import history
+from orchestrator.testing.adapters import calls, core_calls, history
 
 
 def test_the_quickstart_runs_as_a_flow_and_its_rows_land(quickstart: Path) -> None:
@@ -91,3 +91,20 @@ def test_a_retried_task_goes_on_from_the_checkpoints_and_loads_each_row_once(pro
     recorded = history(project / "retried.yaml")
     assert list(recorded) == [f"retried.{state.state_details.flow_run_id}.people"]
     assert recorded[f"retried.{state.state_details.flow_run_id}.people"]["status"] == "succeeded"
+
+
+def test_retry_on_retries_what_the_core_retries_subclasses_included(project: Path, tmp_path: Path) -> None:
+    """``on: [ConnectionError]``: a step's error derived from it is retried, as the core retries
+    it; an error the core would not retry is not."""
+    flow = pipeline_flow(project / "retry_on.yaml")
+
+    state = flow(return_state=True)
+
+    assert state.is_failed()
+    runs = task_runs(state)
+    assert (runs["throttled"].state.type.value, runs["throttled"].run_count) == ("COMPLETED", 3)
+    assert (runs["malformed"].state.type.value, runs["malformed"].run_count) == ("FAILED", 1)
+    assert calls(project) == {"extract-malformed": 1, "extract-throttled": 3}
+    assert calls(project) == core_calls(project / "retry_on.yaml", tmp_path / "core")  # retry for retry
+    with sqlite3.connect(project / "out" / "warehouse.db") as db:
+        assert db.execute("SELECT name FROM throttled").fetchall() == [("ada",)]

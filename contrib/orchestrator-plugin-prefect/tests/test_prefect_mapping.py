@@ -10,7 +10,7 @@ from orchestrator_plugin_prefect import pipeline_flow
 from orchestrator_plugin_prefect.retries import task_retry_options
 
 from orchestrator.adapters import PipelineFailed
-from orchestrator.config.policies import RetryPolicy
+from orchestrator.config.policies import RetryPolicy, error_classes
 from orchestrator.errors import ConfigError
 from orchestrator.testing.adapters import listing_of
 
@@ -36,17 +36,21 @@ def test_no_retry_means_no_retries() -> None:
     assert task_retry_options(RetryPolicy(attempts=1))["retries"] == 0
 
 
-def test_retry_on_names_the_errors_worth_retrying() -> None:
+def test_retry_on_is_judged_as_the_core_judges_it() -> None:
+    from prefect.states import Failed
+
     condition = task_retry_options(RetryPolicy(attempts=2, on=("builtins.ConnectionError",)))["retry_condition_fn"]
 
     def failed_with(error: BaseException) -> object:
-        from prefect.states import Failed
+        return Failed(data=PipelineFailed("p", "r", "failed", f"step 'get' failed: {error!r}", error_classes(error)))
 
-        return Failed(data=error)
-
-    assert condition(None, None, failed_with(PipelineFailed("p", "r", "failed", "step 'get' failed: ConnectionError: reset")))
-    assert not condition(None, None, failed_with(PipelineFailed("p", "r", "failed", "step 'get' failed: KeyError: 'id'")))
-    assert not condition(None, None, failed_with(ConfigError([])))  # the core refused the file: never retried
+    assert condition(None, None, failed_with(ConnectionError("reset")))
+    assert condition(None, None, failed_with(ConnectionResetError("reset")))  # a subclass, as the core retries it
+    assert not condition(None, None, failed_with(KeyError("id")))
+    assert not condition(None, None, failed_with(ConfigError([])))  # the step's config error: never, as in the core
+    assert not condition(None, None, Failed(data=ConfigError([])))  # the core refused the file: never retried
+    every = task_retry_options(RetryPolicy(attempts=2))["retry_condition_fn"]
+    assert every(None, None, failed_with(KeyError("id")))
 
 
 def test_the_flow_is_named_after_the_file_and_takes_the_pipeline_selection(project: Path) -> None:

@@ -9,7 +9,9 @@ under ``orchestrator run``:
   adapter to map onto the engine's retries) and ``schedule:``, and the file's parameters;
 - :func:`run_pipeline`: one pipeline run alone as an engine task, under a run id made of the
   engine's own ids (:func:`~orchestrator.runstate.layout.run_id_from`), with the pipeline's own
-  retries left to the engine, a failure raised as :class:`PipelineFailed`.
+  retries left to the engine, a failure raised as :class:`PipelineFailed`, whose
+  :meth:`~PipelineFailed.worth_retrying` is the core's own judgement of the pipeline's ``retry:
+  {on: [...]}`` (base classes included), for the engine's retry condition.
 
 Nothing here imports an engine, and nothing on ``orchestrator run``'s path imports this package.
 """

@@ -11,43 +11,43 @@ multiply.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.events import EventSink, PipelineOutcome, discard
 
-#: the class of a step's error in the core's one-line failure text (``step 'x' failed: Name: ...``)
-_ERROR_TYPE = re.compile(r"failed: ([A-Za-z_][\w.]*)(?::|$)")
+if TYPE_CHECKING:
+    from orchestrator.config.policies import RetryPolicy
 
 
 class PipelineFailed(Exception):
     """The pipeline did not succeed; the message is the core's one-line reason. It fails the
-    engine's task, which the engine may then retry."""
+    engine's task, which the engine may then retry. ``error_classes`` are the
+    :func:`~orchestrator.config.policies.error_classes` of the failed step's own error (empty when
+    no exception failed it): the engine's task sees only this exception, and a retry policy's
+    ``on:`` is judged by them, base classes included."""
 
-    def __init__(self, pipeline: str, run_id: str, status: str, error: str | None) -> None:
+    def __init__(
+        self, pipeline: str, run_id: str, status: str, error: str | None, error_classes: tuple[str, ...] = (),
+    ) -> None:
         self.pipeline = pipeline
         self.run_id = run_id
         self.status = status
         self.error = error or status
+        self.error_classes = tuple(error_classes)
         super().__init__(f"pipeline {pipeline!r} {status} (run {run_id}): {self.error}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         # an engine may pickle a failed task's exception (Prefect keeps it as the task's result)
-        return (PipelineFailed, (self.pipeline, self.run_id, self.status, self.error))
+        return (PipelineFailed, (self.pipeline, self.run_id, self.status, self.error, self.error_classes))
 
-    def error_type(self) -> str | None:
-        """The class name of the failed step's error, when the reason names one."""
-        found = _ERROR_TYPE.search(self.error)
-        return found.group(1).rpartition(".")[2] if found else None
-
-    def worth_retrying(self, on: Iterable[str]) -> bool:
-        """Whether the pipeline's ``retry: {on: [...]}`` lets the engine retry this failure: always
-        without ``on``, else only when the failed step raised one of those classes. Classes are
-        told by name (subclasses cannot be told outside the pipeline's process)."""
-        names = {name.rpartition(".")[2] for name in on}
-        return not names or self.error_type() in names
+    def worth_retrying(self, policy: RetryPolicy) -> bool:
+        """Whether the pipeline's ``retry:`` lets the engine retry this failure: the core's own
+        judgement (:meth:`RetryPolicy.retries`), so a pipeline is retried on the same failures on
+        every engine: never a config error, and with ``on:`` only an error of one of those
+        classes or of a class derived from one."""
+        return policy.retries_classes(self.error_classes)
 
 
 def run_pipeline(
@@ -66,5 +66,5 @@ def run_pipeline(
     )
     outcome = result.pipelines[pipeline]
     if not result.ok:
-        raise PipelineFailed(pipeline, result.run_id, outcome.status, outcome.error)
+        raise PipelineFailed(pipeline, result.run_id, outcome.status, outcome.error, outcome.error_classes)
     return outcome

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,21 +61,42 @@ class RetryPolicy:
 
     def delay(self, failures: int) -> float:
         """The wait before the next attempt, after ``failures`` failed ones."""
-        bound = self.initial * (2 ** (failures - 1) if self.backoff == "exponential" else 1)
-        bound = min(bound, self.max)
+        bound = self.bound(failures)
         return random.uniform(0, bound) if self.jitter else bound
+
+    def bound(self, failures: int) -> float:
+        """The longest wait before the next attempt, after ``failures`` failed ones (the wait
+        itself without ``jitter``): what an engine's own retries are given to match."""
+        return min(self.initial * (2 ** (failures - 1) if self.backoff == "exponential" else 1), self.max)
 
     def retries(self, error: BaseException) -> bool:
         """Whether this error is worth another attempt: never a config error, and only the
         listed exception types when ``on`` is given."""
+        return self.retries_classes(error_classes(error))
+
+    def retries_classes(self, classes: Collection[str]) -> bool:
+        """:meth:`retries`, judged from the error's :func:`error_classes` alone: what an engine
+        that runs a pipeline as one task has of the step's error once it left the core's run."""
         from orchestrator.errors import ConfigError
 
-        if isinstance(error, ConfigError):
+        if class_path(ConfigError) in classes:
             return False
         if not self.on:
             return True
-        names = {klass.__name__ for klass in type(error).__mro__}
+        names = {path.rpartition(".")[2] for path in classes}  # a class's own name ends its path
         return bool(names & {name.rpartition(".")[2] for name in self.on})  # module.Name: by its name
+
+
+def class_path(klass: type) -> str:
+    """``module.QualifiedName`` of a class: ``builtins.ConnectionError``."""
+    return f"{klass.__module__}.{klass.__qualname__}"
+
+
+def error_classes(error: BaseException) -> tuple[str, ...]:
+    """The :func:`class_path` of the error's class and of every class it derives from, most
+    derived first: all a retry policy needs to judge the error, as plain text that crosses
+    processes and engines."""
+    return tuple(class_path(klass) for klass in type(error).__mro__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,9 +93,11 @@ def instances(template: PipelineSpec, base_dir: Path, run_id: str, handed: Itera
 def group_outcome(name: str, members: list[PipelineOutcome]) -> PipelineOutcome:
     """How a foreach pipeline as a whole ended, for the pipelines that depend on it: failed (or
     interrupted) when an instance did, else succeeded (no instances, or every one succeeded or
-    was skipped by its condition)."""
+    was skipped by its condition). Its error classes are the first failed instance's, the error
+    an engine running the foreach as one task judges its ``retry:`` by."""
     statuses = {m.status for m in members}
     status = INTERRUPTED if INTERRUPTED in statuses else FAILED if FAILED in statuses else SUCCEEDED
-    failed = [m.name for m in members if m.status in (FAILED, INTERRUPTED)]
-    error = f"instances {', '.join(failed)} did not succeed" if failed else None
-    return PipelineOutcome(name, status, sum(m.elapsed for m in members), error)
+    failed = [m for m in members if m.status in (FAILED, INTERRUPTED)]
+    error = f"instances {', '.join(m.name for m in failed)} did not succeed" if failed else None
+    classes = next((m.error_classes for m in failed if m.error_classes), ())
+    return PipelineOutcome(name, status, sum(m.elapsed for m in members), error, error_classes=classes)

@@ -16,6 +16,7 @@ import anyio
 import anyio.to_thread
 
 from orchestrator.config.phases import EXTRACT, LOAD, TRANSFORM, TRANSFORM_AT_LOAD
+from orchestrator.config.policies import error_classes
 from orchestrator.context import PipelineContext
 from orchestrator.engine.batches import (
     END,
@@ -126,13 +127,14 @@ class PipelineRunner:
             if self.dead_letters is not None:
                 self.dead_letters.close()
                 letters = self.dead_letters.written()
-        failed_by = None if status != FAILED or failure is None else type(cause_of(failure)).__qualname__
+        cause = None if status != FAILED or failure is None else cause_of(failure)
         event = record.event(
             Kind.PIPELINE_FINISHED, status=status, elapsed=elapsed, error=record.redact(error) if error else None, attempt=self.attempt,
-            rows=moved_rows(record.steps), error_type=failed_by, **record.totals(elapsed),
+            rows=moved_rows(record.steps), error_type=None if cause is None else type(cause).__qualname__,
+            **record.totals(elapsed),
         )
         record.emit(event)
-        return PipelineOutcome.of(event, record.steps, letters)
+        return PipelineOutcome.of(event, record.steps, letters, () if cause is None else error_classes(cause))
 
     def _close_open(self, status: str, failure: BaseException | None) -> None:
         """Steps and phases a failure or an interruption left open end with the pipeline's status."""

@@ -1,6 +1,7 @@
 """What the test suites of engine adapters share (Airflow, Prefect, Dagster, Argo): the small
 pipeline project every engine runs (a pipeline that fails with one downstream and one unrelated
-pipeline, a pipeline whose load fails once, steps that count their calls), copies of the
+pipeline, a pipeline whose load fails once, pipelines whose ``retry: {on: [...]}`` retries one
+error and not another, steps that count their calls), copies of the
 quickstart, the core's history of a file, and the check of an engine's docs page (its titled files
 written out, its ``python -c`` commands run, the rows they land).
 
@@ -25,7 +26,7 @@ import pytest
 
 #: the repository's root (examples/, docs/), for suites run from a checkout
 REPO = Path(__file__).resolve().parents[3]
-#: the shared test project: failing.yaml, retried.yaml and their steps.py
+#: the shared test project: failing.yaml, retried.yaml, retry_on.yaml and their steps.py
 ENGINE_PROJECT = Path(__file__).resolve().parent / "engine_project"
 
 _TITLED = re.compile(r'^```(\w+) title="([^"]+)"\n(.*?)^```$', re.MULTILINE | re.DOTALL)
@@ -54,6 +55,25 @@ def history(config: Path) -> dict[str, dict[str, Any]]:
         check=True, capture_output=True, text=True,
     ).stdout
     return {run["run_id"]: run for run in json.loads(out)}
+
+
+def calls(project: Path) -> dict[str, int]:
+    """The calls the shared project's steps counted in ``project`` (a copy of it), by counter."""
+    folder = project / "calls"
+    return {file.name: int(file.read_text()) for file in sorted(folder.iterdir())} if folder.exists() else {}
+
+
+def core_calls(config: Path, destination: Path) -> dict[str, int]:
+    """The calls the steps make when the core runs ``config`` itself (``orchestrator run``, its
+    pipelines' ``retry:`` carried out by the core), in a fresh copy of the shared project at
+    ``destination``: what an engine's run of the same file must match, retry for retry."""
+    copy = copy_project(destination)
+    shutil.copy(config, copy / config.name)
+    subprocess.run(
+        [sys.executable, "-m", "orchestrator", "run", str(copy / config.name)],
+        check=False, capture_output=True, cwd=copy,
+    )  # a pipeline may fail: the calls its retries made are what is compared
+    return calls(copy)
 
 
 def listing_of(engine: str) -> tuple[list[str], str]:

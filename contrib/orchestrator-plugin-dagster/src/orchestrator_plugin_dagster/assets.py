@@ -1,9 +1,9 @@
 """A pipeline as a Dagster asset: materializing it runs the pipeline through the core.
 
 The asset's key is ``[<file>, <pipeline>]``, its deps the assets of the pipelines it
-``depends_on``, its retry policy the pipeline's ``retry:``. It runs the pipeline alone
-(:func:`orchestrator.adapters.run_pipeline`) under a run id made of the file's name,
-Dagster's run id and the pipeline: the root run's id, so a retry of the step, and a re-execution
+``depends_on``, its retry policy the pipeline's ``retry:`` (:mod:`.retries`). It runs the
+pipeline alone (:func:`orchestrator.adapters.run_pipeline`) under a run id made of the file's
+name, Dagster's run id and the pipeline: the root run's id, so a retry of the step, and a re-execution
 of a failed run from its failure, both continue the same run of the core from its checkpoints.
 The materialization carries the run's metadata: rows, duration, the core's run id and status.
 
@@ -18,10 +18,10 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from orchestrator.adapters import FileShape, PipelineFailed, PipelineShape, run_pipeline
-from orchestrator.config.policies import RetryPolicy
 from orchestrator.errors import OrchestratorError
 from orchestrator.runstate.layout import run_id_from
 from orchestrator_plugin_dagster.names import dagster_name
+from orchestrator_plugin_dagster.retries import retry_policy, worth_retrying
 
 #: the resource that holds the file's parameters for a run (its config is the run's values)
 PARAMS = "pipeline_params"
@@ -57,25 +57,6 @@ def pipeline_asset(shape: FileShape, pipeline: PipelineShape, names: dict[str, s
         description=f"Pipeline {pipeline.name!r} of {shape.path.name}, run by pipeline-orchestrator.",
         kinds={"pipeline-orchestrator"},
     )(materialize)
-
-
-def retry_policy(policy: RetryPolicy | None) -> dg.RetryPolicy | None:
-    """The pipeline's ``retry:`` as Dagster's: ``attempts - 1`` retries waiting ``initial``
-    (exponential backoff: Dagster waits 1, 3, 7... times it, and has no ``max``), with full jitter
-    when ``jitter``. ``on:`` is applied by the asset itself (:func:`worth_retrying`)."""
-    if policy is None or policy.attempts <= 1:
-        return None
-    return dg.RetryPolicy(
-        max_retries=policy.attempts - 1, delay=policy.initial,
-        backoff=dg.Backoff.EXPONENTIAL if policy.backoff == "exponential" else None,
-        jitter=dg.Jitter.FULL if policy.jitter else None,
-    )
-
-
-def worth_retrying(policy: RetryPolicy | None, failed: PipelineFailed) -> bool:
-    """Whether Dagster may retry this failure: with ``on:``, only when the failed step raised one of
-    those classes (by name; subclasses cannot be told outside the pipeline's process)."""
-    return policy is None or failed.worth_retrying(policy.on)
 
 
 def _interval(tags: dict[str, str]) -> tuple[datetime, datetime] | None:

@@ -1,5 +1,5 @@
-"""The steps of the engine adapters' test pipelines (``failing.yaml``, ``retried.yaml`` beside
-this file). Each call is counted in a file beside this one, in the test's copy of the folder, so a
+"""The steps of the engine adapters' test pipelines (``failing.yaml``, ``retried.yaml`` and
+``retry_on.yaml`` beside this file). Each call is counted in a file beside this one, in the test's copy of the folder, so a
 test can tell whether an engine's retry extracted again or went on from the checkpoint."""
 
 from pathlib import Path
@@ -30,6 +30,24 @@ def fail_first_time(name: str) -> None:
     """Fails on its first call only: what a task retry has to get past."""
     if _count(f"after-load-{name}") == 1:
         raise ConnectionError("the warehouse dropped the connection")
+
+
+class Throttled(ConnectionError):
+    """A source's own error, derived from the class ``retry_on.yaml``'s policy names: the core
+    retries it, so every engine must."""
+
+
+def throttled_twice(name: str) -> list[dict[str, Any]]:
+    """Fails twice with :class:`Throttled`, then gives its rows: three attempts in all."""
+    if _count(f"extract-{name}") <= 2:
+        raise Throttled("the source is throttling")
+    return [{"id": 1, "name": "ada"}]
+
+
+def malformed(name: str) -> list[dict[str, Any]]:
+    """Fails with an error no ``on: [ConnectionError]`` policy retries."""
+    _count(f"extract-{name}")
+    raise ValueError("the source sent a malformed page")
 
 
 def interval(since: str, until: str, logical: str) -> list[dict[str, Any]]:
