@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from conftest import LOAD_PLUGINS
+from orchestrator.testing.adapters import calls, copy_project, core_calls
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
@@ -179,3 +180,14 @@ def test_the_data_interval_and_params_of_the_dag_run_reach_the_pipeline(dag_test
         "start": "2026-11-01T02:00:00+01:00", "end": "2026-11-02T02:00:00+01:00", "at": "2026-11-02T02:00:00+01:00",
         "region": "apac",
     }
+
+
+def test_retry_on_retries_what_the_core_retries_and_nothing_else(dag_test, tmp_path: Path) -> None:
+    """The shared project's retry_on.yaml: ``throttled`` raises a subclass of ConnectionError twice,
+    ``malformed`` a ValueError; both have ``retry: {attempts: 3, on: [ConnectionError]}``."""
+    project = copy_project(tmp_path / "project")
+    ran = dag_test(export(project / "retry_on.yaml"))
+    assert ran["tasks"]["throttled"] == {"state": "success", "try_number": 3}
+    assert ran["tasks"]["malformed"] == {"state": "failed", "try_number": 1}, "Airflow retried an error retry.on does not name"
+    assert calls(project) == core_calls(project / "retry_on.yaml", tmp_path / "core"), "the steps ran as often as under the core"
+

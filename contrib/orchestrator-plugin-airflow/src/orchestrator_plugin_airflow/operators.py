@@ -11,14 +11,16 @@ What Airflow knows of the run is mapped onto the core's own words, never re-impl
 - the DAG run's data interval is the run's ``${schedule.*}``, in the schedule's time zone;
 - the pipeline's own ``retry:`` became the task's retries, so the run makes one attempt.
 
-A pipeline that fails fails the task (Airflow retries it while it has retries left); a file that
+A pipeline that fails fails the task, and Airflow retries it while it has retries left, when the
+core would retry its error (:meth:`orchestrator.adapters.PipelineFailed.worth_retrying`: with
+``retry.on``, only an error of one of those classes or of a class derived from one); a file that
 no longer validates, or a run that cannot go on (its config changed since the try that failed),
 fails it without a retry, since another try would meet the same problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,21 +37,25 @@ class PipelineOperator(BaseOperator):
     """Runs one pipeline of a pipeline file. ``defaults`` are the file's parameters as the DAG
     declares them: a DAG run's param of one of those names that differs from its default is
     passed on (the defaults themselves are the file's, worked out by the run); ``zone`` is the
-    file's schedule's time zone, None for a DAG without a schedule."""
+    file's schedule's time zone, None for a DAG without a schedule; ``retry_on`` is the
+    pipeline's ``retry.on``, the errors a retry is for (any, when empty)."""
 
     ui_color = "#e8f1fb"
 
     def __init__(
-        self, *, config: str, pipeline: str, defaults: Mapping[str, Any] | None = None, zone: str | None = None, **kwargs: Any,
+        self, *, config: str, pipeline: str, defaults: Mapping[str, Any] | None = None, zone: str | None = None,
+        retry_on: Sequence[str] = (), **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.config = config
         self.pipeline = pipeline
         self.defaults = dict(defaults or {})
         self.zone = zone
+        self.retry_on = tuple(retry_on)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from orchestrator import adapters
+        from orchestrator.config.policies import RetryPolicy
         from orchestrator.errors import ConfigError
         from orchestrator.launch import LaunchError
         from orchestrator.runstate.layout import run_id_from
@@ -70,10 +76,10 @@ class PipelineOperator(BaseOperator):
         except LaunchError as exc:
             raise AirflowFailException(str(exc)) from None
         except adapters.PipelineFailed as failed:
-            raise PipelineFailed(
-                f"pipeline {self.pipeline!r} {failed.status}: {failed.error} "
-                f"(orchestrator runs show {run_id} --config {self.config})"
-            ) from None
+            said = f"pipeline {self.pipeline!r} {failed.status}: {failed.error} (orchestrator runs show {run_id} --config {self.config})"
+            if not failed.worth_retrying(RetryPolicy(on=self.retry_on)):
+                raise AirflowFailException(f"{said}; not retried: its retry.on does not name this error") from None
+            raise PipelineFailed(said) from None
         return {"run_id": run_id, "status": outcome.status, "rows": outcome.rows, "elapsed": round(outcome.elapsed, 3)}
 
     def _interval(self, context: Any) -> tuple[datetime, datetime] | None:
