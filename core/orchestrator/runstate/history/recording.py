@@ -58,6 +58,11 @@ WHOLE_PIPELINE = (
 #: the step kinds whose completion is committed at once: repeating them on resume is not free
 _DURABLE_PHASES = (LOAD, TRANSFORM_AT_LOAD)
 
+#: looked up once: reading a member off its enum costs a lookup per event
+_RUN_FINISHED = Kind.RUN_FINISHED
+_STEP_FINISHED = Kind.STEP_FINISHED
+_STEP_RETRY = Kind.STEP_RETRY
+
 #: log lines kept per step attempt (and per pipeline, and per run, for lines logged outside a
 #: step): a step that logs in a loop must not fill the history; the line that reaches the cap says so
 LOG_LINES_KEPT = 1000
@@ -113,16 +118,19 @@ class Recording(SQLStore):
     def record(self, event: Event) -> None:
         """Keep what an event says (a consumer of the run's event stream: one handler per kind
         that changes the history; the others, like progress, are not kept)."""
-        handler = self._handlers.get(event.kind)
+        kind = event.kind
+        handler = self._handlers.get(kind)
         if handler is None:
             return
         durable = handler(self, event)
-        if event.kind is Kind.RUN_FINISHED or (event.kind is Kind.STEP_FINISHED and event.phase == TRANSFORM_AT_LOAD):
+        if kind is _RUN_FINISHED or (kind is _STEP_FINISHED and event.phase == TRANSFORM_AT_LOAD):
             # a transform_at_load step is not idempotent: its end is committed before it is shown
             # and before the next step starts, or a resume after a kill now would run it again
             self.flush()
             return
-        if durable:  # committed by the background thread within ``urgent_seconds``, with whatever follows
+        if durable and not self.urgent.is_set():
+            # committed by the background thread within ``urgent_seconds``, with whatever follows
+            # (set already: that thread has not cleared it yet, so this statement joins its commit)
             self.urgent.set()
         if len(self.pending) >= self.flush_every or time.monotonic() - self.flushed > self.flush_seconds:
             self.flush()
@@ -202,7 +210,7 @@ class Recording(SQLStore):
         run_id, pipeline = event.run_id, event.pipeline
         key = (run_id, pipeline or "", event.step or "")
         attempt = self.attempts.get(key, 1)
-        retried = event.kind is Kind.STEP_RETRY
+        retried = event.kind is _STEP_RETRY
         status, ended = "failed" if retried else event.status, (
             event.time, None if retried else event.elapsed, event.rows, self._text(event.error), event.rejected, event.rows_in,
             *_used(event),
@@ -220,7 +228,7 @@ class Recording(SQLStore):
                 START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time),
                 ("step", *key, attempt + 1),
             )
-        return event.kind is Kind.STEP_FINISHED and event.phase in _DURABLE_PHASES
+        return event.kind is _STEP_FINISHED and event.phase in _DURABLE_PHASES
 
     def ended_as(self, run_id: str, status: str) -> None:
         """Record how a run ended when its own events could not say (``cancelled`` on request)."""
