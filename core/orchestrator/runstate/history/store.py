@@ -5,8 +5,10 @@ Writes are batched: one transaction every ``flush_every`` statements or ``flush_
 background thread flushes while a long step is quiet), at the end of a run, and within
 ``urgent_seconds`` of what a resume must not repeat (see :mod:`.recording`). That keeps the cost
 per step small, and most commits off the event loop; a killed process loses at most
-``flush_seconds`` of history. A backend only says how to connect and how its driver spells a
-placeholder.
+``flush_seconds`` of history. Within a batch, the statement that ends a row (a step attempt, a
+phase, a pipeline) is folded into the one that started it, when that one still waits: SQLite's
+cost is per statement, and most rows start and end within one batch. A backend only says how to
+connect and how its driver spells a placeholder.
 """
 
 from __future__ import annotations
