@@ -138,7 +138,7 @@ class StepRun:
 
     @property
     def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.function)
+        return _kind(self.function) is _COROUTINE
 
     async def call(self, *args: Any) -> Any:
         """Call the step once with its context, ``args`` and its configured args: async ones on
@@ -146,11 +146,12 @@ class StepRun:
         :mod:`orchestrator.engine.usage`). A sync step with a timeout is abandoned when it times
         out: its thread finishes on its own, the run goes on."""
         function = self.function
-        if inspect.isasyncgenfunction(function):
+        kind = _kind(function)
+        if kind is _ASYNC_GENERATOR:
             return function(self.context, *args, **self.step.args)
         running = CURRENT_STEP.set(self.context)  # what it prints is its log (followed into threads)
         try:
-            if inspect.iscoroutinefunction(function):
+            if kind is _COROUTINE:
                 called = on_loop(function(self.context, *args, **self.step.args))
                 return await (metered(called, self.context) if ACCOUNTING.on else called)
             call = in_thread(partial(function, self.context, *args, **self.step.args))
@@ -190,3 +191,29 @@ class StepRun:
 
 def _unresolved(*args: Any, **kwargs: Any) -> Any:
     raise OrchestratorError("a step was called before it started")
+
+
+#: how a step's function is called: on the loop (a coroutine function), as an async generator, or in
+#: a worker thread
+_COROUTINE, _ASYNC_GENERATOR, _SYNC = "coroutine", "async generator", "sync"
+#: the kind of each plugin function seen, decided once: inspecting it costs more than a trivial
+#: step's call, and every step of every pipeline asks. The keys are the registry's plugin
+#: functions, a set as small as the plugins installed.
+_kinds: dict[Any, str] = {}
+
+
+def _kind(function: Callable[..., Any]) -> str:
+    try:
+        return _kinds[function]
+    except KeyError:
+        pass
+    except TypeError:  # a callable that cannot be a key: inspected every time
+        return _inspected(function)
+    kind = _kinds[function] = _inspected(function)
+    return kind
+
+
+def _inspected(function: Callable[..., Any]) -> str:
+    if inspect.isasyncgenfunction(function):
+        return _ASYNC_GENERATOR
+    return _COROUTINE if inspect.iscoroutinefunction(function) else _SYNC

@@ -16,6 +16,9 @@ from orchestrator.events import Event, Kind, RunResult
 from orchestrator.reporting.base import Redact, Reporter, rejected_lines, summary_rows, where
 
 HEADERS = ("pipeline", "status", "rows", "elapsed", "error")
+#: the kinds of nearly every line, looked up once (reading a member off its enum costs a lookup)
+_STARTS = frozenset({Kind.PIPELINE_STARTED, Kind.PHASE_STARTED, Kind.STEP_STARTED})
+_ENDS = frozenset({Kind.STEP_FINISHED, Kind.PHASE_FINISHED, Kind.PIPELINE_FINISHED})
 #: how far behind the run a followed log may be
 FLUSH_SECONDS = 0.2
 
@@ -33,9 +36,20 @@ class PlainReporter(Reporter):
         self.flusher.start()
 
     def __call__(self, event: Event) -> None:
-        line = self._line(event)
-        if line:
-            self.write(f"{self._stamp(int(event.time))} {line}\n")
+        # the starts and ends of pipelines, phases and steps are nearly every line: formatted here,
+        # without the walk through every kind that the rest takes
+        kind = event.kind
+        line: str | None
+        if kind in _STARTS:
+            plugin = event.plugin
+            line = f"{_place(event)} started ({plugin})" if plugin else f"{_place(event)} started"
+        elif kind in _ENDS:
+            line = _ended(event)
+        else:
+            line = self._line(event)
+            if not line:
+                return
+        self.write(f"{self._stamp(int(event.time))} {line}\n")
 
     def write(self, text: str) -> None:
         """Write redacted text, flushed within ``FLUSH_SECONDS`` (see the module)."""
@@ -74,19 +88,13 @@ class PlainReporter(Reporter):
         return self._text
 
     def _line(self, event: Event) -> str | None:
+        """The line of an event of the other kinds (None: it has none)."""
         kind = event.kind
-        place = " ".join(filter(None, [event.pipeline, event.phase, event.step]))
+        place = _place(event)
         if kind is Kind.LOG:
             return f"{where(event)} {event.level}: {event.message}"
         if kind is Kind.RUN_STARTED:
             return f"run {event.run_id} started"
-        if kind in (Kind.PIPELINE_STARTED, Kind.PHASE_STARTED, Kind.STEP_STARTED):
-            return f"{place} started" + (f" ({event.plugin})" if event.plugin else "")
-        if kind in (Kind.STEP_FINISHED, Kind.PHASE_FINISHED, Kind.PIPELINE_FINISHED):
-            rows = f" rows={event.rows}" if event.rows is not None else ""
-            rows += f" rejected={event.rejected}" if event.rejected else ""
-            error = f": {event.error}" if event.error else ""
-            return f"{place} {event.status or 'finished'}{rows} in {event.elapsed or 0:.3f}s{error}"
         if kind is Kind.STEP_FAILED:
             return f"{place} {event.status} after {event.elapsed or 0:.3f}s: {event.error}"
         if kind in (Kind.PIPELINE_REUSED, Kind.STEP_REUSED):
@@ -116,6 +124,22 @@ class PlainReporter(Reporter):
         lines += ["", f"run {result.run_id} {state} in {result.elapsed:.2f}s"]
         self.write("\n".join(lines) + "\n")
         self.flush()
+
+
+def _place(event: Event) -> str:
+    """``pipeline phase step``, of what the event has."""
+    pipeline, phase, step = event.pipeline, event.phase, event.step
+    if pipeline and phase and step:
+        return f"{pipeline} {phase} {step}"
+    return " ".join(filter(None, (pipeline, phase, step)))
+
+
+def _ended(event: Event) -> str:
+    rows = f" rows={event.rows}" if event.rows is not None else ""
+    if event.rejected:
+        rows += f" rejected={event.rejected}"
+    error = f": {event.error}" if event.error else ""
+    return f"{_place(event)} {event.status or 'finished'}{rows} in {event.elapsed or 0:.3f}s{error}"
 
 
 def _wait(seconds: float) -> str:

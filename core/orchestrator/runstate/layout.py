@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 
 #: the folder beside a pipeline file that holds its runs' files unless ``state:`` says otherwise
@@ -92,9 +93,12 @@ def run_id_from(*parts: str) -> str:
     return f"{cleaned[: _MAX_RUN_ID - len(digest) - 1]}-{digest}"
 
 
+@lru_cache(maxsize=256)
 def run_folder(folder: Path, run_id: str) -> Path:
     """The folder of run ``run_id`` in a checkpoint or dead-letter ``folder``; the id is checked
-    (:class:`RunIdError`), so the folder is always directly inside ``folder``."""
+    (:class:`RunIdError`), so the folder is always directly inside ``folder``. Kept for the run's
+    ids: each pipeline of a run asks for the same folder, and checking the id and joining the path
+    cost as much as the rest of keeping a small pipeline's checkpoint."""
     return folder / check_run_id(run_id)
 
 

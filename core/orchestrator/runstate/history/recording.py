@@ -30,8 +30,38 @@ START_ATTEMPT = (
     "phase = excluded.phase, plugin = excluded.plugin, status = excluded.status, started = excluded.started"
 )
 
+#: a step attempt's row written whole: its start (:data:`START_ATTEMPT`) and its end in one statement,
+#: when both are in one batch (see ``SQLStore._amend``)
+WHOLE_ATTEMPT = (
+    "INSERT INTO step_attempts (run_id, pipeline, phase, step, plugin, attempt, status, started, finished, elapsed, rows, "
+    "error, rejected, rows_in, cpu, rss, bytes_read, bytes_written, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?) ON CONFLICT (run_id, pipeline, step, attempt) DO UPDATE SET phase = excluded.phase, "
+    "plugin = excluded.plugin, status = excluded.status, started = excluded.started, finished = excluded.finished, "
+    "elapsed = excluded.elapsed, rows = excluded.rows, error = excluded.error, rejected = excluded.rejected, "
+    "rows_in = excluded.rows_in, cpu = excluded.cpu, rss = excluded.rss, bytes_read = excluded.bytes_read, "
+    "bytes_written = excluded.bytes_written, cost = excluded.cost"
+)
+WHOLE_PHASE = (
+    "INSERT INTO phase_runs (run_id, pipeline, phase, status, started, finished, elapsed) VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, pipeline, phase) DO UPDATE SET status = excluded.status, started = excluded.started, "
+    "finished = excluded.finished, elapsed = excluded.elapsed"
+)
+WHOLE_PIPELINE = (
+    "INSERT INTO pipeline_runs (run_id, pipeline, status, started, finished, elapsed, error, rows, cpu, rss, bytes_read, "
+    "bytes_written, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, started = excluded.started, "
+    "finished = excluded.finished, elapsed = excluded.elapsed, error = excluded.error, rows = excluded.rows, "
+    "cpu = excluded.cpu, rss = excluded.rss, bytes_read = excluded.bytes_read, bytes_written = excluded.bytes_written, "
+    "cost = excluded.cost"
+)
+
 #: the step kinds whose completion is committed at once: repeating them on resume is not free
 _DURABLE_PHASES = (LOAD, TRANSFORM_AT_LOAD)
+
+#: looked up once: reading a member off its enum costs a lookup per event
+_RUN_FINISHED = Kind.RUN_FINISHED
+_STEP_FINISHED = Kind.STEP_FINISHED
+_STEP_RETRY = Kind.STEP_RETRY
 
 #: log lines kept per step attempt (and per pipeline, and per run, for lines logged outside a
 #: step): a step that logs in a loop must not fill the history; the line that reaches the cap says so
@@ -88,16 +118,19 @@ class Recording(SQLStore):
     def record(self, event: Event) -> None:
         """Keep what an event says (a consumer of the run's event stream: one handler per kind
         that changes the history; the others, like progress, are not kept)."""
-        handler = self._handlers.get(event.kind)
+        kind = event.kind
+        handler = self._handlers.get(kind)
         if handler is None:
             return
         durable = handler(self, event)
-        if event.kind is Kind.RUN_FINISHED or (event.kind is Kind.STEP_FINISHED and event.phase == TRANSFORM_AT_LOAD):
+        if kind is _RUN_FINISHED or (kind is _STEP_FINISHED and event.phase == TRANSFORM_AT_LOAD):
             # a transform_at_load step is not idempotent: its end is committed before it is shown
             # and before the next step starts, or a resume after a kill now would run it again
             self.flush()
             return
-        if durable:  # committed by the background thread within ``urgent_seconds``, with whatever follows
+        if durable and not self.urgent.is_set():
+            # committed by the background thread within ``urgent_seconds``, with whatever follows
+            # (set already: that thread has not cleared it yet, so this statement joins its commit)
             self.urgent.set()
         if len(self.pending) >= self.flush_every or time.monotonic() - self.flushed > self.flush_seconds:
             self.flush()
@@ -108,6 +141,7 @@ class Recording(SQLStore):
             "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, started = excluded.started, "
             "finished = NULL, elapsed = NULL, error = NULL",
             (event.run_id, event.pipeline, event.time),
+            ("pipeline", event.run_id, event.pipeline),
         )
         return False
 
@@ -117,43 +151,58 @@ class Recording(SQLStore):
 
     def _pipeline_ended(self, event: Event) -> bool:
         run_id, pipeline = event.run_id, event.pipeline
-        self._write(
-            "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error, rows, cpu, rss, bytes_read, "
-            "bytes_written, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, finished = excluded.finished, "
-            "elapsed = excluded.elapsed, error = excluded.error, rows = excluded.rows, cpu = excluded.cpu, rss = excluded.rss, "
-            "bytes_read = excluded.bytes_read, bytes_written = excluded.bytes_written, cost = excluded.cost",
-            (run_id, pipeline, event.status, event.time, event.elapsed, self._text(event.error), event.rows, *_used(event)),
-        )
+        ended = (event.status, event.time, event.elapsed, self._text(event.error), event.rows, *_used(event))
+        if not self._amend(("pipeline", run_id, pipeline), lambda started: (WHOLE_PIPELINE, (*started[:2], ended[0], started[2], *ended[1:]))):
+            self._write(
+                "INSERT INTO pipeline_runs (run_id, pipeline, status, finished, elapsed, error, rows, cpu, rss, bytes_read, "
+                "bytes_written, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_id, pipeline) DO UPDATE SET status = excluded.status, finished = excluded.finished, "
+                "elapsed = excluded.elapsed, error = excluded.error, rows = excluded.rows, cpu = excluded.cpu, rss = excluded.rss, "
+                "bytes_read = excluded.bytes_read, bytes_written = excluded.bytes_written, cost = excluded.cost",
+                (run_id, pipeline, *ended),
+            )
         if event.kind is Kind.PIPELINE_SKIPPED:
             return False
-        # a phase still running when the pipeline ended did not finish
-        self._write(
-            "UPDATE phase_runs SET status = ?, finished = ? WHERE run_id = ? AND pipeline = ? AND status = 'running'",
-            (event.status, event.time, run_id, pipeline),
-        )
+        if self.open_phases.pop((run_id, pipeline), 0):
+            # a phase still running when the pipeline ended did not finish
+            self._write(
+                "UPDATE phase_runs SET status = ?, finished = ? WHERE run_id = ? AND pipeline = ? AND status = 'running'",
+                (event.status, event.time, run_id, pipeline),
+            )
         return True
 
     def _phase_started(self, event: Event) -> bool:
+        run_id, pipeline = event.run_id, event.pipeline
         self._write(
             "INSERT INTO phase_runs (run_id, pipeline, phase, status, started) VALUES (?, ?, ?, 'running', ?) "
             "ON CONFLICT (run_id, pipeline, phase) DO UPDATE SET status = excluded.status, started = excluded.started, "
             "finished = NULL, elapsed = NULL",
-            (event.run_id, event.pipeline, event.phase, event.time),
+            (run_id, pipeline, event.phase, event.time),
+            ("phase", run_id, pipeline, event.phase),
         )
+        key = (run_id, pipeline)
+        self.open_phases[key] = self.open_phases.get(key, 0) + 1
         return False
 
     def _phase_finished(self, event: Event) -> bool:
-        self._write(
-            "UPDATE phase_runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ? AND pipeline = ? AND phase = ?",
-            (event.status or "succeeded", event.time, event.elapsed, event.run_id, event.pipeline, event.phase),
-        )
+        run_id, pipeline, phase = event.run_id, event.pipeline, event.phase
+        key = (run_id, pipeline)
+        if self.open_phases.get(key):
+            self.open_phases[key] -= 1
+        status, finished, elapsed = event.status or "succeeded", event.time, event.elapsed
+        if not self._amend(("phase", run_id, pipeline, phase), lambda started: (WHOLE_PHASE, (*started[:3], status, started[3], finished, elapsed))):
+            self._write(
+                "UPDATE phase_runs SET status = ?, finished = ?, elapsed = ? WHERE run_id = ? AND pipeline = ? AND phase = ?",
+                (status, finished, elapsed, run_id, pipeline, phase),
+            )
         return False
 
     def _step_started(self, event: Event) -> bool:
         key = (event.run_id, event.pipeline or "", event.step or "")
         attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
-        self._write(START_ATTEMPT, (event.run_id, event.pipeline, event.phase, event.step, event.plugin, attempt, "running", event.time))
+        self._write(
+            START_ATTEMPT, (event.run_id, event.pipeline, event.phase, event.step, event.plugin, attempt, "running", event.time), ("step", *key, attempt)
+        )
         return False
 
     def _step_ended(self, event: Event) -> bool:
@@ -161,18 +210,25 @@ class Recording(SQLStore):
         run_id, pipeline = event.run_id, event.pipeline
         key = (run_id, pipeline or "", event.step or "")
         attempt = self.attempts.get(key, 1)
-        retried = event.kind is Kind.STEP_RETRY
-        self._write(
-            "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ?, "
-            "cpu = ?, rss = ?, bytes_read = ?, bytes_written = ?, cost = ? "
-            "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
-            ("failed" if retried else event.status, event.time, None if retried else event.elapsed, event.rows,
-             self._text(event.error), event.rejected, event.rows_in, *_used(event), run_id, pipeline, event.step, attempt),
+        retried = event.kind is _STEP_RETRY
+        status, ended = "failed" if retried else event.status, (
+            event.time, None if retried else event.elapsed, event.rows, self._text(event.error), event.rejected, event.rows_in,
+            *_used(event),
         )
+        if not self._amend(("step", *key, attempt), lambda started: (WHOLE_ATTEMPT, (*started[:6], status, started[7], *ended))):
+            self._write(
+                "UPDATE step_attempts SET status = ?, finished = ?, elapsed = ?, rows = ?, error = ?, rejected = ?, rows_in = ?, "
+                "cpu = ?, rss = ?, bytes_read = ?, bytes_written = ?, cost = ? "
+                "WHERE run_id = ? AND pipeline = ? AND step = ? AND attempt = ?",
+                (status, *ended, run_id, pipeline, event.step, attempt),
+            )
         if retried:  # the next attempt gets its own row, started now
             self.attempts[key] = attempt + 1
-            self._write(START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time))
-        return event.kind is Kind.STEP_FINISHED and event.phase in _DURABLE_PHASES
+            self._write(
+                START_ATTEMPT, (run_id, pipeline, event.phase, event.step, event.plugin, attempt + 1, "waiting", event.time),
+                ("step", *key, attempt + 1),
+            )
+        return event.kind is _STEP_FINISHED and event.phase in _DURABLE_PHASES
 
     def ended_as(self, run_id: str, status: str) -> None:
         """Record how a run ended when its own events could not say (``cancelled`` on request)."""

@@ -5,8 +5,10 @@ Writes are batched: one transaction every ``flush_every`` statements or ``flush_
 background thread flushes while a long step is quiet), at the end of a run, and within
 ``urgent_seconds`` of what a resume must not repeat (see :mod:`.recording`). That keeps the cost
 per step small, and most commits off the event loop; a killed process loses at most
-``flush_seconds`` of history. A backend only says how to connect and how its driver spells a
-placeholder.
+``flush_seconds`` of history. Within a batch, the statement that ends a row (a step attempt, a
+phase, a pipeline) is folded into the one that started it, when that one still waits: SQLite's
+cost is per statement, and most rows start and end within one batch. A backend only says how to
+connect and how its driver spells a placeholder.
 """
 
 from __future__ import annotations
@@ -38,11 +40,17 @@ class SQLStore:
         self.pending: list[tuple[str, tuple[Any, ...]]] = []
         self.flushed = time.monotonic()
         self.attempts: dict[tuple[str, str, str], int] = {}
+        #: how many phases of each (run, pipeline) started and have not finished: a pipeline that
+        #: ends with none open has no phase row left to close
+        self.open_phases: dict[tuple[str, str | None], int] = {}
         #: the next ``seq`` of each run's log lines, and how many lines each step attempt logged
         self.log_seq: dict[str, Iterator[int]] = {}
         self.log_lines: dict[tuple[str, str | None, str | None, int | None], int] = {}
         self.lock = threading.Lock()  # one transaction at a time, in the order the events came
         self.queue_lock = threading.Lock()  # held only to add to, or take, the pending statements
+        #: where in ``pending`` the statement that started a row is, by the row's key, while it
+        #: waits: the statement that ends the row is folded into it (see :meth:`_amend`)
+        self.starts: dict[tuple[Any, ...], int] = {}
         self.closed = threading.Event()
         self.urgent = threading.Event()
         self.flusher: threading.Thread | None = None
@@ -78,7 +86,7 @@ class SQLStore:
         with self.lock:
             self.flushed = time.monotonic()
             with self.queue_lock:
-                pending, self.pending = self.pending, []
+                pending, self.pending, self.starts = self.pending, [], {}
             if not pending or self.failure is not None:
                 return
             try:
@@ -147,9 +155,24 @@ class SQLStore:
     def _sql(self, statement: str) -> str:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
 
-    def _write(self, statement: str, values: tuple[Any, ...]) -> None:
+    def _write(self, statement: str, values: tuple[Any, ...], row: tuple[Any, ...] | None = None) -> None:
+        """Queue a statement; one that starts a ``row`` (its key) may be completed by :meth:`_amend`."""
         with self.queue_lock:
+            if row is not None:
+                self.starts[row] = len(self.pending)
             self.pending.append((statement, values))
+
+    def _amend(self, row: tuple[Any, ...], amend: Callable[[tuple[Any, ...]], tuple[str, tuple[Any, ...]]]) -> bool:
+        """Replace the statement that started ``row``, when it still waits, with ``amend`` of its
+        values: one statement that writes the row as both would have (most rows start and end
+        within one batch, and each statement costs SQLite as much as the next). False when that
+        statement was already committed: the caller then writes its own."""
+        with self.queue_lock:
+            index = self.starts.pop(row, None)
+            if index is None:
+                return False
+            self.pending[index] = amend(self.pending[index][1])
+            return True
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact(value)
