@@ -196,7 +196,7 @@ def _retries(spec: PipelineSpec) -> dict[str, Any]:
     policy = spec.policies.retry
     if policy is None:
         return {"retries": 0}
-    settings: dict[str, Any] = {"retries": policy.attempts - 1, "retry_delay": timedelta(seconds=policy.initial)}
+    settings: dict[str, Any] = {"retries": policy.attempts - 1, "retry_delay": timedelta(seconds=policy.initial), "retry_on": policy.on}
     if policy.backoff == "exponential":
         settings["retry_exponential_backoff"] = 2.0  # each wait doubles, as the core's backoff does
         settings["max_retry_delay"] = timedelta(seconds=policy.max)
