@@ -188,3 +188,34 @@ def test_url_passwords_and_unreferenced_secret_variables_reach_nothing_a_run_wri
         assert secret not in result.stdout + result.stderr + shown.stdout
         for path in written:
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_the_server_creates_a_history_file_in_the_mode_runs_open_it_in(tmp_path: Path) -> None:
+    """``orchestrator serve`` may create the state file before any run: in WAL mode, as the run
+    history does, so a run opening it never has to switch the mode of a file the server holds."""
+    from orchestrator.serve.store import connect
+
+    connection = connect("sqlite:///state.db", tmp_path)
+    try:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        connection.close()
+
+
+def test_opening_the_history_waits_for_a_writer_that_holds_the_file(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+
+    from orchestrator.runstate.history import open_state
+
+    open_state("sqlite:///state.db", tmp_path).close()
+    writer = sqlite3.connect(tmp_path / "state.db", isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN EXCLUSIVE")
+    released = threading.Timer(1.0, lambda: writer.execute("COMMIT"))
+    released.start()
+    try:
+        store = open_state("sqlite:///state.db", tmp_path)  # waits for the commit instead of failing
+        store.close()
+    finally:
+        released.join()
+        writer.close()

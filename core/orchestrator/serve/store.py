@@ -44,7 +44,11 @@ def connect(state: str, base_dir: Path) -> Any:
     if database is None:
         raise ValueError(f"unknown state store {state!r}")
     database.parent.mkdir(parents=True, exist_ok=True)
-    return sqlite3.connect(database, check_same_thread=False)
+    connection = sqlite3.connect(database, timeout=30, check_same_thread=False)
+    # the run history's journal mode (runstate.history.sqlite), whichever side creates the file:
+    # a run opening the history must not have to switch a file the server holds open
+    connection.execute("PRAGMA journal_mode=WAL")
+    return connection
 
 
 def store_key(state: str, base_dir: Path) -> str:

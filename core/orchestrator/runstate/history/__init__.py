@@ -9,12 +9,16 @@ files of its runs go is :mod:`orchestrator.runstate.layout`'s to say.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.config.model import Plan
 from orchestrator.runstate.history.sql import SQLState, StateError
 from orchestrator.runstate.layout import OFF, POSTGRES, sqlite_file
+
+#: how long opening a SQLite history keeps trying while the file is locked (its busy timeout too)
+LOCKED_SECONDS = 30.0
 
 
 def open_state(url: str, base_dir: Path, redact: Callable[[str], str] = lambda text: text) -> SQLState:
@@ -36,10 +40,19 @@ def open_state(url: str, base_dir: Path, redact: Callable[[str], str] = lambda t
 
     from orchestrator.runstate.history.sqlite import SQLiteState
 
-    try:
-        return SQLiteState(database, redact)
-    except (sqlite3.Error, OSError) as exc:
-        raise StateError(_unopenable(url, database, exc)) from None
+    deadline, pause = time.monotonic() + LOCKED_SECONDS, 0.01
+    while True:
+        try:
+            return SQLiteState(database, redact)
+        except sqlite3.OperationalError as exc:
+            # SQLite answers "locked" without waiting out its busy timeout in a few cases (a
+            # connection checkpointing as it closes, say): another try a moment later gets in
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise StateError(_unopenable(url, database, exc)) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(_unopenable(url, database, exc)) from None
 
 
 def _unopenable(url: str, path: Path, exc: BaseException) -> str:
