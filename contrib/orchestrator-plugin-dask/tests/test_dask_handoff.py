@@ -51,12 +51,10 @@ STEPS = {
 }
 
 
-def test_a_taker_on_dask_gets_its_sources_rows_through_the_cluster_not_the_file(cluster, write_config, plugins, tmp_path: Path) -> None:
-    seen = tmp_path / "seen.jsonl"
-    taker = (
-        "  taker:\n    type: ETL\n    depends_on: [wipe]\n    extract: {from: orders}\n    phases:\n"
-        f"      load: {{steps: [{call('record', 'steps:record', path=str(seen))}]}}\n"
-    )
+def _wiped_between(cluster, write_config, plugins, tmp_path: Path, taker: str) -> dict[str, str]:
+    """Run ``orders``, then ``wipe`` (which deletes the rows ``orders`` kept in the run's handoff
+    folder, as a taker on another machine would not see them), then ``taker`` (YAML lines of a
+    pipeline that depends on ``wipe`` and takes the rows of ``orders``); the pipelines' statuses."""
     config = write_config(
         f"executor: {{name: dask, address: '{cluster.address}'}}\npipelines:\n"
         + etl("orders", call("rows", "steps:orders"), call("drop", "steps:discard"))
@@ -65,8 +63,18 @@ def test_a_taker_on_dask_gets_its_sources_rows_through_the_cluster_not_the_file(
         **STEPS,
     )
     result = Engine(load_plan(config, plugins.registry), plugins).run_sync()
-    assert {name: p.status for name, p in result.pipelines.items()} == {"orders": "succeeded", "wipe": "succeeded", "taker": "succeeded"}
-    assert (tmp_path / "wiped.txt").read_text() == "1"  # the kept file was there, and gone before the taker ran
+    assert (tmp_path / "wiped.txt").read_text() == "1"  # the kept file was there, and gone before the taker started
+    return {name: p.status for name, p in result.pipelines.items()}
+
+
+def test_a_taker_on_dask_gets_its_sources_rows_through_the_cluster_not_the_file(cluster, write_config, plugins, tmp_path: Path) -> None:
+    seen = tmp_path / "seen.jsonl"
+    taker = (
+        "  taker:\n    type: ETL\n    depends_on: [wipe]\n    extract: {from: orders}\n    phases:\n"
+        f"      load: {{steps: [{call('record', 'steps:record', path=str(seen))}]}}\n"
+    )
+    statuses = _wiped_between(cluster, write_config, plugins, tmp_path, taker)
+    assert statuses == {"orders": "succeeded", "wipe": "succeeded", "taker": "succeeded"}
     types = [json.loads(line) for line in seen.read_text().splitlines()]
     assert types == [{"id": "int", "day": "date", "amount": "Decimal"}] * 3
 
@@ -78,18 +86,10 @@ def test_a_foreach_on_dask_takes_its_items_from_the_sources_task_not_the_file(cl
         f"      extract: {{steps: [{call('one', 'steps:one', day='${item.day}', amount='${item.amount}')}]}}\n"
         f"      load: {{steps: [{call('record', 'steps:record', path=str(seen))}]}}\n"
     )
-    config = write_config(
-        f"executor: {{name: dask, address: '{cluster.address}'}}\npipelines:\n"
-        + etl("orders", call("rows", "steps:orders"), call("drop", "steps:discard"))
-        + etl("wipe", call("wipe", "steps:wipe", folder=str(tmp_path)), call("drop", "steps:discard"), depends_on=("orders",))
-        + each,
-        **STEPS,
-    )
-    result = Engine(load_plan(config, plugins.registry), plugins).run_sync()
-    assert {name: p.status for name, p in result.pipelines.items()} == {
+    statuses = _wiped_between(cluster, write_config, plugins, tmp_path, each)
+    assert statuses == {
         "orders": "succeeded", "wipe": "succeeded", "each[1]": "succeeded", "each[2]": "succeeded", "each[3]": "succeeded",
     }
-    assert (tmp_path / "wiped.txt").read_text() == "1"  # the kept file was there, and gone before the instances were made
     types = [json.loads(line) for line in seen.read_text().splitlines()]
     assert types == [{"day": "date", "amount": "Decimal"}] * 3
 

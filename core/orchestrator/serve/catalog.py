@@ -62,6 +62,12 @@ class Served:
         """Whether a file the config includes changed (or went) since it was loaded."""
         return any(_mtime(path) != mtime for path, mtime in self.included.items())
 
+    def seen_broken(self) -> None:
+        """The file (or one it includes) changed and does not load: this version keeps running,
+        and the broken one is not tried again until the files change once more."""
+        self.mtime_ns = _mtime(self.path)
+        self.included = {included: _mtime(included) for included in self.included}
+
 
 def pipeline_key(config: Path, pipeline: str) -> str:
     """``CONFIG#PIPELINE``: the id of a pipeline's schedule, and how triggers name upstreams."""

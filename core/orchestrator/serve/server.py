@@ -100,9 +100,7 @@ class Server:
             kept = " (the last good version keeps running)" if path in self.served else ""
             self.say(f"{path}: not loaded{kept}:\n{exc}")
             if path in self.served:
-                kept_version = self.served[path]
-                kept_version.mtime_ns = _mtime(path)
-                kept_version.included = {included: _mtime(included) for included in kept_version.included}
+                self.served[path].seen_broken()
             return
         self.store_of(served)  # opened now: a store that cannot be opened is a broken file
         old = self.served.get(path)
@@ -397,10 +395,3 @@ class Server:
                 event = self.events.get_nowait()
             except queue.Empty:
                 return
-
-
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return -1
